@@ -1,0 +1,149 @@
+/**
+ * Import and data-page benchmarks for the core (issue: storage and datasets API).
+ *
+ * 1. Import: a 100,000-row x 10-column CSV through POST /datasets/upload on a real server process:
+ *    seconds, rows/s, the server's peak RSS, and the ratio against a floor measured in this run
+ *    (the same rows, already parsed, inserted straight into the store in one transaction).
+ * 2. Data page: GET /data?limit=1000&page=50, median of 30, against the floor of reading the same
+ *    rows from the store in-process and JSON-serialising them.
+ *
+ * Run: npm run bench -- datasets   (BENCH_ROWS to change the size; DATABASE_URL for PostgreSQL)
+ */
+import { spawn } from 'node:child_process';
+import { openAsBlob } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { newId } from '../src/ids.ts';
+import { openStore } from '../src/store/store.ts';
+import { insertColumns } from '../src/store/columns.ts';
+import { insertDataset } from '../src/store/datasets.ts';
+import { insertWorkspace } from '../src/store/workspaces.ts';
+import { cellsInRange, rowsInRange } from '../src/store/rows.ts';
+import { appendRows } from '../src/features/datasets/grid.ts';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
+const COLS = 10;
+const KEY = 'cw_bench_admin_key_0123456789abcdef';
+const dir = await mkdtemp(path.join(os.tmpdir(), 'cellwise-bench-'));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
+
+function rowValues(i: number): (string | number)[] {
+  return [i, `Company ${i}`, `company${i}.example.com`, (i * 7919) % 100000, `City ${i % 500}`, `Some longer free text about row ${i}, with a comma`, i % 2 ? 'yes' : 'no', (i * 0.37).toFixed(2), `contact${i}@example.com`, `2024-01-${String((i % 28) + 1).padStart(2, '0')}`];
+}
+const header = ['id', 'name', 'domain', 'employees', 'city', 'notes', 'active', 'score', 'email', 'founded'];
+const csvCell = (v: string | number) => (typeof v === 'string' && /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : String(v));
+
+console.log(`# cellwise datasets benchmark: ${ROWS} rows x ${COLS} columns, ${process.env.DATABASE_URL ? 'PostgreSQL' : 'SQLite'}`);
+const csvPath = path.join(dir, 'bench.csv');
+{
+  const lines = [header.join(',')];
+  for (let i = 0; i < ROWS; i++) lines.push(rowValues(i).map(csvCell).join(','));
+  await writeFile(csvPath, `${lines.join('\n')}\n`);
+}
+
+// Floor: parsed rows straight into a fresh store in one transaction.
+async function floorImport(): Promise<number> {
+  const floorDir = path.join(dir, `floor-${Date.now()}`);
+  const store = await openStore({ dataDir: floorDir, databaseUrl: process.env.DATABASE_URL, databaseSchema: process.env.DATABASE_URL ? `bench_floor_${Date.now()}` : undefined });
+  const at = new Date().toISOString();
+  const ws = newId('workspace');
+  const ds = newId('dataset');
+  await insertWorkspace(store.db, { id: ws, name: 'w', createdAt: at });
+  const columns = header.map((name, position) => ({ id: newId('column'), datasetId: ds, name, taskType: 'raw', metadata: {}, dependsOn: [], position, createdAt: at, updatedAt: at }));
+  const values: unknown[][] = [];
+  for (let i = 0; i < ROWS; i++) values.push(rowValues(i).map((v) => (typeof v === 'string' && String(Number(v)) === v ? Number(v) : v)));
+  const t0 = performance.now();
+  await store.transaction(async (trx) => {
+    await insertDataset(trx, { id: ds, workspaceId: ws, name: 'floor', description: null, type: 'analysis', status: 'completed', activeTaskId: null, sourceDatasourceId: null, rowCount: ROWS, createdAt: at, updatedAt: at });
+    await insertColumns(trx, columns);
+    for (let i = 0; i < values.length; i += 2000) await appendRows(trx, ds, columns, columns, values.slice(i, i + 2000), i, at);
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  await store.close();
+  return seconds;
+}
+
+async function startServer(dataDir: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+    env: { ...process.env, PORT: '0', CELLWISE_DATA_DIR: dataDir, CELLWISE_ADMIN_KEY: KEY, CELLWISE_RATE_LIMIT_PER_MINUTE: '0', CELLWISE_LOG_LEVEL: 'warn', ...(process.env.DATABASE_URL ? { CELLWISE_DATABASE_SCHEMA: `bench_${Date.now()}` } : {}) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(d.toString());
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
+  });
+  const peakRss = async () => Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
+  return { base: `http://127.0.0.1:${port}`, peakRss, stop: () => child.kill('SIGTERM') };
+}
+
+const floorSeconds = await floorImport();
+const serverDir = path.join(dir, 'server');
+const server = await startServer(serverDir);
+const rssBefore = await server.peakRss();
+const form = new FormData();
+form.append('name', 'bench');
+form.append('file', await openAsBlob(csvPath), 'bench.csv');
+const t0 = performance.now();
+const res = await fetch(`${server.base}/api/v2/datasets/upload`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` }, body: form });
+const importSeconds = (performance.now() - t0) / 1000;
+const created = (await res.json()) as { datasetId: string; rowCount: number };
+if (res.status !== 201 || created.rowCount !== ROWS) throw new Error(`upload failed: ${res.status} ${JSON.stringify(created).slice(0, 300)}`);
+const rssPeak = await server.peakRss();
+
+console.log('\n## Import (POST /datasets/upload, CSV)');
+console.log(`upload:   ${importSeconds.toFixed(2)} s, ${Math.round(ROWS / importSeconds)} rows/s, server peak RSS ${mb(rssPeak)} (at idle ${mb(rssBefore)})`);
+console.log(`floor:    ${floorSeconds.toFixed(2)} s (parsed rows into the store in one transaction)`);
+console.log(`ratio:    ${(importSeconds / floorSeconds).toFixed(2)} (target <= 2), peak RSS target < 300 MB`);
+
+// Data page 50 x 1000 over HTTP vs in-process store read + JSON.stringify.
+const page = Math.min(50, Math.ceil(ROWS / 1000));
+const httpTimes: number[] = [];
+for (let i = 0; i < 33; i++) {
+  const t = performance.now();
+  const r = await fetch(`${server.base}/api/v2/datasets/${created.datasetId}/data?limit=1000&page=${page}`, { headers: { authorization: `Bearer ${KEY}` } });
+  const body = (await r.json()) as { data: unknown[] };
+  if (body.data.length !== Math.min(1000, ROWS - (page - 1) * 1000)) throw new Error('short page');
+  if (i >= 3) httpTimes.push(performance.now() - t);
+}
+server.stop();
+const store = await openStore({ dataDir: serverDir, databaseUrl: process.env.DATABASE_URL });
+const floorTimes: number[] = [];
+for (let i = 0; i < 33; i++) {
+  const t = performance.now();
+  const start = (page - 1) * 1000;
+  const [rows, cells] = await Promise.all([rowsInRange(store.db, created.datasetId, start, start + 1000), cellsInRange(store.db, created.datasetId, start, start + 1000, { metadata: false })]);
+  JSON.stringify({ rows, cells });
+  if (i >= 3) floorTimes.push(performance.now() - t);
+}
+await store.close();
+const httpMedian = median(httpTimes);
+const floorMedian = median(floorTimes);
+console.log(`\n## Data page (GET /data?limit=1000&page=${page}, median of 30)`);
+console.log(`http:     ${httpMedian.toFixed(1)} ms`);
+console.log(`floor:    ${floorMedian.toFixed(1)} ms (store read + JSON.stringify in-process)`);
+console.log(`ratio:    ${(httpMedian / floorMedian).toFixed(2)} (target <= 2)`);
+
+// Paging by position against OFFSET paging at the same depth, on the same store.
+{
+  const s = await openStore({ dataDir: serverDir, databaseUrl: process.env.DATABASE_URL });
+  const depth = Math.max(0, ROWS - 1000);
+  const time = async (fn: () => Promise<unknown>) => {
+    const xs: number[] = [];
+    for (let i = 0; i < 13; i++) {
+      const t = performance.now();
+      await fn();
+      if (i >= 3) xs.push(performance.now() - t);
+    }
+    return median(xs);
+  };
+  const byPosition = await time(() => rowsInRange(s.db, created.datasetId, depth, depth + 1000));
+  const byOffset = await time(() => s.db.selectFrom('dataset_rows').select(['id', 'position']).where('dataset_id', '=', created.datasetId).orderBy('position').offset(depth).limit(1000).execute());
+  console.log(`\n## Row paging at depth ${depth}: position range ${byPosition.toFixed(2)} ms, OFFSET ${byOffset.toFixed(2)} ms, OFFSET/position = ${(byOffset / byPosition).toFixed(1)}x`);
+  await s.close();
+}
+await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+/**
+ * The whole environment, read once at start. Every problem is reported together; nothing else
+ * reads process.env. Explicit overrides (tests, the CLI) win over the environment.
+ */
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const Config = z.object({
+  port: int(0, 65535).default(8080),
+  host: z.string().min(1).default('127.0.0.1'),
+  dataDir: z.string().min(1).default('./data'),
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  /** Postgres schema to use (tests give each run its own); default is the connection's default. */
+  databaseSchema: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(),
+  adminKey: z.string().min(16, 'must be at least 16 characters').optional(),
+  publicUrl: z.string().url().optional(),
+  model: z.string().regex(/^[a-z0-9_-]+:.+$/, 'must look like provider:model').default('openai:gpt-4o-mini'),
+  maxUploadMb: int(1, 10_000).default(100),
+  rateLimitPerMinute: int(0, 1_000_000).default(600),
+  fetchAllowPrivate: bool.default(false),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+export type Config = z.infer<typeof Config>;
+
+const ENV_NAMES: Record<keyof Config, string> = {
+  port: 'PORT',
+  host: 'HOST',
+  dataDir: 'CELLWISE_DATA_DIR',
+  databaseUrl: 'DATABASE_URL',
+  databaseSchema: 'CELLWISE_DATABASE_SCHEMA',
+  adminKey: 'CELLWISE_ADMIN_KEY',
+  publicUrl: 'CELLWISE_PUBLIC_URL',
+  model: 'CELLWISE_MODEL',
+  maxUploadMb: 'CELLWISE_MAX_UPLOAD_MB',
+  rateLimitPerMinute: 'CELLWISE_RATE_LIMIT_PER_MINUTE',
+  fetchAllowPrivate: 'CELLWISE_FETCH_ALLOW_PRIVATE',
+  logLevel: 'CELLWISE_LOG_LEVEL',
+};
+
+export class ConfigError extends Error {}
+
+/** Reads the environment (and explicit overrides) into a frozen Config, or throws listing every problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Readonly<Config> {
+  const raw: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(ENV_NAMES)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const parsed = Config.safeParse({ ...raw, ...overrides });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]) as keyof Config;
+      return `  ${ENV_NAMES[key] ?? key}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+export function publicBaseUrl(config: Config): string {
+  if (config.publicUrl) return config.publicUrl.replace(/\/$/, '');
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+}

@@ -1,0 +1,90 @@
+import { type Issue } from '../http/errors.ts';
+import { COLUMN_REF_FIELDS, TEMPLATE_FIELDS, type ColumnMetadata } from '../features/columns/task-types.ts';
+import { renderTemplate, templateReferences } from './template.ts';
+
+export type ColumnNode = { columnId: string; name: string; metadata: ColumnMetadata; dependsOn: string[] };
+
+/**
+ * The columns a column's metadata reads in its row: references in its templates and the columns it
+ * names by id. References resolve by column id first, then by name. Unknown references come back
+ * as issues, so saving a column that reads a missing column is INVALID_PARAMETERS.
+ */
+export function resolveDependencies(metadata: ColumnMetadata, columns: readonly { columnId: string; name: string }[]): { dependsOn: string[]; issues: Issue[] } {
+  const byId = new Map(columns.map((c) => [c.columnId, c.columnId]));
+  const byName = new Map(columns.map((c) => [c.name, c.columnId]));
+  const found = new Set<string>();
+  const issues: Issue[] = [];
+  const resolve = (ref: string, path: string) => {
+    const id = byId.get(ref) ?? byName.get(ref);
+    if (id) found.add(id);
+    else issues.push({ path, message: `references unknown column "${ref}"` });
+  };
+  for (const field of TEMPLATE_FIELDS) {
+    const text = metadata[field];
+    if (typeof text === 'string') for (const ref of templateReferences(text)) resolve(ref, `metadata.${field}`);
+  }
+  for (const field of COLUMN_REF_FIELDS) {
+    const ref = metadata[field];
+    if (typeof ref === 'string') resolve(ref, `metadata.${field}`);
+  }
+  return { dependsOn: [...found], issues };
+}
+
+/** A dependency cycle as the list of column ids along it, or null. */
+export function findCycle(nodes: readonly ColumnNode[]): string[] | null {
+  const deps = new Map(nodes.map((n) => [n.columnId, n.dependsOn]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (id: string): string[] | null => {
+    const s = state.get(id);
+    if (s === 'done') return null;
+    if (s === 'visiting') return [...stack.slice(stack.indexOf(id)), id];
+    state.set(id, 'visiting');
+    stack.push(id);
+    for (const dep of deps.get(id) ?? []) {
+      const cycle = visit(dep);
+      if (cycle) return cycle;
+    }
+    stack.pop();
+    state.set(id, 'done');
+    return null;
+  };
+  for (const n of nodes) {
+    const cycle = visit(n.columnId);
+    if (cycle) return cycle;
+  }
+  return null;
+}
+
+/** Every column that reads `columnIds`, directly or through other columns. */
+export function transitiveDependents(nodes: readonly ColumnNode[], columnIds: readonly string[]): string[] {
+  const readers = new Map<string, string[]>();
+  for (const n of nodes) for (const d of n.dependsOn) readers.set(d, [...(readers.get(d) ?? []), n.columnId]);
+  const out = new Set<string>();
+  const queue = [...columnIds];
+  while (queue.length) {
+    for (const r of readers.get(queue.pop()!) ?? []) {
+      if (!out.has(r)) {
+        out.add(r);
+        queue.push(r);
+      }
+    }
+  }
+  return [...out];
+}
+
+/** After a rename, templates that referenced the old name follow it, so prompts keep working. */
+export function renameInTemplates(metadata: ColumnMetadata, oldName: string, newName: string): ColumnMetadata | null {
+  let changed = false;
+  const out: ColumnMetadata = { ...metadata };
+  for (const field of TEMPLATE_FIELDS) {
+    const text = metadata[field];
+    if (typeof text !== 'string') continue;
+    const next = renderTemplate(text, (ref) => (ref === oldName ? `{{${newName}}}` : undefined));
+    if (next !== text) {
+      out[field] = next;
+      changed = true;
+    }
+  }
+  return changed ? out : null;
+}

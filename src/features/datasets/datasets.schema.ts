@@ -1,0 +1,66 @@
+import { z } from '@hono/zod-openapi';
+import { BooleanQuery, Pagination, pageQuery } from '../../http/common.schema.ts';
+import { DatasetType, DatasetTypeInput, TaskType } from '../columns/task-types.ts';
+
+export const Column = z
+  .object({ columnId: z.string(), name: z.string(), taskType: TaskType, metadata: z.record(z.string(), z.unknown()), position: z.number().int() })
+  .openapi('Column');
+
+export const DatasetStatus = z.enum(['processing', 'completed', 'failed']);
+export const Dataset = z
+  .object({
+    datasetId: z.string().openapi({ example: 'ds_0a1b2c3d4e5f6g' }),
+    name: z.string(),
+    description: z.string().nullable(),
+    type: DatasetType,
+    status: DatasetStatus,
+    rowCount: z.number().int(),
+    columnCount: z.number().int(),
+    linkedDatasources: z.array(z.string()),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Dataset');
+export const DatasetDetail = Dataset.extend({ columns: z.array(Column), activeTaskId: z.string().nullable() }).openapi('DatasetDetail');
+
+export const Cell = z
+  .object({
+    cellId: z.string(),
+    value: z.unknown().openapi({ description: 'any JSON value' }),
+    status: z.enum(['empty', 'queued', 'processing', 'done', 'error', 'stale']),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .openapi('Cell');
+
+export const ColumnRef = z.object({ columnId: z.string(), name: z.string(), taskType: TaskType });
+export const Grid = z.object({ datasetId: z.string(), columns: z.array(ColumnRef), rowIds: z.array(z.string()), data: z.array(z.array(Cell)) });
+export const DatasetData = Grid.extend({ pagination: Pagination }).openapi('DatasetData');
+
+export const ListDatasetsQuery = z.strictObject({ ...pageQuery(20, 100), type: DatasetType.optional(), status: DatasetStatus.optional() });
+export const DatasetDataQuery = z.strictObject({
+  ...pageQuery(50, 1000),
+  columns: z.string().optional().openapi({ description: 'comma-separated column ids' }),
+  includeMetadata: BooleanQuery.default(false),
+});
+
+const cellValue = z.unknown();
+export const ColumnInput = z.strictObject({
+  name: z.string().max(200),
+  taskType: z.string().default('raw').openapi({ description: 'one of the TaskType values' }),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+export const CreateDatasetInput = z
+  .strictObject({
+    name: z.string().trim().min(1).max(500),
+    type: DatasetTypeInput.openapi({ type: 'string', enum: ['extraction', 'analysis', 'classification', 'data_extraction', 'data_enrichment'] }),
+    description: z.string().max(10_000).nullable().optional(),
+    datasourceId: z.string().optional(),
+    columns: z.array(ColumnInput).max(1000).optional(),
+    rows: z.array(z.record(z.string(), cellValue)).max(10_000).optional(),
+  })
+  .openapi('CreateDatasetInput');
+export type CreateDatasetInput = z.infer<typeof CreateDatasetInput>;
+
+export const UpdateDatasetInput = z.strictObject({ name: z.string().trim().min(1).max(500).optional(), description: z.string().max(10_000).nullable().optional() }).openapi('UpdateDatasetInput');
+export const DeleteDatasetQuery = z.strictObject({ force: BooleanQuery.default(false) });
+export const IdParam = z.object({ datasetId: z.string().openapi({ param: { name: 'datasetId', in: 'path' } }) });

@@ -1,0 +1,214 @@
+import { ApiError, InvalidParametersError, NotFoundError } from '../../http/errors.ts';
+import { newId } from '../../ids.ts';
+import type { EventBus } from '../../events.ts';
+import * as columnsDb from '../../store/columns.ts';
+import type { ColumnRecord } from '../../store/columns.ts';
+import * as datasetsDb from '../../store/datasets.ts';
+import type { DatasetRecord } from '../../store/datasets.ts';
+import type { DatasourceRecord } from '../../store/datasources.ts';
+import { cellsInRange, rowsInRange } from '../../store/rows.ts';
+import { now, type Db, type Store } from '../../store/store.ts';
+import { checkColumnName, checkColumns } from '../columns/column-rules.ts';
+import { DatasetTypeInput, type DatasetType } from '../columns/task-types.ts';
+import type { DatasourceService } from '../datasources/datasources.service.ts';
+import type { Auth } from '../keys/keys.service.ts';
+import type { DatasetAccess } from './dataset-access.ts';
+import type { CreateDatasetInput } from './datasets.schema.ts';
+import { appendRows, buildGrid, columnView, type DatasourceLink } from './grid.ts';
+
+const IMPORT_BATCH = 2000;
+
+export function createDatasetService({ store, access, datasources, events, cancelActiveTask }: { store: Store; access: DatasetAccess; datasources: DatasourceService; events: EventBus; cancelActiveTask: (db: Db, dataset: DatasetRecord) => Promise<void> }) {
+  async function views(db: Db, records: readonly DatasetRecord[]) {
+    const ids = records.map((d) => d.id);
+    const [counts, links] = await Promise.all([datasetsDb.countColumns(db, ids), datasetsDb.linkedDatasources(db, ids)]);
+    return records.map((d) => ({
+      datasetId: d.id,
+      name: d.name,
+      description: d.description,
+      type: d.type as DatasetType,
+      status: d.status as 'processing' | 'completed' | 'failed',
+      rowCount: d.rowCount,
+      columnCount: counts.get(d.id) ?? 0,
+      linkedDatasources: [...new Set([...(d.sourceDatasourceId ? [d.sourceDatasourceId] : []), ...(links.get(d.id) ?? [])])],
+      createdAt: d.createdAt,
+      updatedAt: d.updatedAt,
+    }));
+  }
+
+  async function detail(auth: Auth, id: string) {
+    const dataset = await access.get(auth, id);
+    const [view] = await views(store.db, [dataset]);
+    const columns = await columnsDb.listColumns(store.db, id);
+    return { ...view!, columns: columns.map(columnView), activeTaskId: dataset.activeTaskId };
+  }
+
+  function newDataset(auth: Auth, input: { name: string; type: DatasetType; description?: string | null | undefined; sourceDatasourceId?: string | null }): DatasetRecord {
+    const at = now();
+    return { id: newId('dataset'), workspaceId: auth.workspaceId, name: input.name, description: input.description ?? null, type: input.type, status: 'completed', activeTaskId: null, sourceDatasourceId: input.sourceDatasourceId ?? null, rowCount: 0, createdAt: at, updatedAt: at };
+  }
+
+  /** Column records for a new dataset: raw columns named by the data, then the declared ones. */
+  function planColumns(dataset: DatasetRecord, rawNames: readonly string[], declared: CreateDatasetInput['columns'] = []): ColumnRecord[] {
+    const at = dataset.createdAt;
+    const drafts = [
+      ...declared.map((c, i) => ({ columnId: newId('column'), name: checkColumnName(c.name, `columns.${i}.name`), taskType: c.taskType, metadata: c.metadata ?? {}, path: `columns.${i}` })),
+      ...rawNames.filter((n) => !declared.some((c) => c.name.trim() === n)).map((name) => ({ columnId: newId('column'), name, taskType: 'raw', metadata: {}, path: 'columns' })),
+    ];
+    const pathOf = new Map(drafts.map((d) => [d.columnId, d.path]));
+    // Data columns keep the file's order and come first; declared computed columns follow.
+    const ordered = [...drafts].sort((a, b) => rank(a) - rank(b));
+    function rank(d: (typeof drafts)[number]) {
+      const i = rawNames.indexOf(d.name);
+      return i >= 0 ? i : rawNames.length + drafts.indexOf(d);
+    }
+    const checked = checkColumns(ordered, dataset.type as DatasetType, new Set(drafts.map((d) => d.columnId)), (id) => pathOf.get(id) ?? 'columns');
+    return checked.map((c, position) => ({ id: c.columnId, datasetId: dataset.id, name: c.name, taskType: c.taskType, metadata: c.metadata, dependsOn: c.dependsOn, position, createdAt: at, updatedAt: at }));
+  }
+
+  async function insertNew(dataset: DatasetRecord, columns: ColumnRecord[], fill: (trx: Db, columns: ColumnRecord[]) => Promise<number>) {
+    await store.transaction(async (trx) => {
+      await datasetsDb.insertDataset(trx, dataset);
+      await columnsDb.insertColumns(trx, columns);
+      const rowCount = await fill(trx, columns);
+      await datasetsDb.updateDataset(trx, dataset.id, { rowCountDelta: rowCount, updatedAt: dataset.updatedAt });
+    });
+    events.emit({ type: 'dataset.created', workspaceId: dataset.workspaceId, data: { datasetId: dataset.id, name: dataset.name, type: dataset.type } });
+  }
+
+  /** A dataset whose rows stream from a completed tabular datasource, in one transaction. */
+  async function createFromTable(auth: Auth, input: { name: string; type: DatasetType; description?: string | null | undefined; columns?: CreateDatasetInput['columns'] }, datasourceId: string, path: string) {
+    const { datasource, withTable } = await datasources.openTable(auth, datasourceId, path);
+    const dataset = newDataset(auth, { ...input, sourceDatasourceId: datasource.id });
+    const rawNames = (datasource.info.columns as string[]) ?? [];
+    const columns = planColumns(dataset, rawNames, input.columns);
+    const inputColumns = rawNames.map((n) => columns.find((c) => c.name === n)!);
+    await insertNew(dataset, columns, (trx) =>
+      withTable(async (table) => {
+        let position = 0;
+        for await (const batch of table.batches(IMPORT_BATCH)) {
+          await appendRows(trx, dataset.id, columns, inputColumns, batch, position, dataset.createdAt);
+          position += batch.length;
+        }
+        return position;
+      }),
+    );
+    return detail(auth, dataset.id);
+  }
+
+  /** An extraction dataset: one row per document, a raw `document` column linking each. */
+  async function createFromDocuments(auth: Auth, input: { name: string; description?: string | null | undefined }, docs: readonly DatasourceRecord[]) {
+    const dataset = newDataset(auth, { name: input.name, type: 'extraction', description: input.description });
+    const columns = planColumns(dataset, ['document']);
+    const links = docs.map((d): [DatasourceLink] => [{ datasourceId: d.id, fileName: d.fileName, contentType: d.contentType }]);
+    await insertNew(dataset, columns, async (trx) => {
+      await appendRows(trx, dataset.id, columns, columns, links, 0, dataset.createdAt);
+      return links.length;
+    });
+    return detail(auth, dataset.id);
+  }
+
+  return {
+    views,
+    detail,
+
+    async list(auth: Auth, q: { page: number; limit: number; type?: string | undefined; status?: string | undefined }) {
+      const { items, total } = await datasetsDb.listDatasets(store.db, auth.workspaceId, { type: q.type, status: q.status, offset: (q.page - 1) * q.limit, limit: q.limit });
+      return { datasets: await views(store.db, items), total };
+    },
+
+    async data(auth: Auth, id: string, q: { page: number; limit: number; columns?: string | undefined; includeMetadata: boolean }) {
+      const dataset = await access.get(auth, id);
+      let columns = await columnsDb.listColumns(store.db, id);
+      let columnIds: string[] | undefined;
+      if (q.columns !== undefined) {
+        columnIds = [...new Set(q.columns.split(',').map((s) => s.trim()).filter(Boolean))];
+        if (!columnIds.length) throw new InvalidParametersError([{ path: 'columns', message: 'must list at least one column id' }]);
+        const missing = columnIds.filter((cid) => !columns.some((c) => c.id === cid));
+        if (missing.length) throw new NotFoundError('column', missing);
+        const order = new Map(columnIds.map((cid, i) => [cid, i]));
+        columns = columns.filter((c) => order.has(c.id)).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      }
+      const start = (q.page - 1) * q.limit;
+      const [rows, cells] = await Promise.all([
+        rowsInRange(store.db, id, start, start + q.limit),
+        cellsInRange(store.db, id, start, start + q.limit, { metadata: q.includeMetadata, ...(columnIds ? { columnIds } : {}) }),
+      ]);
+      return { grid: buildGrid(id, columns, rows.map((r) => r.id), cells, q.includeMetadata), total: dataset.rowCount };
+    },
+
+    async create(auth: Auth, input: CreateDatasetInput) {
+      if (input.datasourceId) {
+        if (input.rows) throw new InvalidParametersError([{ path: 'rows', message: 'rows come from the datasource; do not send both' }]);
+        return createFromTable(auth, input, input.datasourceId, 'datasourceId');
+      }
+      const rows = input.rows ?? [];
+      const rawNames: string[] = [];
+      for (const row of rows) for (const key of Object.keys(row)) if (!rawNames.includes(key)) rawNames.push(key);
+      rawNames.forEach((n, i) => checkColumnName(n, `rows.*.${i}`));
+      const dataset = newDataset(auth, input);
+      const columns = planColumns(dataset, rawNames, input.columns);
+      const inputColumns = rawNames.map((n) => columns.find((c) => c.name === n.trim())!);
+      await insertNew(dataset, columns, async (trx) => {
+        await appendRows(trx, dataset.id, columns, inputColumns, rows.map((r) => rawNames.map((n) => r[n] ?? null)), 0, dataset.createdAt);
+        return rows.length;
+      });
+      return detail(auth, dataset.id);
+    },
+
+    /** POST /datasets/upload: `file` (a table) or `files[]` (documents: an extraction dataset). */
+    async upload(auth: Auth, request: Request) {
+      const { fields, files } = await datasources.ingestMultipart(auth, request, ['file', 'files[]', 'files']);
+      const cleanup = async () => {
+        for (const f of files) await datasources.remove(auth, f.result.id).catch(() => {});
+      };
+      try {
+        const issues = [];
+        const unknown = Object.keys(fields).filter((k) => !['name', 'type', 'description'].includes(k));
+        if (unknown.length) issues.push({ path: unknown[0]!, message: `unknown field(s): ${unknown.join(', ')}` });
+        if (!files.length) issues.push({ path: 'file', message: 'send a tabular file as "file" or documents as "files[]"' });
+        const type = fields.type === undefined || fields.type === '' ? undefined : DatasetTypeInput.safeParse(fields.type);
+        if (type && !type.success) issues.push({ path: 'type', message: 'must be extraction, analysis or classification' });
+        if (issues.length) throw new InvalidParametersError(issues);
+        const description = fields.description ?? null;
+        const firstName = files[0]!.result.fileName.replace(/\.[^.]+$/, '');
+        const name = (fields.name ?? '').trim() || firstName || 'Untitled dataset';
+        const datasetType = type?.success ? type.data : undefined;
+        const tables = files.filter((f) => f.result.kind === 'tabular');
+        if (files.length === 1 && tables.length === 1 && files[0]!.field === 'file') {
+          const table = files[0]!.result;
+          if (table.status !== 'completed') throw new ApiError('INVALID_PARAMETERS', `File ${table.fileName} could not be imported: ${table.error}`, { issues: [{ path: 'file', message: table.error }], ...((table.info.errorDetails as object) ?? {}) });
+          if (datasetType === 'extraction') throw new InvalidParametersError([{ path: 'type', message: 'an extraction dataset is made from documents sent as files[]' }]);
+          return await createFromTable(auth, { name, type: datasetType ?? 'analysis', description }, table.id, 'file');
+        }
+        if (datasetType && datasetType !== 'extraction') throw new InvalidParametersError([{ path: 'type', message: 'documents make an extraction dataset; send a single tabular file as "file" for other types' }]);
+        return await createFromDocuments(auth, { name, description }, files.map((f) => f.result));
+      } catch (err) {
+        await cleanup();
+        throw err;
+      }
+    },
+
+    async update(auth: Auth, id: string, patch: { name?: string | undefined; description?: string | null | undefined }) {
+      await access.get(auth, id);
+      await datasetsDb.updateDataset(store.db, id, { ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.description !== undefined ? { description: patch.description } : {}), updatedAt: now() });
+      return detail(auth, id);
+    },
+
+    /** Deletes a dataset with its cells, tasks and exports; `force` cancels a running task first. */
+    async remove(auth: Auth, id: string, force: boolean) {
+      await store.transaction(async (trx) => {
+        await store.lockDataset(trx, id);
+        const dataset = await access.get(auth, id, trx);
+        if (dataset.activeTaskId) {
+          if (!force) throw new ApiError('PROCESSING_IN_PROGRESS', `Dataset ${id} is being processed; cancel the task or delete with ?force=true`, { datasetId: id, taskId: dataset.activeTaskId });
+          await cancelActiveTask(trx, dataset);
+        }
+        await datasetsDb.deleteDataset(trx, id);
+      });
+      events.emit({ type: 'dataset.deleted', workspaceId: auth.workspaceId, data: { datasetId: id } });
+      return { datasetId: id, deleted: true as const };
+    },
+  };
+}
+export type DatasetService = ReturnType<typeof createDatasetService>;

@@ -1,0 +1,48 @@
+import type { TaskType } from '../columns/task-types.ts';
+import { cellId } from '../../ids.ts';
+import type { ColumnRecord } from '../../store/columns.ts';
+import type { CellRecord } from '../../store/rows.ts';
+import { insertCells, insertRows, type NewCell } from '../../store/rows.ts';
+import type { Db } from '../../store/store.ts';
+import { newId } from '../../ids.ts';
+
+export const columnView = (c: ColumnRecord) => ({ columnId: c.id, name: c.name, taskType: c.taskType as TaskType, metadata: c.metadata, position: c.position });
+
+/** Cells of a set of rows as the API's 2D array: one inner array per row, in column order. */
+export function buildGrid(datasetId: string, columns: readonly ColumnRecord[], rowIds: readonly string[], cells: readonly CellRecord[], includeMetadata: boolean) {
+  const byKey = new Map<string, CellRecord>();
+  for (const c of cells) byKey.set(`${c.rowId}|${c.columnId}`, c);
+  const data = rowIds.map((rowId) =>
+    columns.map((col) => {
+      const cell = byKey.get(`${rowId}|${col.id}`);
+      const view: { cellId: string; value: unknown; status: CellRecord['status']; metadata?: Record<string, unknown> } = { cellId: cellId(rowId, col.id), value: cell?.value ?? null, status: cell?.status ?? 'empty' };
+      if (includeMetadata) view.metadata = cell?.metadata ?? {};
+      return view;
+    }),
+  );
+  return { datasetId, columns: columns.map((c) => ({ columnId: c.id, name: c.name, taskType: c.taskType as TaskType })), rowIds: [...rowIds], data };
+}
+
+/** A datasource link as it is stored in a raw cell. */
+export type DatasourceLink = { datasourceId: string; fileName: string; contentType: string };
+export const isDatasourceLink = (v: unknown): v is DatasourceLink => typeof v === 'object' && v !== null && typeof (v as DatasourceLink).datasourceId === 'string' && typeof (v as DatasourceLink).fileName === 'string';
+
+/**
+ * Appends rows: `values[i]` is aligned with `inputColumns`; every other column of the dataset gets
+ * an empty cell. Returns the new row ids. Callers run this inside their transaction.
+ */
+export async function appendRows(db: Db, datasetId: string, allColumns: readonly ColumnRecord[], inputColumns: readonly ColumnRecord[], values: readonly (readonly unknown[])[], startPosition: number, at: string): Promise<string[]> {
+  const inputIndex = new Map(inputColumns.map((c, i) => [c.id, i]));
+  const rows = values.map((_, i) => ({ id: newId('row'), datasetId, position: startPosition + i, createdAt: at }));
+  const cells: NewCell[] = [];
+  rows.forEach((row, r) => {
+    for (const col of allColumns) {
+      const idx = inputIndex.get(col.id);
+      const value = idx === undefined ? null : (values[r]![idx] ?? null);
+      cells.push({ rowId: row.id, columnId: col.id, value, status: value === null ? 'empty' : 'done', datasourceId: isDatasourceLink(value) ? value.datasourceId : null });
+    }
+  });
+  await insertRows(db, rows);
+  await insertCells(db, cells, at);
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,160 @@
+import type { Readable } from 'node:stream';
+import { ApiError, InvalidParametersError, NotFoundError } from '../../http/errors.ts';
+import type { LinkSigner } from '../../http/signed-links.ts';
+import { readMultipart } from '../../http/multipart.ts';
+import { newId } from '../../ids.ts';
+import type { EventBus } from '../../events.ts';
+import { BlobTooLargeError, type BlobStore } from '../../providers/blob/blob-store.ts';
+import * as dsDb from '../../store/datasources.ts';
+import type { DatasourceRecord } from '../../store/datasources.ts';
+import { datasetsLinkingDatasource } from '../../store/rows.ts';
+import { now, type Store } from '../../store/store.ts';
+import type { Auth } from '../keys/keys.service.ts';
+import { sniffFile } from './sniff.ts';
+import { openTabular, type Tabular, type TabularFormat } from './tabular.ts';
+
+export const datasourceView = (d: DatasourceRecord) => ({
+  datasourceId: d.id,
+  fileName: d.fileName,
+  contentType: d.contentType,
+  fileSize: d.fileSize,
+  status: d.status,
+  error: d.error,
+  uploadedAt: d.uploadedAt,
+  processedAt: d.processedAt,
+  ...(d.kind === 'tabular' ? { columns: (d.info.columns as string[] | undefined) ?? [], rowCount: (d.info.rowCount as number | undefined) ?? 0 } : { pageCount: Array.isArray(d.info.pages) ? d.info.pages.length : null }),
+});
+
+const MAX_FILES_PER_REQUEST = 1000;
+
+export function createDatasourceService({ store, blobs, events, signer, maxUploadBytes }: { store: Store; blobs: BlobStore; events: EventBus; signer: LinkSigner; maxUploadBytes: number }) {
+  async function get(auth: Auth, id: string): Promise<DatasourceRecord> {
+    const d = await dsDb.findDatasource(store.db, auth.workspaceId, id);
+    if (!d) throw new NotFoundError('datasource', id);
+    return d;
+  }
+
+  /** Stores the bytes, sniffs the real type, and for tabular files checks the whole file parses. */
+  async function ingest(auth: Auth, fileName: string, body: Readable): Promise<DatasourceRecord> {
+    const id = newId('datasource');
+    const blobKey = `datasources/${auth.workspaceId}/${id}`;
+    let fileSize: number;
+    try {
+      fileSize = await blobs.put(blobKey, body, { maxBytes: maxUploadBytes });
+    } catch (err) {
+      if (err instanceof BlobTooLargeError) throw new ApiError('PAYLOAD_TOO_LARGE', `File ${fileName} exceeds the ${Math.round(maxUploadBytes / 1048576)} MB limit`, { fileName, maxBytes: maxUploadBytes });
+      throw err;
+    }
+    try {
+      const sniffed = await blobs.withFile(blobKey, (path) => sniffFile(path, fileName));
+      const record: DatasourceRecord = { id, workspaceId: auth.workspaceId, fileName, contentType: sniffed.contentType, format: sniffed.format, kind: sniffed.kind, fileSize, blobKey, status: 'completed', error: null, info: {}, uploadedAt: now(), processedAt: null };
+      if (sniffed.kind === 'tabular') {
+        try {
+          record.info = await blobs.withFile(blobKey, (path) => summarize(path, sniffed.format as TabularFormat));
+        } catch (err) {
+          if (!(err instanceof ApiError)) throw err;
+          record.status = 'failed';
+          record.error = err.message;
+          record.info = { errorCode: err.code, errorDetails: err.details };
+        }
+      }
+      // Document text extraction (PDF, DOCX, HTML, images) belongs to the documents pipeline;
+      // until it runs, a document is stored and linkable with no extracted pages.
+      record.processedAt = now();
+      await dsDb.insertDatasource(store.db, record);
+      events.emit({ type: 'datasource.processed', workspaceId: auth.workspaceId, data: datasourceView(record) });
+      return record;
+    } catch (err) {
+      await blobs.delete(blobKey);
+      throw err;
+    }
+  }
+
+  async function summarize(path: string, format: TabularFormat) {
+    const table = await openTabular(path, format);
+    let rowCount = 0;
+    for await (const batch of table.batches()) rowCount += batch.length;
+    return { columns: table.columns, rowCount };
+  }
+
+  return {
+    get,
+    ingest,
+
+    /** Reads a multipart upload's file fields into datasources; on any failure none is kept. */
+    async ingestMultipart(auth: Auth, request: Request, fileFields: readonly string[], maxFiles = MAX_FILES_PER_REQUEST) {
+      return readMultipart(request, {
+        fileFields,
+        maxFiles,
+        maxFileBytes: maxUploadBytes,
+        onFile: (_field, fileName, stream) => ingest(auth, fileName, stream),
+        onAbort: async (done) => {
+          for (const d of done) await remove(d);
+        },
+      });
+    },
+
+    async list(auth: Auth, q: { page: number; limit: number; status?: string | undefined; contentType?: string | undefined }) {
+      return dsDb.listDatasources(store.db, auth.workspaceId, { status: q.status, contentType: q.contentType, offset: (q.page - 1) * q.limit, limit: q.limit });
+    },
+
+    /** A completed tabular datasource, opened for streaming. */
+    async openTable(auth: Auth, id: string, path = 'datasourceId'): Promise<{ datasource: DatasourceRecord; withTable: <T>(fn: (t: Tabular) => Promise<T>) => Promise<T> }> {
+      const datasource = await get(auth, id);
+      if (datasource.kind !== 'tabular') throw new InvalidParametersError([{ path, message: `datasource ${id} is a ${datasource.format} document, not a table` }]);
+      if (datasource.status !== 'completed') throw new InvalidParametersError([{ path, message: `datasource ${id} could not be parsed: ${datasource.error ?? datasource.status}` }]);
+      return { datasource, withTable: (fn) => blobs.withFile(datasource.blobKey, async (file) => fn(await openTabular(file, datasource.format as TabularFormat))) };
+    },
+
+    async data(auth: Auth, id: string, page: number, limit: number) {
+      const datasource = await get(auth, id);
+      if (datasource.kind === 'document') {
+        const pages = (datasource.info.pages as { page: number; text: string }[] | undefined) ?? [];
+        const slice = pages.slice((page - 1) * limit, page * limit);
+        return { datasourceId: id, kind: 'document' as const, status: datasource.status, pages: slice, total: pages.length };
+      }
+      if (datasource.status !== 'completed') return { datasourceId: id, kind: 'tabular' as const, status: datasource.status, columns: [], rows: [], total: 0 };
+      const { withTable } = await this.openTable(auth, id);
+      const start = (page - 1) * limit;
+      const rows = await withTable(async (table) => {
+        const out: unknown[][] = [];
+        let seen = 0;
+        for await (const batch of table.batches()) {
+          for (const row of batch) {
+            if (seen >= start && out.length < limit) out.push(row);
+            seen++;
+          }
+          if (out.length >= limit) break;
+        }
+        return { columns: table.columns, rows: out };
+      });
+      return { datasourceId: id, kind: 'tabular' as const, status: datasource.status, ...rows, total: (datasource.info.rowCount as number) ?? 0 };
+    },
+
+    async remove(auth: Auth, id: string) {
+      const d = await get(auth, id);
+      const linking = await datasetsLinkingDatasource(store.db, id);
+      if (linking.length) throw new InvalidParametersError([{ path: 'datasourceId', message: `datasource is linked from datasets ${linking.join(', ')}; unlink it first` }], { datasetIds: linking });
+      await remove(d);
+      return { datasourceId: id, deleted: true as const };
+    },
+
+    async downloadLink(auth: Auth, id: string, expiresIn: number) {
+      await get(auth, id);
+      return signer.sign('datasources', id, expiresIn);
+    },
+
+    /** For a verified signed link: the file, its name and type (no workspace: the link is the credential). */
+    async openFile(id: string) {
+      const d = await dsDb.findDatasourceById(store.db, id);
+      if (!d) throw new NotFoundError('datasource', id);
+      return { stream: await blobs.read(d.blobKey), fileName: d.fileName, contentType: d.contentType, size: d.fileSize };
+    },
+  };
+
+  async function remove(d: DatasourceRecord) {
+    await dsDb.deleteDatasource(store.db, d.id);
+    await blobs.delete(d.blobKey);
+  }
+}
+export type DatasourceService = ReturnType<typeof createDatasourceService>;

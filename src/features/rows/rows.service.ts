@@ -1,0 +1,52 @@
+import { InvalidParametersError, NotFoundError } from '../../http/errors.ts';
+import * as columnsDb from '../../store/columns.ts';
+import * as datasetsDb from '../../store/datasets.ts';
+import { cellsInRange, deleteRows, findRows } from '../../store/rows.ts';
+import { now } from '../../store/store.ts';
+import type { DatasetAccess } from '../datasets/dataset-access.ts';
+import { appendRows, buildGrid } from '../datasets/grid.ts';
+import type { Auth } from '../keys/keys.service.ts';
+
+export function createRowService({ access }: { access: DatasetAccess }) {
+  return {
+    /** Appends rows keyed by column name or id; answers with the new rows in the /data shape. */
+    async add(auth: Auth, datasetId: string, rows: readonly Record<string, unknown>[]) {
+      return access.mutate(auth, datasetId, async (trx, dataset) => {
+        const columns = await columnsDb.listColumns(trx, datasetId);
+        const keyToColumn = new Map<string, (typeof columns)[number]>();
+        for (const c of columns) keyToColumn.set(c.name, c);
+        for (const c of columns) keyToColumn.set(c.id, c);
+        const unknown = [...new Set(rows.flatMap((r) => Object.keys(r)).filter((k) => !keyToColumn.has(k)))];
+        if (unknown.length) throw new NotFoundError('column', unknown);
+        const values = rows.map((r) => {
+          const out: unknown[] = columns.map(() => null);
+          for (const [k, v] of Object.entries(r)) out[columns.indexOf(keyToColumn.get(k)!)] = v ?? null;
+          return out;
+        });
+        const at = now();
+        const rowIds = await appendRows(trx, datasetId, columns, columns, values, dataset.rowCount, at);
+        await datasetsDb.updateDataset(trx, datasetId, { rowCountDelta: rows.length, updatedAt: at });
+        const cells = await cellsInRange(trx, datasetId, dataset.rowCount, dataset.rowCount + rows.length, { metadata: false });
+        return { ...buildGrid(datasetId, columns, rowIds, cells, false), rowCount: dataset.rowCount + rows.length };
+      });
+    },
+
+    /** Deletes rows and their cells and renumbers the rest, in one transaction. */
+    async remove(auth: Auth, datasetId: string, rowIds: readonly string[]) {
+      const unique = [...new Set(rowIds)];
+      return access.mutate(auth, datasetId, async (trx, dataset) => {
+        const found = await findRows(trx, datasetId, unique);
+        if (found.length !== unique.length) {
+          const known = new Set(found.map((r) => r.id));
+          throw new NotFoundError('row', unique.filter((id) => !known.has(id)));
+        }
+        if (!found.length) throw new InvalidParametersError([{ path: 'rowIds', message: 'must not be empty' }]);
+        const at = now();
+        await deleteRows(trx, datasetId, unique, Math.min(...found.map((r) => r.position)));
+        await datasetsDb.updateDataset(trx, datasetId, { rowCountDelta: -unique.length, updatedAt: at });
+        return { datasetId, deletedRowIds: unique, rowCount: dataset.rowCount - unique.length };
+      });
+    },
+  };
+}
+export type RowService = ReturnType<typeof createRowService>;

@@ -1,0 +1,27 @@
+import type { MiddlewareHandler } from 'hono';
+import { ApiError } from './errors.ts';
+import type { AppEnv } from './env.ts';
+import { hasScope, type KeyService } from '../features/keys/keys.service.ts';
+import type { Scope } from '../store/workspaces.ts';
+
+const PUBLIC_PATHS = new Set(['/api/v2/openapi.json']);
+const ADMIN_PREFIXES = ['/api/v2/keys', '/api/v2/workspaces'];
+
+/** The scope a request needs: admin for key and workspace management, read for reads, else write. */
+export function requiredScope(method: string, path: string): Scope {
+  if (ADMIN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return 'admin';
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+}
+
+export function authMiddleware(keys: KeyService): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (PUBLIC_PATHS.has(c.req.path)) return next();
+    const auth = await keys.authenticate(c.req.header('authorization'));
+    const needed = requiredScope(c.req.method, c.req.path);
+    if (!hasScope(auth.scopes, needed)) {
+      throw new ApiError('ACCESS_DENIED', `This API key lacks the ${needed} scope`, { requiredScope: needed, scopes: auth.scopes });
+    }
+    c.set('auth', auth);
+    await next();
+  };
+}

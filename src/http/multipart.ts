@@ -1,0 +1,70 @@
+import { Readable } from 'node:stream';
+import busboy from 'busboy';
+import { ApiError, InvalidParametersError } from './errors.ts';
+
+export type UploadedPart<T> = { field: string; result: T };
+
+/**
+ * Streams a multipart request: text fields are collected, each file stream is handed to
+ * `onFile` (which must consume it, e.g. into the blob store) without buffering the file in memory.
+ * If anything fails, `onAbort` receives the results already produced so the caller can clean up.
+ */
+export async function readMultipart<T>(
+  request: Request,
+  options: { fileFields: readonly string[]; maxFiles: number; maxFileBytes: number; onFile: (field: string, fileName: string, stream: Readable) => Promise<T>; onAbort: (done: T[]) => Promise<void> },
+): Promise<{ fields: Record<string, string>; files: UploadedPart<T>[] }> {
+  const contentType = request.headers.get('content-type') ?? '';
+  if (!/^multipart\/form-data/i.test(contentType)) throw new InvalidParametersError([{ path: 'header.content-type', message: 'must be multipart/form-data' }]);
+  if (!request.body) throw new InvalidParametersError([{ path: 'body', message: 'request body is empty' }]);
+
+  const fields: Record<string, string> = {};
+  const pending: Promise<UploadedPart<T>>[] = [];
+  let failure: unknown;
+  const fail = (err: unknown) => {
+    failure ??= err;
+  };
+
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({ headers: { 'content-type': contentType }, limits: { files: options.maxFiles, fileSize: options.maxFileBytes, fields: 100, fieldSize: 1024 * 1024 } });
+  } catch {
+    throw new InvalidParametersError([{ path: 'header.content-type', message: 'multipart boundary is missing' }]);
+  }
+  parser.on('field', (name, value) => {
+    fields[name] = value;
+  });
+  parser.on('file', (field, stream, info) => {
+    if (!options.fileFields.includes(field)) {
+      fail(new InvalidParametersError([{ path: field, message: `unexpected file field; use ${options.fileFields.join(' or ')}` }]));
+      stream.resume();
+      return;
+    }
+    stream.on('limit', () => fail(new ApiError('PAYLOAD_TOO_LARGE', `File ${info.filename} exceeds the ${Math.round(options.maxFileBytes / 1048576)} MB limit`, { fileName: info.filename, maxBytes: options.maxFileBytes })));
+    const p = options.onFile(field, info.filename || 'upload', stream).then((result) => ({ field, result }));
+    p.catch((err: unknown) => {
+      fail(err);
+      stream.resume();
+    });
+    pending.push(p);
+  });
+  parser.on('filesLimit', () => fail(new InvalidParametersError([{ path: 'files', message: `at most ${options.maxFiles} files per request` }])));
+
+  await new Promise<void>((resolve) => {
+    parser.on('close', resolve);
+    parser.on('error', (err) => {
+      fail(new InvalidParametersError([{ path: 'body', message: `malformed multipart body: ${(err as Error).message}` }]));
+      resolve();
+    });
+    Readable.fromWeb(request.body as import('node:stream/web').ReadableStream).on('error', (err) => {
+      fail(err);
+      resolve();
+    }).pipe(parser);
+  });
+  const settled = await Promise.allSettled(pending);
+  const files = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  if (failure) {
+    await options.onAbort(files.map((f) => f.result));
+    throw failure;
+  }
+  return { fields, files };
+}

@@ -1,0 +1,73 @@
+import path from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { publicBaseUrl, type Config } from './config.ts';
+import { createEventBus } from './events.ts';
+import { createApp } from './http/app.ts';
+import { createLinkSigner } from './http/signed-links.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createLocalBlobStore } from './providers/blob/local-blob-store.ts';
+import { setDatasetTaskState, type DatasetRecord } from './store/datasets.ts';
+import { ensureSecret } from './store/settings.ts';
+import { openStore } from './store/store.ts';
+import { cancelTask } from './store/tasks.ts';
+import { now, type Db } from './store/store.ts';
+import { createCellService } from './features/cells/cells.service.ts';
+import { registerCellRoutes } from './features/cells/cells.routes.ts';
+import { createColumnService } from './features/columns/columns.service.ts';
+import { registerColumnRoutes } from './features/columns/columns.routes.ts';
+import { createDatasetAccess } from './features/datasets/dataset-access.ts';
+import { createDatasetService } from './features/datasets/datasets.service.ts';
+import { registerDatasetRoutes } from './features/datasets/datasets.routes.ts';
+import { createDatasourceService } from './features/datasources/datasources.service.ts';
+import { registerDatasourceRoutes } from './features/datasources/datasources.routes.ts';
+import { createKeyService } from './features/keys/keys.service.ts';
+import { registerKeyRoutes } from './features/keys/keys.routes.ts';
+import { createRowService } from './features/rows/rows.service.ts';
+import { registerRowRoutes } from './features/rows/rows.routes.ts';
+
+/** The composition root: config -> store -> providers -> services -> app. */
+export async function buildApp(config: Readonly<Config>, logger: Logger = createLogger(config.logLevel)) {
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
+  const events = createEventBus();
+  const blobs = createLocalBlobStore(path.join(config.dataDir, 'files'));
+  const signer = createLinkSigner(await ensureSecret(store.db, 'link-signing'), publicBaseUrl(config));
+  const maxUploadBytes = config.maxUploadMb * 1024 * 1024;
+
+  const keys = createKeyService({ store });
+  const access = createDatasetAccess({ store });
+  const datasources = createDatasourceService({ store, blobs, events, signer, maxUploadBytes });
+  const cancelActiveTask = async (db: Db, dataset: DatasetRecord) => {
+    if (dataset.activeTaskId) await cancelTask(db, dataset.activeTaskId, now());
+    await setDatasetTaskState(db, dataset.id, { status: 'completed', activeTaskId: null, updatedAt: now() });
+  };
+  const datasets = createDatasetService({ store, access, datasources, events, cancelActiveTask });
+
+  const app = createApp({ store, keys, logger, signer, rateLimitPerMinute: config.rateLimitPerMinute, maxUploadBytes, downloads: { datasources: (id) => datasources.openFile(id) } });
+  registerKeyRoutes(app, keys);
+  registerDatasetRoutes(app, datasets);
+  registerColumnRoutes(app, createColumnService({ access }));
+  registerRowRoutes(app, createRowService({ access }));
+  registerCellRoutes(app, createCellService({ access, datasources }));
+  registerDatasourceRoutes(app, datasources);
+
+  const bootstrap = await keys.bootstrap(config.adminKey);
+  return { app, store, events, keys, datasets, datasources, bootstrap, logger };
+}
+
+export async function startServer(config: Readonly<Config>) {
+  const built = await buildApp(config);
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: built.app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  return {
+    ...built,
+    server,
+    port,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await built.store.close();
+    },
+  };
+}

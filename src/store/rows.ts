@@ -1,0 +1,118 @@
+import { sql } from 'kysely';
+import type { Db } from './store.ts';
+
+export type CellStatus = 'empty' | 'queued' | 'processing' | 'done' | 'error' | 'stale';
+export type CellRecord = { rowId: string; columnId: string; value: unknown; status: CellStatus; metadata?: Record<string, unknown> };
+export type NewCell = { rowId: string; columnId: string; value: unknown; status: CellStatus; datasourceId: string | null };
+
+/** Parameters per multi-row INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 limits. */
+const MAX_PARAMS = 16_000;
+
+const encode = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+const decode = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+
+export async function insertRows(db: Db, rows: readonly { id: string; datasetId: string; position: number; createdAt: string }[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += MAX_PARAMS / 4) {
+    const chunk = rows.slice(i, i + MAX_PARAMS / 4);
+    await db.insertInto('dataset_rows').values(chunk.map((r) => ({ id: r.id, dataset_id: r.datasetId, position: r.position, created_at: r.createdAt }))).execute();
+  }
+}
+
+export async function insertCells(db: Db, cells: readonly NewCell[], at: string): Promise<void> {
+  for (let i = 0; i < cells.length; i += MAX_PARAMS / 7) {
+    const chunk = cells.slice(i, i + MAX_PARAMS / 7);
+    await db
+      .insertInto('cells')
+      .values(chunk.map((c) => ({ row_id: c.rowId, column_id: c.columnId, value: encode(c.value), status: c.status, metadata: '{}', datasource_id: c.datasourceId, updated_at: at })))
+      .execute();
+  }
+}
+
+/** Rows whose position is in [start, end): an index range on (dataset_id, position), never an OFFSET scan. */
+export async function rowsInRange(db: Db, datasetId: string, start: number, end: number): Promise<{ id: string; position: number }[]> {
+  const rows = await db.selectFrom('dataset_rows').select(['id', 'position']).where('dataset_id', '=', datasetId).where('position', '>=', start).where('position', '<', end).orderBy('position').execute();
+  return rows.map((r) => ({ id: r.id, position: Number(r.position) }));
+}
+
+/** The cells of a range of rows, with or without metadata, optionally for some columns only. */
+export async function cellsInRange(db: Db, datasetId: string, start: number, end: number, options: { columnIds?: readonly string[]; metadata: boolean }): Promise<CellRecord[]> {
+  let q = db
+    .selectFrom('dataset_rows')
+    .innerJoin('cells', 'cells.row_id', 'dataset_rows.id')
+    .select(['cells.row_id', 'cells.column_id', 'cells.value', 'cells.status'])
+    .where('dataset_rows.dataset_id', '=', datasetId)
+    .where('dataset_rows.position', '>=', start)
+    .where('dataset_rows.position', '<', end);
+  if (options.columnIds) q = q.where('cells.column_id', 'in', options.columnIds);
+  if (options.metadata) {
+    const rows = await q.select('cells.metadata').execute();
+    return rows.map((r) => ({ rowId: r.row_id, columnId: r.column_id, value: decode(r.value), status: r.status as CellStatus, metadata: JSON.parse(r.metadata) as Record<string, unknown> }));
+  }
+  const rows = await q.execute();
+  return rows.map((r) => ({ rowId: r.row_id, columnId: r.column_id, value: decode(r.value), status: r.status as CellStatus }));
+}
+
+export async function findCell(db: Db, datasetId: string, rowId: string, columnId: string): Promise<(CellRecord & { metadata: Record<string, unknown>; datasourceId: string | null }) | undefined> {
+  const r = await db
+    .selectFrom('cells')
+    .innerJoin('dataset_rows', 'dataset_rows.id', 'cells.row_id')
+    .select(['cells.row_id', 'cells.column_id', 'cells.value', 'cells.status', 'cells.metadata', 'cells.datasource_id'])
+    .where('cells.row_id', '=', rowId)
+    .where('cells.column_id', '=', columnId)
+    .where('dataset_rows.dataset_id', '=', datasetId)
+    .executeTakeFirst();
+  return r && { rowId: r.row_id, columnId: r.column_id, value: decode(r.value), status: r.status as CellStatus, metadata: JSON.parse(r.metadata) as Record<string, unknown>, datasourceId: r.datasource_id };
+}
+
+/** A user's edit: new value, metadata reset, status done (empty for null). */
+export async function writeCellValue(db: Db, rowId: string, columnId: string, value: unknown, datasourceId: string | null, at: string): Promise<void> {
+  await db
+    .updateTable('cells')
+    .set({ value: encode(value), status: value === null ? 'empty' : 'done', metadata: '{}', datasource_id: datasourceId, updated_at: at })
+    .where('row_id', '=', rowId)
+    .where('column_id', '=', columnId)
+    .execute();
+}
+
+/** Marks done cells of these columns stale, in one row or (rowId null) in every row. */
+export async function markStale(db: Db, columnIds: readonly string[], rowId: string | null, at: string): Promise<void> {
+  if (!columnIds.length) return;
+  let q = db.updateTable('cells').set({ status: 'stale', updated_at: at }).where('column_id', 'in', columnIds).where('status', '=', 'done');
+  if (rowId) q = q.where('row_id', '=', rowId);
+  await q.execute();
+}
+
+/** Resets every cell of a column: value null, metadata {}, status empty. */
+export async function resetColumnCells(db: Db, columnId: string, at: string): Promise<void> {
+  await db.updateTable('cells').set({ value: null, status: 'empty', metadata: '{}', datasource_id: null, updated_at: at }).where('column_id', '=', columnId).execute();
+}
+
+export async function findRows(db: Db, datasetId: string, rowIds: readonly string[]): Promise<{ id: string; position: number }[]> {
+  if (!rowIds.length) return [];
+  const rows = await db.selectFrom('dataset_rows').select(['id', 'position']).where('dataset_id', '=', datasetId).where('id', 'in', rowIds).execute();
+  return rows.map((r) => ({ id: r.id, position: Number(r.position) }));
+}
+
+/**
+ * Deletes rows (cells cascade) and renumbers the rest densely, so paging stays an index range.
+ * The UPDATE ... FROM with a window function is the same statement in SQLite (3.33+) and PostgreSQL.
+ */
+export async function deleteRows(db: Db, datasetId: string, rowIds: readonly string[], fromPosition: number): Promise<void> {
+  for (let i = 0; i < rowIds.length; i += 1000) await db.deleteFrom('dataset_rows').where('id', 'in', rowIds.slice(i, i + 1000)).execute();
+  await sql`UPDATE dataset_rows SET position = r.rn
+            FROM (SELECT id, row_number() OVER (ORDER BY position) - 1 + ${fromPosition} AS rn
+                  FROM dataset_rows WHERE dataset_id = ${datasetId} AND position >= ${fromPosition}) AS r
+            WHERE dataset_rows.id = r.id AND dataset_rows.position <> r.rn`.execute(db);
+}
+
+/** Whether any cell links this datasource, and from which datasets. */
+export async function datasetsLinkingDatasource(db: Db, datasourceId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('cells')
+    .innerJoin('dataset_rows', 'dataset_rows.id', 'cells.row_id')
+    .select('dataset_rows.dataset_id')
+    .distinct()
+    .where('cells.datasource_id', '=', datasourceId)
+    .execute();
+  return rows.map((r) => r.dataset_id);
+}

@@ -1,0 +1,93 @@
+/**
+ * Table shapes as Kysely sees them. JSON lives in TEXT columns in both backends so that values
+ * read back identically from SQLite and PostgreSQL; timestamps are ISO 8601 UTC strings, which
+ * sort correctly as text.
+ */
+export interface Database {
+  workspaces: { id: string; name: string; created_at: string };
+  api_keys: {
+    id: string;
+    workspace_id: string;
+    name: string;
+    key_hash: string;
+    key_prefix: string;
+    scopes: string;
+    created_at: string;
+    last_used_at: string | null;
+  };
+  datasets: {
+    id: string;
+    workspace_id: string;
+    name: string;
+    description: string | null;
+    type: string;
+    source_datasource_id: string | null;
+    status: string;
+    active_task_id: string | null;
+    row_count: number;
+    created_at: string;
+    updated_at: string;
+  };
+  dataset_columns: {
+    id: string;
+    dataset_id: string;
+    name: string;
+    task_type: string;
+    metadata: string;
+    depends_on: string;
+    position: number;
+    created_at: string;
+    updated_at: string;
+  };
+  dataset_rows: { id: string; dataset_id: string; position: number; created_at: string };
+  cells: {
+    row_id: string;
+    column_id: string;
+    value: string | null;
+    status: string;
+    metadata: string;
+    datasource_id: string | null;
+    updated_at: string;
+  };
+  datasources: {
+    id: string;
+    workspace_id: string;
+    file_name: string;
+    content_type: string;
+    format: string;
+    kind: string;
+    file_size: number;
+    blob_key: string;
+    status: string;
+    error: string | null;
+    info: string;
+    uploaded_at: string;
+    processed_at: string | null;
+  };
+  tasks: {
+    id: string;
+    workspace_id: string;
+    dataset_id: string;
+    type: string;
+    status: string;
+    params: string;
+    progress: string;
+    usage: string;
+    error: string | null;
+    created_at: string;
+    started_at: string | null;
+    completed_at: string | null;
+  };
+  settings: { key: string; value: string };
+  idempotency_keys: {
+    key_id: string;
+    idem_key: string;
+    method: string;
+    path: string;
+    request_hash: string;
+    status_code: number;
+    response_body: string;
+    content_type: string;
+    created_at: string;
+  };
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ADMIN_KEY, expectError, startTestApp, type TestApp } from './helpers/app.ts';
+
+let app: TestApp;
+before(async () => {
+  app = await startTestApp();
+});
+after(() => app.close());
+
+describe('authentication and scopes', () => {
+  it('needs a valid bearer key on every /api/v2 route, but not for health and the OpenAPI document', async () => {
+    expectError(await app.get('/api/v2/datasets', { key: null }), 401, 'UNAUTHORIZED');
+    expectError(await app.get('/api/v2/datasets', { key: 'cw_unknown_key_value_000000' }), 401, 'UNAUTHORIZED');
+    expectError(await app.get('/api/v2/datasets', { key: null, headers: { authorization: 'Basic abc' } }), 401, 'UNAUTHORIZED');
+    expectError(await app.get('/api/v2/datasets/ds_x', { key: null }), 401, 'UNAUTHORIZED');
+    assert.deepEqual((await app.get('/health', { key: null })).body, { status: 'ok' });
+    const doc = await app.get('/api/v2/openapi.json', { key: null });
+    assert.equal(doc.status, 200);
+    assert.equal(doc.body.openapi, '3.1.0');
+  });
+
+  it('enforces read, write and admin scopes', async () => {
+    const read = (await app.post('/api/v2/keys', { name: 'reader', scopes: ['read'] })).body;
+    const write = (await app.post('/api/v2/keys', { name: 'writer', scopes: ['write'] })).body;
+    assert.match(read.key, /^cw_/);
+    assert.deepEqual(read.scopes, ['read']);
+    assert.equal((await app.get('/api/v2/datasets', { key: read.key })).status, 200);
+    expectError(await app.post('/api/v2/datasets', { name: 'x', type: 'analysis' }, { key: read.key }), 403, 'ACCESS_DENIED');
+    assert.equal((await app.post('/api/v2/datasets', { name: 'x', type: 'analysis' }, { key: write.key })).status, 201);
+    assert.equal((await app.get('/api/v2/datasets', { key: write.key })).status, 200, 'write implies read');
+    expectError(await app.get('/api/v2/keys', { key: write.key }), 403, 'ACCESS_DENIED');
+    expectError(await app.post('/api/v2/workspaces', { name: 'w' }, { key: write.key }), 403, 'ACCESS_DENIED');
+  });
+
+  it('lists keys without secrets, revokes them, and protects the last admin key', async () => {
+    const k = (await app.post('/api/v2/keys', { name: 'temp', scopes: ['read'] })).body;
+    const list = await app.get('/api/v2/keys');
+    assert.equal(list.status, 200);
+    const listed = list.body.keys.find((x: any) => x.keyId === k.keyId);
+    assert.equal(listed.name, 'temp');
+    assert.equal(JSON.stringify(list.body).includes(k.key), false, 'no secret in the listing');
+    assert.equal((await app.del(`/api/v2/keys/${k.keyId}`)).status, 200);
+    expectError(await app.get('/api/v2/datasets', { key: k.key }), 401, 'UNAUTHORIZED');
+    expectError(await app.del(`/api/v2/keys/${k.keyId}`), 404, 'KEY_NOT_FOUND');
+    expectError(await app.post('/api/v2/keys', { name: 'x', scopes: ['root'] }), 400, 'INVALID_PARAMETERS');
+    const admin = list.body.keys.find((x: any) => x.scopes.includes('admin'));
+    expectError(await app.del(`/api/v2/keys/${admin.keyId}`), 400, 'INVALID_PARAMETERS');
+    assert.equal((await app.get('/api/v2/datasets', { key: ADMIN_KEY })).status, 200);
+  });
+});
+
+describe('tenancy', () => {
+  it('a second workspace sees none of the first one\'s objects: every id route answers NOT_FOUND', async () => {
+    const ws = await app.post('/api/v2/workspaces', { name: 'Other tenant' });
+    assert.equal(ws.status, 201);
+    assert.match(ws.body.workspaceId, /^ws_/);
+    const other = ws.body.key as string;
+
+    const ds = (await app.post('/api/v2/datasets', { name: 'Private', type: 'extraction', rows: [{ doc: null }] })).body;
+    const g = (await app.get(`/api/v2/datasets/${ds.datasetId}/data`)).body;
+    const cellId = g.data[0][0].cellId;
+    const colId = ds.columns[0].columnId;
+    const src = (await app.upload('/api/v2/datasources/upload', [{ name: 'notes.txt', content: 'private notes' }])).body;
+    const k = (await app.post('/api/v2/keys', { name: 'mine', scopes: ['read'] })).body;
+
+    assert.equal((await app.get('/api/v2/datasets', { key: other })).body.pagination.total, 0);
+    assert.equal((await app.get('/api/v2/datasources', { key: other })).body.pagination.total, 0);
+    const d = `/api/v2/datasets/${ds.datasetId}`;
+    const checks: [string, string, unknown, string][] = [
+      ['GET', d, undefined, 'DATASET_NOT_FOUND'],
+      ['GET', `${d}/data`, undefined, 'DATASET_NOT_FOUND'],
+      ['PATCH', d, { name: 'stolen' }, 'DATASET_NOT_FOUND'],
+      ['DELETE', d, undefined, 'DATASET_NOT_FOUND'],
+      ['PATCH', `${d}/cells/${cellId}`, { value: 1 }, 'DATASET_NOT_FOUND'],
+      ['POST', `${d}/cells/${cellId}/link-datasource`, { datasourceId: src.datasourceId }, 'DATASET_NOT_FOUND'],
+      ['PATCH', `${d}/columns/${colId}`, { name: 'x' }, 'DATASET_NOT_FOUND'],
+      ['PUT', `${d}/columns/${colId}/task-type`, { taskType: 'raw' }, 'DATASET_NOT_FOUND'],
+      ['DELETE', `${d}/columns/${colId}`, undefined, 'DATASET_NOT_FOUND'],
+      ['POST', `${d}/columns`, { name: 'x', taskType: 'raw' }, 'DATASET_NOT_FOUND'],
+      ['POST', `${d}/rows`, { rows: [{ doc: 1 }] }, 'DATASET_NOT_FOUND'],
+      ['DELETE', `${d}/rows`, { rowIds: g.rowIds }, 'DATASET_NOT_FOUND'],
+      ['GET', `/api/v2/datasources/${src.datasourceId}`, undefined, 'DATASOURCE_NOT_FOUND'],
+      ['GET', `/api/v2/datasources/${src.datasourceId}/data`, undefined, 'DATASOURCE_NOT_FOUND'],
+      ['DELETE', `/api/v2/datasources/${src.datasourceId}`, undefined, 'DATASOURCE_NOT_FOUND'],
+      ['POST', `/api/v2/datasources/${src.datasourceId}/download`, {}, 'DATASOURCE_NOT_FOUND'],
+      ['DELETE', `/api/v2/keys/${k.keyId}`, undefined, 'KEY_NOT_FOUND'],
+    ];
+    for (const [method, path, body, code] of checks) {
+      const res = await app.request(method, path, { key: other, ...(body === undefined ? {} : { body }) });
+      expectError(res, 404, code);
+    }
+    // A dataset of the other workspace cannot link this workspace's datasource either.
+    const theirs = (await app.post('/api/v2/datasets', { name: 'Theirs', type: 'extraction', rows: [{ doc: null }] }, { key: other })).body;
+    const theirCell = (await app.get(`/api/v2/datasets/${theirs.datasetId}/data`, { key: other })).body.data[0][0].cellId;
+    expectError(await app.post(`/api/v2/datasets/${theirs.datasetId}/cells/${theirCell}/link-datasource`, { datasourceId: src.datasourceId }, { key: other }), 404, 'DATASOURCE_NOT_FOUND');
+    // Nothing of ours changed.
+    const mine = await app.get(d);
+    assert.equal(mine.body.name, 'Private');
+    assert.equal(mine.body.rowCount, 1);
+  });
+});
+
+describe('rate limits', () => {
+  it('sends X-RateLimit headers on every response and 429 with Retry-After past the limit', async () => {
+    const limited = await startTestApp({ rateLimitPerMinute: 3 });
+    try {
+      const first = await limited.get('/api/v2/datasets');
+      assert.equal(first.headers.get('x-ratelimit-limit'), '3');
+      assert.equal(first.headers.get('x-ratelimit-remaining'), '2');
+      assert.ok(Number(first.headers.get('x-ratelimit-reset')) > Date.now() / 1000);
+      await limited.get('/api/v2/datasets');
+      const third = await limited.get('/api/v2/datasets/ds_missing');
+      expectError(third, 404, 'DATASET_NOT_FOUND');
+      assert.equal(third.headers.get('x-ratelimit-remaining'), '0', 'error responses carry the headers too');
+      const fourth = await limited.get('/api/v2/datasets');
+      expectError(fourth, 429, 'RATE_LIMITED');
+      assert.ok(Number(fourth.headers.get('retry-after')) >= 1);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('idempotency', () => {
+  it('replays the first response for the same key and body, and refuses another body', async () => {
+    const headers = { 'idempotency-key': 'create-once-1' };
+    const first = await app.post('/api/v2/datasets', { name: 'Once', type: 'analysis' }, { headers });
+    assert.equal(first.status, 201);
+    const again = await app.post('/api/v2/datasets', { name: 'Once', type: 'analysis' }, { headers });
+    assert.equal(again.status, 201);
+    assert.equal(again.body.datasetId, first.body.datasetId);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    const listed = (await app.get('/api/v2/datasets?limit=100')).body.datasets.filter((d: any) => d.name === 'Once');
+    assert.equal(listed.length, 1, 'the replay created nothing');
+    expectError(await app.post('/api/v2/datasets', { name: 'Twice', type: 'analysis' }, { headers }), 409, 'IDEMPOTENCY_KEY_CONFLICT');
+    const failed = await app.post('/api/v2/datasets', { name: 'Bad' }, { headers: { 'idempotency-key': 'bad-1' } });
+    expectError(failed, 400, 'INVALID_PARAMETERS');
+    const failedAgain = await app.post('/api/v2/datasets', { name: 'Bad' }, { headers: { 'idempotency-key': 'bad-1' } });
+    assert.equal(failedAgain.headers.get('idempotent-replayed'), 'true', 'client errors are replayed too');
+  });
+});
