@@ -24,13 +24,17 @@ import { createKeyService } from './features/keys/keys.service.ts';
 import { registerKeyRoutes } from './features/keys/keys.routes.ts';
 import { createRowService } from './features/rows/rows.service.ts';
 import { registerRowRoutes } from './features/rows/rows.routes.ts';
+import { createExportService } from './features/exports/exports.service.ts';
+import { registerExportRoutes } from './features/exports/exports.routes.ts';
 
 /** The composition root: config -> store -> providers -> services -> app. */
 export async function buildApp(config: Readonly<Config>, logger: Logger = createLogger(config.logLevel)) {
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
   const events = createEventBus();
   const blobs = createLocalBlobStore(path.join(config.dataDir, 'files'));
-  const signer = createLinkSigner(await ensureSecret(store.db, 'link-signing'), publicBaseUrl(config));
+  // The base of signed links is known once the server listens (PORT=0 picks a free port).
+  let baseUrl = publicBaseUrl(config);
+  const signer = createLinkSigner(await ensureSecret(store.db, 'link-signing'), () => baseUrl);
   const maxUploadBytes = config.maxUploadMb * 1024 * 1024;
 
   const keys = createKeyService({ store });
@@ -41,17 +45,22 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
     await setDatasetTaskState(db, dataset.id, { status: 'completed', activeTaskId: null, updatedAt: now() });
   };
   const datasets = createDatasetService({ store, access, datasources, events, cancelActiveTask });
+  const exportsService = createExportService({ store, access, blobs, events, signer, logger });
 
-  const app = createApp({ store, keys, logger, signer, rateLimitPerMinute: config.rateLimitPerMinute, maxUploadBytes, downloads: { datasources: (id) => datasources.openFile(id) } });
+  const app = createApp({ store, keys, logger, signer, rateLimitPerMinute: config.rateLimitPerMinute, maxUploadBytes, downloads: { datasources: (id) => datasources.openFile(id), exports: (id) => exportsService.openFile(id) } });
   registerKeyRoutes(app, keys);
   registerDatasetRoutes(app, datasets);
   registerColumnRoutes(app, createColumnService({ access }));
   registerRowRoutes(app, createRowService({ access }));
   registerCellRoutes(app, createCellService({ access, datasources }));
   registerDatasourceRoutes(app, datasources);
+  registerExportRoutes(app, exportsService);
 
   const bootstrap = await keys.bootstrap(config.adminKey);
-  return { app, store, events, keys, datasets, datasources, bootstrap, logger };
+  const listeningOn = (port: number) => {
+    baseUrl = publicBaseUrl({ ...config, port });
+  };
+  return { app, store, events, keys, datasets, datasources, exports: exportsService, signer, blobs, access, bootstrap, logger, listeningOn };
 }
 
 export async function startServer(config: Readonly<Config>) {
@@ -61,12 +70,15 @@ export async function startServer(config: Readonly<Config>) {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  built.listeningOn(port);
+  const stopExportCleanup = built.exports.startCleanup();
   return {
     ...built,
     server,
     port,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopExportCleanup();
       await built.store.close();
     },
   };

@@ -90,4 +90,18 @@ export interface Database {
     content_type: string;
     created_at: string;
   };
+  exports: {
+    id: string;
+    workspace_id: string;
+    dataset_id: string;
+    format: string;
+    row_count: number;
+    file_name: string;
+    content_type: string;
+    size_bytes: number;
+    blob_key: string;
+    include_metadata: number;
+    created_at: string;
+    expires_at: string;
+  };
 }

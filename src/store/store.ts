@@ -31,7 +31,7 @@ export type StoreOptions = { dataDir: string; databaseUrl?: string | undefined; 
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.databaseSchema) : openSqlite(options.dataDir);
-  await migrate(store.db);
+  await migrate(store.db, options.databaseUrl ? options.databaseSchema : undefined);
   return store;
 }
 
@@ -77,8 +77,10 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
   };
 }
 
-async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+async function migrate(db: Kysely<Database>, schema: string | undefined): Promise<void> {
+  // Kysely looks its bookkeeping tables up across all schemas; naming ours keeps several cellwise
+  // schemas in one database (tests, tenants) from seeing each other's.
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

@@ -1,4 +1,4 @@
-import { ApiError, NotFoundError } from '../../http/errors.ts';
+import { ApiError, InvalidParametersError, NotFoundError } from '../../http/errors.ts';
 import { parseCellId, cellId as makeCellId } from '../../ids.ts';
 import { transitiveDependents } from '../../engine/dependencies.ts';
 import * as columnsDb from '../../store/columns.ts';
@@ -30,7 +30,7 @@ export function createCellService({ access, datasources }: { access: DatasetAcce
 
   async function link(auth: Auth, datasetId: string, cellId: string, datasourceId: string) {
     const dataset = await access.get(auth, datasetId);
-    if (dataset.type !== 'extraction') throw new ApiError('INVALID_TASK_TYPE', `Datasources link to cells of extraction datasets; ${datasetId} is ${dataset.type}`, { datasetId, type: dataset.type });
+    if (dataset.type !== 'extraction') throw new InvalidParametersError([{ path: 'datasetId', message: `datasources link to cells of extraction datasets; ${datasetId} is ${dataset.type}` }]);
     const d = await datasources.get(auth, datasourceId);
     const value: DatasourceLink = { datasourceId: d.id, fileName: d.fileName, contentType: d.contentType };
     return write(auth, datasetId, cellId, value, { rawOnly: true, datasourceId: d.id });

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ERROR_RESPONSES, json, jsonBody, pageQuery, pagination, Pagination } from '../../http/common.schema.ts';
+import { ERROR_RESPONSES, json, pageQuery, pagination, Pagination } from '../../http/common.schema.ts';
 import type { App } from '../../http/env.ts';
 import { registerStreamingRoute } from '../../http/streaming-route.ts';
 import { datasourceView, type DatasourceService } from './datasources.service.ts';

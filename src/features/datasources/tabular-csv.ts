@@ -1,0 +1,100 @@
+import { pipeline, Readable } from 'node:stream';
+import { CsvError, parse } from 'csv-parse';
+import { columnNames, fileError, tabular, type Tabular } from './tabular-common.ts';
+import { readText } from './tabular-text.ts';
+
+/** CSV or TSV (RFC 4180 quoting either way); the first non-blank record is the header. */
+export async function openDelimited(path: string, delimiter: ',' | '\t', maxColumns: number): Promise<Tabular> {
+  let header: string[] | undefined;
+  for await (const record of records(path, delimiter, false)) {
+    if (isBlank(record)) continue;
+    header = record;
+    break;
+  }
+  const columns = columnNames((header ?? []).map((name) => name.trim()), maxColumns);
+  return tabular(columns, () => rows(path, delimiter, columns.length));
+}
+
+async function* rows(path: string, delimiter: string, width: number): AsyncGenerator<unknown[]> {
+  let seenHeader = false;
+  let index = -1;
+  for await (const record of records(path, delimiter, false)) {
+    index++;
+    if (isBlank(record)) continue;
+    if (!seenHeader) {
+      seenHeader = true;
+      continue;
+    }
+    if (record.length > width) {
+      const line = await lineOf(path, delimiter, index);
+      throw fileError(`line ${line} has ${record.length} fields, the header has ${width}`, { line, fieldCount: record.length, columnCount: width });
+    }
+    const row = new Array<unknown>(width);
+    for (let i = 0; i < width; i++) row[i] = i < record.length ? cellValue(record[i]!) : null;
+    yield row;
+  }
+}
+
+/**
+ * Records as arrays of strings. Line numbers (`info`) slow csv-parse by a third, so they are only
+ * asked for when re-reading to place an error.
+ */
+function records(path: string, delimiter: string, info: false): AsyncGenerator<string[]>;
+function records(path: string, delimiter: string, info: true): AsyncGenerator<{ record: string[]; info: { lines: number } }>;
+async function* records(path: string, delimiter: string, info: boolean): AsyncGenerator<unknown> {
+  // Column counts are checked by the caller, which can name the header width. Line endings are
+  // listed because csv-parse otherwise guesses one from the first line, and files edited on two
+  // systems mix them.
+  const parser = parse({ delimiter, record_delimiter: ['\r\n', '\n', '\r'], info, relax_column_count: true, skip_empty_lines: true });
+  try {
+    yield* pipeline(Readable.from(readText(path)), parser, () => {});
+  } catch (err) {
+    if (err instanceof CsvError) {
+      const line = typeof err.lines === 'number' ? err.lines : undefined;
+      throw fileError(`${line ? `line ${line}: ` : ''}${err.message}`, line ? { line } : {});
+    }
+    throw err;
+  }
+}
+
+/** The line on which record `index` (0-based, blank-looking records included) starts. */
+async function lineOf(path: string, delimiter: string, index: number): Promise<number> {
+  let i = 0;
+  for await (const { record, info } of records(path, delimiter, true)) {
+    if (i++ === index) return startLine(record, info.lines);
+  }
+  return 0;
+}
+
+/**
+ * csv-parse reports the line a record ends on; a quoted field spanning lines would push that
+ * past the line the user sees the record start on. csv-parse counts CR and LF inside quotes
+ * separately, so both are subtracted.
+ */
+function startLine(record: readonly string[], endLine: number): number {
+  let breaks = 0;
+  for (const field of record) {
+    for (let i = 0; i < field.length; i++) {
+      const c = field.charCodeAt(i);
+      if (c === 10 || c === 13) breaks++;
+    }
+  }
+  return Math.max(1, endLine - breaks);
+}
+
+/** A line of only spaces is a stray edit, not a row of data. */
+function isBlank(record: readonly string[]): boolean {
+  return record.length === 1 && record[0]!.trim() === '';
+}
+
+/**
+ * Only canonical number text becomes a number: "007", "1e5" or " 4" stay strings so that codes,
+ * zip codes and ids round-trip exactly as uploaded.
+ */
+export function cellValue(text: string): unknown {
+  if (text === '') return null;
+  const first = text.charCodeAt(0);
+  if (first !== 45 && (first < 48 || first > 57)) return text; // neither '-' nor a digit
+  const n = Number(text);
+  return Number.isFinite(n) && String(n) === text ? n : text;
+}
