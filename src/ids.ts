@@ -17,20 +17,44 @@ export const ID_PREFIX = {
 export type IdKind = keyof typeof ID_PREFIX;
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
-const BODY_LENGTH = 14; // 36^14 ~ 2^72: collisions are not a practical concern.
+const BODY_LENGTH = 16;
 let pool = Buffer.alloc(0);
 let offset = 0;
+let lastMs = 0;
+let counter = 0;
 
-/** Random id body; draws from a pooled buffer because imports mint millions of ids. */
-function body(): string {
-  if (offset + BODY_LENGTH > pool.length) {
-    pool = randomBytes(BODY_LENGTH * 4096);
+function base36(n: number, width: number): string {
+  let out = '';
+  for (let i = 0; i < width; i++) {
+    out = ALPHABET[n % 36]! + out;
+    n = Math.floor(n / 36);
+  }
+  return out;
+}
+
+function random36(width: number): string {
+  if (offset + width > pool.length) {
+    pool = randomBytes(4096);
     offset = 0;
   }
   let out = '';
-  for (let i = 0; i < BODY_LENGTH; i++) out += ALPHABET[pool[offset + i]! % 36];
-  offset += BODY_LENGTH;
+  for (let i = 0; i < width; i++) out += ALPHABET[pool[offset + i]! % 36];
+  offset += width;
   return out;
+}
+
+/**
+ * Id bodies sort by creation time (9 base-36 chars of milliseconds, 3 of a per-process counter,
+ * 4 random), like a ULID. Rows are appended in id order, so a page of
+ * rows is one contiguous range of the cells B-tree, and bulk inserts append instead of scattering.
+ */
+function body(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    counter = Number.parseInt(random36(2), 36);
+  } else counter++;
+  return base36(ms, 9) + base36(counter % 36 ** 3, 3) + random36(BODY_LENGTH - 12);
 }
 
 export function newId(kind: IdKind): string {
@@ -46,6 +70,6 @@ export function cellId(rowId: string, columnId: string): string {
 }
 
 export function parseCellId(id: string): { rowId: string; columnId: string } | null {
-  const m = /^cell_([0-9a-z]{14})([0-9a-z]{14})$/.exec(id);
+  const m = /^cell_([0-9a-z]{16})([0-9a-z]{16})$/.exec(id);
   return m ? { rowId: `row_${m[1]}`, columnId: `col_${m[2]}` } : null;
 }

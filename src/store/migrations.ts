@@ -1,4 +1,6 @@
-import { sql, type Kysely, type Migration } from 'kysely';
+import { SqliteAdapter, sql, type Kysely, type Migration } from 'kysely';
+
+const isSqlite = (db: Kysely<unknown>) => db.getExecutor().adapter instanceof SqliteAdapter;
 
 /**
  * Versioned migrations, run at start by Kysely's Migrator. User columns are rows of
@@ -87,6 +89,8 @@ export const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('dataset_rows_position').on('dataset_rows').columns(['dataset_id', 'position']).execute();
 
+      // Cells are clustered by (row_id, column_id); row ids sort by creation, so a page of rows is
+      // one contiguous range. SQLite needs WITHOUT ROWID for that; PostgreSQL appends in id order.
       await db.schema
         .createTable('cells')
         .addColumn('row_id', 'text', (c) => c.notNull().references('dataset_rows.id').onDelete('cascade'))
@@ -97,6 +101,7 @@ export const migrations: Record<string, Migration> = {
         .addColumn('datasource_id', 'text')
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('cells_pk', ['row_id', 'column_id'])
+        .$call((b) => (isSqlite(db) ? b.modifyEnd(sql`WITHOUT ROWID`) : b))
         .execute();
       await db.schema.createIndex('cells_column_status').on('cells').columns(['column_id', 'status']).execute();
       await db.schema.createIndex('cells_datasource').on('cells').column('datasource_id').where(sql.ref('datasource_id'), 'is not', null).execute();
@@ -143,7 +148,7 @@ export const migrations: Record<string, Migration> = {
   },
   '0002_exports': {
     async up(db: Kysely<unknown>) {
-      // An export dies with its dataset; its blob is left for the caller (see features/exports).
+      // An export's row dies with its dataset (ON DELETE CASCADE); see features/exports for its file.
       await db.schema
         .createTable('exports')
         .addColumn('id', 'text', (c) => c.primaryKey())

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
-import pg from 'pg';
 import type { Database } from './schema.ts';
 import { migrations } from './migrations.ts';
 
@@ -43,7 +42,8 @@ function openSqlite(dataDir: string): Store {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  database.pragma('cache_size = -65536');
+  // 16 MB of page cache: large imports stay within the memory budget; reads are index ranges.
+  database.pragma('cache_size = -16384');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   return {
     db,
@@ -55,6 +55,8 @@ function openSqlite(dataDir: string): Store {
 }
 
 async function openPostgres(url: string, schema: string | undefined): Promise<Store> {
+  // Loaded on demand: the embedded SQLite setup should not pay pg's memory.
+  const { default: pg } = await import('pg');
   if (schema) {
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();

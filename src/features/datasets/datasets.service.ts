@@ -76,23 +76,28 @@ export function createDatasetService({ store, access, datasources, events, cance
     events.emit({ type: 'dataset.created', workspaceId: dataset.workspaceId, data: { datasetId: dataset.id, name: dataset.name, type: dataset.type } });
   }
 
-  /** A dataset whose rows stream from a completed tabular datasource, in one transaction. */
-  async function createFromTable(auth: Auth, input: { name: string; type: DatasetType; description?: string | null | undefined; columns?: CreateDatasetInput['columns'] }, datasourceId: string, path: string) {
-    const { datasource, withTable } = await datasources.openTable(auth, datasourceId, path);
+  /**
+   * A dataset whose rows stream from a tabular datasource, parsed once, in one transaction: a
+   * parse error anywhere rolls the whole import back.
+   */
+  async function createFromTable(auth: Auth, input: { name: string; type: DatasetType; description?: string | null | undefined; columns?: CreateDatasetInput['columns'] }, datasource: DatasourceRecord) {
     const dataset = newDataset(auth, { ...input, sourceDatasourceId: datasource.id });
-    const rawNames = (datasource.info.columns as string[]) ?? [];
-    const columns = planColumns(dataset, rawNames, input.columns);
-    const inputColumns = rawNames.map((n) => columns.find((c) => c.name === n)!);
-    await insertNew(dataset, columns, (trx) =>
-      withTable(async (table) => {
+    const withTable = datasources.tableOf(datasource);
+    let rawNames: string[] = [];
+    await withTable(async (table) => {
+      rawNames = table.columns;
+      const columns = planColumns(dataset, rawNames, input.columns);
+      const inputColumns = rawNames.map((n) => columns.find((c) => c.name === n)!);
+      await insertNew(dataset, columns, async (trx) => {
         let position = 0;
         for await (const batch of table.batches(IMPORT_BATCH)) {
           await appendRows(trx, dataset.id, columns, inputColumns, batch, position, dataset.createdAt);
           position += batch.length;
         }
+        if (datasource.status !== 'completed') await datasources.tableImported(trx, datasource, { columns: rawNames, rowCount: position });
         return position;
-      }),
-    );
+      });
+    });
     return detail(auth, dataset.id);
   }
 
@@ -140,7 +145,8 @@ export function createDatasetService({ store, access, datasources, events, cance
     async create(auth: Auth, input: CreateDatasetInput) {
       if (input.datasourceId) {
         if (input.rows) throw new InvalidParametersError([{ path: 'rows', message: 'rows come from the datasource; do not send both' }]);
-        return createFromTable(auth, input, input.datasourceId, 'datasourceId');
+        const { datasource } = await datasources.openTable(auth, input.datasourceId, 'datasourceId');
+        return createFromTable(auth, input, datasource);
       }
       const rows = input.rows ?? [];
       const rawNames: string[] = [];
@@ -158,7 +164,8 @@ export function createDatasetService({ store, access, datasources, events, cance
 
     /** POST /datasets/upload: `file` (a table) or `files[]` (documents: an extraction dataset). */
     async upload(auth: Auth, request: Request) {
-      const { fields, files } = await datasources.ingestMultipart(auth, request, ['file', 'files[]', 'files']);
+      // Tables are parsed once, by the import itself, rather than checked first and parsed again.
+      const { fields, files } = await datasources.ingestMultipart(auth, request, ['file', 'files[]', 'files'], undefined, { summarize: false });
       const cleanup = async () => {
         for (const f of files) await datasources.remove(auth, f.result.id).catch(() => {});
       };
@@ -177,12 +184,12 @@ export function createDatasetService({ store, access, datasources, events, cance
         const tables = files.filter((f) => f.result.kind === 'tabular');
         if (files.length === 1 && tables.length === 1 && files[0]!.field === 'file') {
           const table = files[0]!.result;
-          if (table.status !== 'completed') throw new ApiError('INVALID_PARAMETERS', `File ${table.fileName} could not be imported: ${table.error}`, { issues: [{ path: 'file', message: table.error }], ...((table.info.errorDetails as object) ?? {}) });
           if (datasetType === 'extraction') throw new InvalidParametersError([{ path: 'type', message: 'an extraction dataset is made from documents sent as files[]' }]);
-          return await createFromTable(auth, { name, type: datasetType ?? 'analysis', description }, table.id, 'file');
+          return await createFromTable(auth, { name, type: datasetType ?? 'analysis', description }, table);
         }
         if (datasetType && datasetType !== 'extraction') throw new InvalidParametersError([{ path: 'type', message: 'documents make an extraction dataset; send a single tabular file as "file" for other types' }]);
-        return await createFromDocuments(auth, { name, description }, files.map((f) => f.result));
+        const docs = await Promise.all(files.map((f) => datasources.summarizeNow(f.result)));
+        return await createFromDocuments(auth, { name, description }, docs);
       } catch (err) {
         await cleanup();
         throw err;

@@ -1,27 +1,36 @@
 import type { TaskType } from '../columns/task-types.ts';
-import { cellId } from '../../ids.ts';
 import type { ColumnRecord } from '../../store/columns.ts';
 import type { CellRecord } from '../../store/rows.ts';
 import { insertCells, insertRows, type NewCell } from '../../store/rows.ts';
 import type { Db } from '../../store/store.ts';
-import { newId } from '../../ids.ts';
+import { cellId, newId } from '../../ids.ts';
 
 export const columnView = (c: ColumnRecord) => ({ columnId: c.id, name: c.name, taskType: c.taskType as TaskType, metadata: c.metadata, position: c.position });
 
 /** Cells of a set of rows as the API's 2D array: one inner array per row, in column order. */
 export function buildGrid(datasetId: string, columns: readonly ColumnRecord[], rowIds: readonly string[], cells: readonly CellRecord[], includeMetadata: boolean) {
-  const byKey = new Map<string, CellRecord>();
-  for (const c of cells) byKey.set(`${c.rowId}|${c.columnId}`, c);
-  const data = rowIds.map((rowId) =>
+  // Place each cell by index: no per-cell key strings on the hot path of /data.
+  const rowIndex = new Map(rowIds.map((id, i) => [id, i]));
+  const colIndex = new Map(columns.map((c, i) => [c.id, i]));
+  const data: GridCell[][] = rowIds.map((rowId) =>
     columns.map((col) => {
-      const cell = byKey.get(`${rowId}|${col.id}`);
-      const view: { cellId: string; value: unknown; status: CellRecord['status']; metadata?: Record<string, unknown> } = { cellId: cellId(rowId, col.id), value: cell?.value ?? null, status: cell?.status ?? 'empty' };
-      if (includeMetadata) view.metadata = cell?.metadata ?? {};
-      return view;
+      const empty: GridCell = { cellId: cellId(rowId, col.id), value: null, status: 'empty' };
+      if (includeMetadata) empty.metadata = {};
+      return empty;
     }),
   );
+  for (const c of cells) {
+    const r = rowIndex.get(c.rowId);
+    const k = colIndex.get(c.columnId);
+    if (r === undefined || k === undefined) continue;
+    const target = data[r]![k]!;
+    target.value = c.value;
+    target.status = c.status;
+    if (includeMetadata) target.metadata = c.metadata ?? {};
+  }
   return { datasetId, columns: columns.map((c) => ({ columnId: c.id, name: c.name, taskType: c.taskType as TaskType })), rowIds: [...rowIds], data };
 }
+type GridCell = { cellId: string; value: unknown; status: CellRecord['status']; metadata?: Record<string, unknown> };
 
 /** A datasource link as it is stored in a raw cell. */
 export type DatasourceLink = { datasourceId: string; fileName: string; contentType: string };

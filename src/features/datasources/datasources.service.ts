@@ -8,7 +8,7 @@ import { BlobTooLargeError, type BlobStore } from '../../providers/blob/blob-sto
 import * as dsDb from '../../store/datasources.ts';
 import type { DatasourceRecord } from '../../store/datasources.ts';
 import { datasetsLinkingDatasource } from '../../store/rows.ts';
-import { now, type Store } from '../../store/store.ts';
+import { now, type Db, type Store } from '../../store/store.ts';
 import type { Auth } from '../keys/keys.service.ts';
 import { sniffFile } from './sniff.ts';
 import { openTabular, type Tabular, type TabularFormat } from './tabular.ts';
@@ -34,8 +34,12 @@ export function createDatasourceService({ store, blobs, events, signer, maxUploa
     return d;
   }
 
-  /** Stores the bytes, sniffs the real type, and for tabular files checks the whole file parses. */
-  async function ingest(auth: Auth, fileName: string, body: Readable): Promise<DatasourceRecord> {
+  /**
+   * Stores the bytes, sniffs the real type, and for tabular files checks the whole file parses.
+   * `summarize: false` skips that parse for a caller that is about to import the table anyway
+   * (the datasource stays `processing` until it reports the import with `tableImported`).
+   */
+  async function ingest(auth: Auth, fileName: string, body: Readable, { summarize: check = true } = {}): Promise<DatasourceRecord> {
     const id = newId('datasource');
     const blobKey = `datasources/${auth.workspaceId}/${id}`;
     let fileSize: number;
@@ -48,7 +52,8 @@ export function createDatasourceService({ store, blobs, events, signer, maxUploa
     try {
       const sniffed = await blobs.withFile(blobKey, (path) => sniffFile(path, fileName));
       const record: DatasourceRecord = { id, workspaceId: auth.workspaceId, fileName, contentType: sniffed.contentType, format: sniffed.format, kind: sniffed.kind, fileSize, blobKey, status: 'completed', error: null, info: {}, uploadedAt: now(), processedAt: null };
-      if (sniffed.kind === 'tabular') {
+      if (sniffed.kind === 'tabular' && !check) record.status = 'processing';
+      else if (sniffed.kind === 'tabular') {
         try {
           record.info = await blobs.withFile(blobKey, (path) => summarize(path, sniffed.format as TabularFormat));
         } catch (err) {
@@ -70,6 +75,10 @@ export function createDatasourceService({ store, blobs, events, signer, maxUploa
     }
   }
 
+  function tableOf(datasource: DatasourceRecord) {
+    return <T>(fn: (t: Tabular) => Promise<T>) => blobs.withFile(datasource.blobKey, async (file) => fn(await openTabular(file, datasource.format as TabularFormat)));
+  }
+
   async function summarize(path: string, format: TabularFormat) {
     const table = await openTabular(path, format);
     let rowCount = 0;
@@ -82,12 +91,12 @@ export function createDatasourceService({ store, blobs, events, signer, maxUploa
     ingest,
 
     /** Reads a multipart upload's file fields into datasources; on any failure none is kept. */
-    async ingestMultipart(auth: Auth, request: Request, fileFields: readonly string[], maxFiles = MAX_FILES_PER_REQUEST) {
+    async ingestMultipart(auth: Auth, request: Request, fileFields: readonly string[], maxFiles = MAX_FILES_PER_REQUEST, options: { summarize?: boolean } = {}) {
       return readMultipart(request, {
         fileFields,
         maxFiles,
         maxFileBytes: maxUploadBytes,
-        onFile: (_field, fileName, stream) => ingest(auth, fileName, stream),
+        onFile: (_field, fileName, stream) => ingest(auth, fileName, stream, options),
         onAbort: async (done) => {
           for (const d of done) await remove(d);
         },
@@ -103,7 +112,28 @@ export function createDatasourceService({ store, blobs, events, signer, maxUploa
       const datasource = await get(auth, id);
       if (datasource.kind !== 'tabular') throw new InvalidParametersError([{ path, message: `datasource ${id} is a ${datasource.format} document, not a table` }]);
       if (datasource.status !== 'completed') throw new InvalidParametersError([{ path, message: `datasource ${id} could not be parsed: ${datasource.error ?? datasource.status}` }]);
-      return { datasource, withTable: (fn) => blobs.withFile(datasource.blobKey, async (file) => fn(await openTabular(file, datasource.format as TabularFormat))) };
+      return { datasource, withTable: tableOf(datasource) };
+    },
+
+    tableOf,
+
+    /** Runs the parse check that `summarize: false` skipped, for a table that is not imported after all. */
+    async summarizeNow(datasource: DatasourceRecord): Promise<DatasourceRecord> {
+      if (datasource.kind !== 'tabular' || datasource.status !== 'processing') return datasource;
+      const done = { ...datasource, status: 'completed' as const, processedAt: now() };
+      try {
+        done.info = await blobs.withFile(datasource.blobKey, (path) => summarize(path, datasource.format as TabularFormat));
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        Object.assign(done, { status: 'failed', error: err.message, info: { errorCode: err.code, errorDetails: err.details } });
+      }
+      await dsDb.updateDatasource(store.db, done.id, { status: done.status, error: done.error, info: done.info, processedAt: done.processedAt });
+      return done;
+    },
+
+    /** Records what an import found in a datasource ingested with `summarize: false`. */
+    async tableImported(db: Db, datasource: DatasourceRecord, info: { columns: string[]; rowCount: number }) {
+      await dsDb.updateDatasource(db, datasource.id, { status: 'completed', error: null, info, processedAt: now() });
     },
 
     async data(auth: Auth, id: string, page: number, limit: number) {

@@ -16,6 +16,11 @@ export type Tabular = {
 
 export const DEFAULT_BATCH_SIZE = 1000;
 export const DEFAULT_MAX_COLUMNS = 1000;
+/**
+ * A record (CSV) or line (JSONL) is held whole while parsed; past this many characters it is
+ * a runaway quote or a file in the wrong format, not a row, and is refused before it fills memory.
+ */
+export const MAX_RECORD_CHARS = 32 * 1024 * 1024;
 
 /** Every problem with an uploaded file is reported against the multipart field `file`. */
 export function fileError(message: string, extra: Record<string, unknown> = {}): InvalidParametersError {

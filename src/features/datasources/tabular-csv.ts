@@ -1,6 +1,6 @@
 import { pipeline, Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
-import { columnNames, fileError, tabular, type Tabular } from './tabular-common.ts';
+import { columnNames, fileError, MAX_RECORD_CHARS, tabular, type Tabular } from './tabular-common.ts';
 import { readText } from './tabular-text.ts';
 
 /** CSV or TSV (RFC 4180 quoting either way); the first non-blank record is the header. */
@@ -45,7 +45,7 @@ async function* records(path: string, delimiter: string, info: boolean): AsyncGe
   // Column counts are checked by the caller, which can name the header width. Line endings are
   // listed because csv-parse otherwise guesses one from the first line, and files edited on two
   // systems mix them.
-  const parser = parse({ delimiter, record_delimiter: ['\r\n', '\n', '\r'], info, relax_column_count: true, skip_empty_lines: true });
+  const parser = parse({ delimiter, record_delimiter: ['\r\n', '\n', '\r'], info, relax_column_count: true, skip_empty_lines: true, max_record_size: MAX_RECORD_CHARS });
   try {
     yield* pipeline(Readable.from(readText(path)), parser, () => {});
   } catch (err) {

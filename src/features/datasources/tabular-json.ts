@@ -3,11 +3,10 @@ import { getManyValues, isMany, none } from 'stream-chain/defs.js';
 import Assembler from 'stream-json/assembler.js';
 import { verifyFile } from 'stream-json/file/verifier.js';
 import { jsonParser, type Token } from 'stream-json/parser.js';
-import { columnNames, fileError, tabular, type Tabular } from './tabular-common.ts';
+import { columnNames, fileError, MAX_RECORD_CHARS, tabular, type Tabular } from './tabular-common.ts';
 import { encodingOf, readText } from './tabular-text.ts';
 
 type Row = Record<string, unknown>;
-type Located = { value: Row; where: string };
 
 /**
  * JSON and JSONL tables: the columns are the union of every object's keys in first-seen order,
@@ -17,7 +16,7 @@ export async function openJson(path: string, format: 'json' | 'jsonl', maxColumn
   const objects = format === 'json' ? () => arrayElements(path) : () => jsonlObjects(path);
   const keys = new Set<string>();
   let rowCount = 0;
-  for await (const { value } of objects()) {
+  for await (const value of objects()) {
     for (const key of Object.keys(value)) keys.add(key);
     // Checked as we go so a file of ever-new keys fails before the set grows without bound.
     if (keys.size > maxColumns) throw fileError(`the objects have more than ${maxColumns} distinct keys; at most ${maxColumns} columns are allowed`, { maxColumns });
@@ -29,7 +28,7 @@ export async function openJson(path: string, format: 'json' | 'jsonl', maxColumn
   return tabular(
     columns,
     async function* () {
-      for await (const { value } of objects()) yield sourceKeys.map((key) => (Object.hasOwn(value, key) ? value[key] : null));
+      for await (const value of objects()) yield sourceKeys.map((key) => (Object.hasOwn(value, key) ? value[key] : null));
     },
     rowCount,
   );
@@ -37,7 +36,7 @@ export async function openJson(path: string, format: 'json' | 'jsonl', maxColumn
 
 const isObject = (v: unknown): v is Row => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-async function* jsonlObjects(path: string): AsyncGenerator<Located> {
+async function* jsonlObjects(path: string): AsyncGenerator<Row> {
   for await (const { line, text } of lines(path)) {
     if (!text.trim()) continue;
     let value: unknown;
@@ -47,7 +46,7 @@ async function* jsonlObjects(path: string): AsyncGenerator<Located> {
       throw fileError(`line ${line} is not valid JSON: ${(err as Error).message}`, { line });
     }
     if (!isObject(value)) throw fileError(`line ${line} is not a JSON object`, { line });
-    yield { value, where: `line ${line}` };
+    yield value;
   }
 }
 
@@ -62,6 +61,7 @@ async function* lines(path: string): AsyncGenerator<{ line: number; text: string
       start = nl + 1;
     }
     buffer = buffer.slice(start);
+    if (buffer.length > MAX_RECORD_CHARS) throw fileError(`line ${line + 1} is longer than ${MAX_RECORD_CHARS} characters; a JSONL file holds one object per line`, { line: line + 1 });
   }
   if (buffer) yield { line: ++line, text: buffer };
 }
@@ -71,7 +71,7 @@ async function* lines(path: string): AsyncGenerator<{ line: number; text: string
  * object (`{"data": [...]}`, as many APIs wrap their results). Only one element is assembled at a
  * time, so a file far larger than memory streams through.
  */
-async function* arrayElements(path: string): AsyncGenerator<Located> {
+async function* arrayElements(path: string): AsyncGenerator<Row> {
   let started = false;
   let inRows = false;
   let rowsKey: string | null | undefined; // null: the top-level array itself
@@ -82,12 +82,12 @@ async function* arrayElements(path: string): AsyncGenerator<Located> {
   const where = () => (rowsKey ? `element ${index} of "${rowsKey}"` : `element ${index}`);
 
   for await (const tokens of tokenChunks(path)) {
-    const ready: Located[] = [];
+    const ready: Row[] = [];
     for (const token of tokens) {
       if (element) {
         element.consume(token);
         if (element.done) {
-          ready.push({ value: element.current as Row, where: where() });
+          ready.push(element.current as Row);
           element = undefined;
           index++;
         }

@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { columnNames, fileError, isSystemError, tabular, type Tabular } from './tabular-common.ts';
 
@@ -38,27 +39,50 @@ async function* rows(path: string, width: number): AsyncGenerator<unknown[]> {
 
 /** Non-empty rows of the first worksheet, as plain values (0-based). */
 async function* sheetRows(path: string): AsyncGenerator<SheetRow> {
-  // Our own stream, so that stopping after the first sheet (or the header) closes the file:
-  // exceljs leaves the stream it opens itself paused and open when iteration stops early.
-  const input = createReadStream(path);
+  // Our own stream, so that stopping early closes the file (exceljs leaves a stream it opened
+  // itself paused and open), and so that a missing file is a rejection here: exceljs listens for
+  // no error on its input, so a failing read would surface as an uncaught exception.
+  const input = (await open(path)).createReadStream();
+  let readError: unknown;
+  input.on('error', (err) => (readError = err));
   // Styles are needed to tell a date from a number; hyperlinks are read from the cell text alone.
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, { worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'ignore' });
+  const sheets = reader[Symbol.asyncIterator]();
   try {
-    for await (const sheet of reader) {
-      for await (const row of sheet) {
-        const raw = row.values as unknown[];
-        const values: unknown[] = [];
-        // exceljs rows are 1-based and sparse.
-        for (let i = 1; i < raw.length; i++) values.push(plainValue(raw[i]));
-        if (lastFilled(values) >= 0) yield { number: row.number, values };
-      }
-      return;
+    const first = await sheets.next();
+    if (first.done) return;
+    for await (const row of first.value) {
+      const raw = row.values as unknown[];
+      const values: unknown[] = [];
+      // exceljs rows are 1-based and sparse.
+      for (let i = 1; i < raw.length; i++) values.push(plainValue(raw[i]));
+      if (lastFilled(values) >= 0) yield { number: row.number, values };
     }
   } catch (err) {
+    if (readError) throw readError;
     if (isSystemError(err)) throw err;
     throw fileError(`the spreadsheet could not be read: ${(err as Error).message}`);
   } finally {
+    await releaseSheets(sheets);
     input.destroy();
+  }
+}
+
+/**
+ * Sheets stored before the shared strings (as Excel and exceljs both write them) are spooled by
+ * exceljs to temp files, and each file is deleted, and its descriptor closed, only when the
+ * iteration moves past that sheet. Stopping after the first sheet, or after a page of rows, would
+ * leak both; so the remaining sheets are stepped over unread, closing the source exceljs opened
+ * for each (an undocumented `iterator` property; if it disappears, only that close is skipped).
+ */
+async function releaseSheets(sheets: AsyncIterator<unknown>): Promise<void> {
+  try {
+    for (let next = await sheets.next(); !next.done; next = await sheets.next()) {
+      const source = (next.value as { iterator?: unknown }).iterator;
+      if (source instanceof Readable) source.destroy();
+    }
+  } catch {
+    // The rows wanted were already read or their failure already reported; the rest of the archive does not matter.
   }
 }
 

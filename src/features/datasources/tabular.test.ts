@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -247,6 +247,31 @@ describe('openTabular: XLSX', () => {
       ws.addRow([1, 2, 'extra']);
     });
     assert.equal((await fileError('extra.xlsx', bytes, 'xlsx')).row, 3);
+  });
+
+  it('releases the temp files exceljs spools sheets to, even when reading stops early', async (t) => {
+    if (!existsSync('/proc/self/fd')) return t.skip('needs /proc to list open files');
+    const openTempFiles = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return path.basename(readlinkSync(`/proc/self/fd/${fd}`)).startsWith('tmp-');
+        } catch {
+          return false; // closed while listing
+        }
+      }).length;
+    const before = openTempFiles();
+    const file = await fixture('stop.xlsx', await workbook((ws) => Array.from({ length: 500 }, (_, i) => ws.addRow([i, `row ${i}`]))));
+    for (let i = 0; i < 3; i++) {
+      const table = await openTabular(file, 'xlsx');
+      for await (const batch of table.batches(10)) {
+        assert.equal(batch.length, 10);
+        break;
+      }
+    }
+    // tmp closes its descriptors asynchronously: wait for the count to settle, not for a set time.
+    const deadline = Date.now() + 2000;
+    while (openTempFiles() > before && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(openTempFiles() <= before, `${openTempFiles() - before} temp files left open`);
   });
 
   it('rejects duplicate headers and an empty first sheet', async () => {
