@@ -83,6 +83,7 @@ describe('POST /datasets/upload', () => {
     expectError(await app.upload('/api/v2/datasets/upload', [{ name: 'a.csv', content: 'a\n1\n' }], { bogus: '1' }), 400, 'INVALID_PARAMETERS');
     expectError(await app.upload('/api/v2/datasets/upload', [{ name: 'a.csv', content: 'a\n1\n', field: 'attachment' }]), 400, 'INVALID_PARAMETERS');
     expectError(await app.post('/api/v2/datasets/upload', { name: 'json instead' }), 400, 'INVALID_PARAMETERS');
+    expectError(await app.post('/api/v2/datasets', { name: 'huge', type: 'analysis', rows: [{ text: 'x'.repeat(1024 * 1024 + 1) }] }), 413, 'PAYLOAD_TOO_LARGE');
     assert.equal(await datasetCount(), ds0);
     assert.equal(await datasourceCount(), src0, 'refused uploads leave no datasource behind');
   });

@@ -36,10 +36,15 @@ export function createApp(deps: AppDeps) {
   app.use('/api/v2/*', rateLimitMiddleware(deps.rateLimitPerMinute));
   app.use('/api/v2/*', async (c, next) => {
     // JSON bodies are capped like uploads; multipart uploads are capped per file while streaming.
-    if (/^application\/json/i.test(c.req.header('content-type') ?? '')) {
-      return bodyLimit({ maxSize: deps.maxUploadBytes, onError: () => { throw new ApiError('PAYLOAD_TOO_LARGE', `Request body exceeds ${Math.round(deps.maxUploadBytes / 1048576)} MB`); } })(c, next);
+    if (!/^application\/json/i.test(c.req.header('content-type') ?? '')) return next();
+    const tooLarge = () => new ApiError('PAYLOAD_TOO_LARGE', `Request body exceeds ${Math.round(deps.maxUploadBytes / 1048576)} MB`, { maxBytes: deps.maxUploadBytes });
+    if (Number(c.req.header('content-length') ?? 0) > deps.maxUploadBytes) {
+      // Read the body to its end before answering: a server that answers mid-upload and closes
+      // leaves most HTTP clients with a broken connection instead of the 413.
+      for await (const _chunk of c.req.raw.body ?? []) void _chunk;
+      throw tooLarge();
     }
-    return next();
+    return bodyLimit({ maxSize: deps.maxUploadBytes, onError: () => { throw tooLarge(); } })(c, next);
   });
   app.use('/api/v2/*', idempotencyMiddleware(deps.store));
 

@@ -1,7 +1,6 @@
 import { DEFAULT_MAX_COLUMNS, type Tabular, type TabularFormat } from './tabular-common.ts';
 import { openDelimited } from './tabular-csv.ts';
 import { openJson } from './tabular-json.ts';
-import { openXlsx } from './tabular-xlsx.ts';
 
 export type { Tabular, TabularFormat } from './tabular-common.ts';
 
@@ -21,6 +20,7 @@ export async function openTabular(path: string, format: TabularFormat, options: 
     case 'jsonl':
       return openJson(path, format, maxColumns);
     case 'xlsx':
-      return openXlsx(path, maxColumns);
+      // exceljs costs ~30 MB of memory once loaded: only servers that see workbooks pay it.
+      return (await import('./tabular-xlsx.ts')).openXlsx(path, maxColumns);
   }
 }
