@@ -4,7 +4,7 @@ import { z } from 'zod';
  * The whole environment, read once at start. Every problem is reported together; nothing else
  * reads process.env. Explicit overrides (tests, the CLI) win over the environment.
  */
-const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes')]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const Config = z.object({

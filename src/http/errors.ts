@@ -54,6 +54,7 @@ const NOT_FOUND_CODES = {
   webhook: 'WEBHOOK_NOT_FOUND',
   export: 'EXPORT_NOT_FOUND',
   key: 'KEY_NOT_FOUND',
+  delivery: 'NOT_FOUND',
 } as const satisfies Record<string, ErrorCode>;
 export type EntityKind = keyof typeof NOT_FOUND_CODES;
 
