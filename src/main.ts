@@ -24,6 +24,8 @@ import { createKeyService } from './features/keys/keys.service.ts';
 import { registerKeyRoutes } from './features/keys/keys.routes.ts';
 import { createRowService } from './features/rows/rows.service.ts';
 import { registerRowRoutes } from './features/rows/rows.routes.ts';
+import { createWebhookService } from './features/webhooks/webhooks.service.ts';
+import { registerWebhookRoutes } from './features/webhooks/webhooks.routes.ts';
 import { createExportService } from './features/exports/exports.service.ts';
 import { registerExportRoutes } from './features/exports/exports.routes.ts';
 
@@ -44,8 +46,9 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
     if (dataset.activeTaskId) await cancelTask(db, dataset.activeTaskId, now());
     await setDatasetTaskState(db, dataset.id, { status: 'completed', activeTaskId: null, updatedAt: now() });
   };
-  const datasets = createDatasetService({ store, access, datasources, events, cancelActiveTask });
+  const webhooks = createWebhookService({ store, events, logger, allowPrivate: config.fetchAllowPrivate });
   const exportsService = createExportService({ store, access, blobs, events, signer, logger });
+  const datasets = createDatasetService({ store, access, datasources, events, cancelActiveTask, onDelete: [(db, id) => exportsService.filesToDropWith(db, id)] });
 
   const app = createApp({ store, keys, logger, signer, rateLimitPerMinute: config.rateLimitPerMinute, maxUploadBytes, downloads: { datasources: (id) => datasources.openFile(id), exports: (id) => exportsService.openFile(id) } });
   registerKeyRoutes(app, keys);
@@ -55,12 +58,13 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   registerCellRoutes(app, createCellService({ access, datasources }));
   registerDatasourceRoutes(app, datasources);
   registerExportRoutes(app, exportsService);
+  registerWebhookRoutes(app, webhooks);
 
   const bootstrap = await keys.bootstrap(config.adminKey);
   const listeningOn = (port: number) => {
     baseUrl = publicBaseUrl({ ...config, port });
   };
-  return { app, store, events, keys, datasets, datasources, exports: exportsService, signer, blobs, access, bootstrap, logger, listeningOn };
+  return { app, store, events, keys, datasets, datasources, exports: exportsService, webhooks, signer, blobs, access, bootstrap, logger, listeningOn };
 }
 
 export async function startServer(config: Readonly<Config>) {
@@ -72,12 +76,14 @@ export async function startServer(config: Readonly<Config>) {
   const port = typeof address === 'object' && address ? address.port : config.port;
   built.listeningOn(port);
   const stopExportCleanup = built.exports.startCleanup();
+  const stopWebhooks = built.webhooks.start();
   return {
     ...built,
     server,
     port,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      stopWebhooks();
       await stopExportCleanup();
       await built.store.close();
     },

@@ -53,6 +53,11 @@ export async function listExpiredExports(db: Db, at: string, limit: number): Pro
   return rows.map((r) => ({ id: r.id, blobKey: r.blob_key }));
 }
 
+/** The files of a dataset's exports, read before the dataset (and its export rows) go. */
+export async function exportBlobKeysOfDataset(db: Db, datasetId: string): Promise<string[]> {
+  return (await db.selectFrom('exports').select('blob_key').where('dataset_id', '=', datasetId).execute()).map((r) => r.blob_key);
+}
+
 export async function deleteExports(db: Db, ids: readonly string[]): Promise<void> {
   if (ids.length) await db.deleteFrom('exports').where('id', 'in', ids).execute();
 }

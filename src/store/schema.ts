@@ -104,4 +104,19 @@ export interface Database {
     created_at: string;
     expires_at: string;
   };
+  webhooks: { id: string; workspace_id: string; name: string; url: string; events: string; headers: string; secret: string; created_at: string; updated_at: string };
+  webhook_deliveries: {
+    id: string;
+    webhook_id: string;
+    workspace_id: string;
+    event: string;
+    payload: string;
+    status: string;
+    attempts: number;
+    next_attempt_at: string | null;
+    last_status_code: number | null;
+    last_error: string | null;
+    created_at: string;
+    delivered_at: string | null;
+  };
 }

@@ -18,7 +18,10 @@ import { appendRows, buildGrid, columnView, type DatasourceLink } from './grid.t
 
 const IMPORT_BATCH = 2000;
 
-export function createDatasetService({ store, access, datasources, events, cancelActiveTask }: { store: Store; access: DatasetAccess; datasources: DatasourceService; events: EventBus; cancelActiveTask: (db: Db, dataset: DatasetRecord) => Promise<void> }) {
+/** Runs inside the deletion transaction; the returned action runs after the commit (file cleanup). */
+export type OnDatasetDelete = (db: Db, datasetId: string) => Promise<() => Promise<void>>;
+
+export function createDatasetService({ store, access, datasources, events, cancelActiveTask, onDelete = [] }: { store: Store; access: DatasetAccess; datasources: DatasourceService; events: EventBus; cancelActiveTask: (db: Db, dataset: DatasetRecord) => Promise<void>; onDelete?: OnDatasetDelete[] }) {
   async function views(db: Db, records: readonly DatasetRecord[]) {
     const ids = records.map((d) => d.id);
     const [counts, links] = await Promise.all([datasetsDb.countColumns(db, ids), datasetsDb.linkedDatasources(db, ids)]);
@@ -204,15 +207,18 @@ export function createDatasetService({ store, access, datasources, events, cance
 
     /** Deletes a dataset with its cells, tasks and exports; `force` cancels a running task first. */
     async remove(auth: Auth, id: string, force: boolean) {
-      await store.transaction(async (trx) => {
+      const afterCommit = await store.transaction(async (trx) => {
         await store.lockDataset(trx, id);
         const dataset = await access.get(auth, id, trx);
         if (dataset.activeTaskId) {
           if (!force) throw new ApiError('PROCESSING_IN_PROGRESS', `Dataset ${id} is being processed; cancel the task or delete with ?force=true`, { datasetId: id, taskId: dataset.activeTaskId });
           await cancelActiveTask(trx, dataset);
         }
+        const actions = await Promise.all(onDelete.map((hook) => hook(trx, id)));
         await datasetsDb.deleteDataset(trx, id);
+        return actions;
       });
+      for (const action of afterCommit) await action();
       events.emit({ type: 'dataset.deleted', workspaceId: auth.workspaceId, data: { datasetId: id } });
       return { datasetId: id, deleted: true as const };
     },
