@@ -106,6 +106,10 @@ describe('datasets', () => {
     expectError(noPrompt, 400, 'INVALID_PARAMETERS');
     assert.deepEqual(noPrompt.body.details.issues.map((i: any) => i.path), ['columns.0.metadata.prompt']);
     expectError(await app.post('/api/v2/datasets', { name: 'x', type: 'analysis', columns: [{ name: 'a' }, { name: 'a' }] }), 400, 'INVALID_PARAMETERS');
+    expectError(await app.post('/api/v2/datasets', { name: 'x', type: 'analysis', rows: [{ a: 1, 'a ': 2 }] }), 400, 'INVALID_PARAMETERS');
+    const padded = await app.post('/api/v2/datasets', { name: 'x', type: 'analysis', rows: [{ ' Padded ': 1 }] });
+    assert.equal(padded.status, 201, JSON.stringify(padded.body));
+    assert.equal(padded.body.columns[0].name, 'Padded');
     expectError(await app.post('/api/v2/datasets', { name: 'x', type: 'analysis', columns: [{ name: 'a', taskType: 'ai_enrich', metadata: { prompt: '{{Nope}}' } }] }), 400, 'INVALID_PARAMETERS');
     const before = (await app.get('/api/v2/datasets?limit=100')).body.pagination.total;
     expectError(await app.post('/api/v2/datasets', { name: 'x', type: 'analysis', columns: [{ name: 'a', taskType: 'ai_enrich', metadata: { prompt: '{{b}}' } }, { name: 'b', taskType: 'ai_enrich', metadata: { prompt: '{{a}}' } }] }), 400, 'INVALID_PARAMETERS');

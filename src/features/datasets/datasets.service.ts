@@ -154,10 +154,10 @@ export function createDatasetService({ store, access, datasources, events, cance
       const rows = input.rows ?? [];
       const rawNames: string[] = [];
       for (const row of rows) for (const key of Object.keys(row)) if (!rawNames.includes(key)) rawNames.push(key);
-      rawNames.forEach((n, i) => checkColumnName(n, `rows.*.${i}`));
+      const names = rawNames.map((n, i) => checkColumnName(n, `rows.*.${i}`));
       const dataset = newDataset(auth, input);
-      const columns = planColumns(dataset, rawNames, input.columns);
-      const inputColumns = rawNames.map((n) => columns.find((c) => c.name === n.trim())!);
+      const columns = planColumns(dataset, names, input.columns);
+      const inputColumns = names.map((n) => columns.find((c) => c.name === n)!);
       await insertNew(dataset, columns, async (trx) => {
         await appendRows(trx, dataset.id, columns, inputColumns, rows.map((r) => rawNames.map((n) => r[n] ?? null)), 0, dataset.createdAt);
         return rows.length;
