@@ -25,6 +25,7 @@ import { appendRows } from '../src/features/datasets/grid.ts';
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const COLS = 10;
 const KEY = 'cw_bench_admin_key_0123456789abcdef';
+const SCHEMA = process.env.DATABASE_URL ? `bench_${Date.now()}` : undefined;
 const dir = await mkdtemp(path.join(os.tmpdir(), 'cellwise-bench-'));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
@@ -67,7 +68,7 @@ async function floorImport(): Promise<number> {
 
 async function startServer(dataDir: string) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-    env: { ...process.env, PORT: '0', CELLWISE_DATA_DIR: dataDir, CELLWISE_ADMIN_KEY: KEY, CELLWISE_RATE_LIMIT_PER_MINUTE: '0', CELLWISE_LOG_LEVEL: 'warn', ...(process.env.DATABASE_URL ? { CELLWISE_DATABASE_SCHEMA: `bench_${Date.now()}` } : {}) },
+    env: { ...process.env, PORT: '0', CELLWISE_DATA_DIR: dataDir, CELLWISE_ADMIN_KEY: KEY, CELLWISE_RATE_LIMIT_PER_MINUTE: '0', CELLWISE_LOG_LEVEL: 'warn', ...(SCHEMA ? { CELLWISE_DATABASE_SCHEMA: SCHEMA } : {}) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -111,7 +112,7 @@ for (let i = 0; i < 33; i++) {
   if (i >= 3) httpTimes.push(performance.now() - t);
 }
 server.stop();
-const store = await openStore({ dataDir: serverDir, databaseUrl: process.env.DATABASE_URL });
+const store = await openStore({ dataDir: serverDir, databaseUrl: process.env.DATABASE_URL, databaseSchema: SCHEMA });
 const floorTimes: number[] = [];
 for (let i = 0; i < 33; i++) {
   const t = performance.now();
@@ -130,7 +131,7 @@ console.log(`ratio:    ${(httpMedian / floorMedian).toFixed(2)} (target <= 2)`);
 
 // Paging by position against OFFSET paging at the same depth, on the same store.
 {
-  const s = await openStore({ dataDir: serverDir, databaseUrl: process.env.DATABASE_URL });
+  const s = await openStore({ dataDir: serverDir, databaseUrl: process.env.DATABASE_URL, databaseSchema: SCHEMA });
   const depth = Math.max(0, ROWS - 1000);
   const time = async (fn: () => Promise<unknown>) => {
     const xs: number[] = [];

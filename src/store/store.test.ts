@@ -13,3 +13,15 @@ storeContract(testBackend().kind, async () => {
     },
   });
 });
+
+if (testBackend().kind === 'postgres') {
+  const { it } = await import('node:test');
+  it('migrates in the connection\'s default schema while other schemas of the database hold cellwise tables too', async () => {
+    const other = await freshDatabase();
+    const first = await openStore(other);
+    const plain = await openStore({ dataDir: other.dataDir, databaseUrl: other.databaseUrl });
+    await plain.close();
+    await first.close();
+    await other.drop();
+  });
+}

@@ -30,7 +30,9 @@ export type StoreOptions = { dataDir: string; databaseUrl?: string | undefined; 
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.databaseSchema) : openSqlite(options.dataDir);
-  await migrate(store.db, options.databaseUrl ? options.databaseSchema : undefined);
+  let schema: string | undefined;
+  if (store.dialect === 'postgres') schema = options.databaseSchema ?? (await sql<{ s: string }>`SELECT current_schema() AS s`.execute(store.db)).rows[0]?.s;
+  await migrate(store.db, schema);
   return store;
 }
 
