@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from './store.ts';
 
 export type CellStatus = 'empty' | 'queued' | 'processing' | 'done' | 'error' | 'stale';
@@ -11,7 +11,20 @@ const MAX_PARAMS = 16_000;
 const encode = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 const decode = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
 
+const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
+/** Rows per UNNEST insert on PostgreSQL: 7 array parameters carry the whole batch. */
+const PG_BATCH = 20_000;
+
 export async function insertRows(db: Db, rows: readonly { id: string; datasetId: string; position: number; createdAt: string }[]): Promise<void> {
+  if (isPostgres(db)) {
+    // One statement with array parameters: PostgreSQL plans a 16,000-parameter VALUES list slowly.
+    for (let i = 0; i < rows.length; i += PG_BATCH) {
+      const chunk = rows.slice(i, i + PG_BATCH);
+      await sql`INSERT INTO dataset_rows (id, dataset_id, position, created_at)
+                SELECT * FROM unnest(${chunk.map((r) => r.id)}::text[], ${chunk.map((r) => r.datasetId)}::text[], ${chunk.map((r) => r.position)}::int[], ${chunk.map((r) => r.createdAt)}::text[])`.execute(db);
+    }
+    return;
+  }
   for (let i = 0; i < rows.length; i += MAX_PARAMS / 4) {
     const chunk = rows.slice(i, i + MAX_PARAMS / 4);
     await db.insertInto('dataset_rows').values(chunk.map((r) => ({ id: r.id, dataset_id: r.datasetId, position: r.position, created_at: r.createdAt }))).execute();
@@ -19,6 +32,14 @@ export async function insertRows(db: Db, rows: readonly { id: string; datasetId:
 }
 
 export async function insertCells(db: Db, cells: readonly NewCell[], at: string): Promise<void> {
+  if (isPostgres(db)) {
+    for (let i = 0; i < cells.length; i += PG_BATCH) {
+      const chunk = cells.slice(i, i + PG_BATCH);
+      await sql`INSERT INTO cells (row_id, column_id, value, status, metadata, datasource_id, updated_at)
+                SELECT r, c, v, s, '{}', d, ${at} FROM unnest(${chunk.map((x) => x.rowId)}::text[], ${chunk.map((x) => x.columnId)}::text[], ${chunk.map((x) => encode(x.value))}::text[], ${chunk.map((x) => x.status)}::text[], ${chunk.map((x) => x.datasourceId)}::text[]) AS t(r, c, v, s, d)`.execute(db);
+    }
+    return;
+  }
   for (let i = 0; i < cells.length; i += MAX_PARAMS / 7) {
     const chunk = cells.slice(i, i + MAX_PARAMS / 7);
     await db
