@@ -21,6 +21,22 @@ export const Config = z.object({
   rateLimitPerMinute: int(0, 1_000_000).default(600),
   fetchAllowPrivate: bool.default(false),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  openaiBaseUrl: z.string().url().optional(),
+  openaiApiKey: z.string().min(1).optional(),
+  anthropicBaseUrl: z.string().url().optional(),
+  anthropicApiKey: z.string().min(1).optional(),
+  ollamaBaseUrl: z.string().url().optional(),
+  /** LLM calls in flight at once, per provider. */
+  llmConcurrency: int(1, 10_000).default(8),
+  /** Requests per minute per provider; unset means unlimited. */
+  llmRpm: int(1, 1_000_000).optional(),
+  llmTimeoutMs: int(100, 3_600_000).default(60_000),
+  /** Tries per cell for retryable failures (429, 5xx, timeouts) before the cell ends in error. */
+  llmMaxAttempts: int(1, 20).default(4),
+  /** `in-process`: the server runs the engine; `none`: only separate workers do. */
+  workers: z.enum(['in-process', 'none']).default('in-process'),
+  /** How long a claimed cell stays owned by a worker without a heartbeat before another may take it. */
+  taskLeaseMs: int(500, 3_600_000).default(60_000),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -37,6 +53,17 @@ const ENV_NAMES: Record<keyof Config, string> = {
   rateLimitPerMinute: 'CELLWISE_RATE_LIMIT_PER_MINUTE',
   fetchAllowPrivate: 'CELLWISE_FETCH_ALLOW_PRIVATE',
   logLevel: 'CELLWISE_LOG_LEVEL',
+  openaiBaseUrl: 'OPENAI_BASE_URL',
+  openaiApiKey: 'OPENAI_API_KEY',
+  anthropicBaseUrl: 'ANTHROPIC_BASE_URL',
+  anthropicApiKey: 'ANTHROPIC_API_KEY',
+  ollamaBaseUrl: 'OLLAMA_BASE_URL',
+  llmConcurrency: 'CELLWISE_LLM_CONCURRENCY',
+  llmRpm: 'CELLWISE_LLM_RPM',
+  llmTimeoutMs: 'CELLWISE_LLM_TIMEOUT_MS',
+  llmMaxAttempts: 'CELLWISE_LLM_MAX_ATTEMPTS',
+  workers: 'CELLWISE_WORKERS',
+  taskLeaseMs: 'CELLWISE_TASK_LEASE_MS',
 };
 
 export class ConfigError extends Error {}

@@ -6,11 +6,15 @@ import { createApp } from './http/app.ts';
 import { createLinkSigner } from './http/signed-links.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createLocalBlobStore } from './providers/blob/local-blob-store.ts';
-import { setDatasetTaskState, type DatasetRecord } from './store/datasets.ts';
+import type { DatasetRecord } from './store/datasets.ts';
 import { ensureSecret } from './store/settings.ts';
 import { openStore } from './store/store.ts';
-import { cancelTask } from './store/tasks.ts';
-import { now, type Db } from './store/store.ts';
+import type { Db } from './store/store.ts';
+import { createEngine } from './engine/engine.ts';
+import { createLlmRegistry } from './providers/llm/registry.ts';
+import { createTaskService } from './features/tasks/tasks.service.ts';
+import { registerTaskRoutes } from './features/tasks/tasks.routes.ts';
+import { registerEventRoutes } from './features/events/events.routes.ts';
 import { createCellService } from './features/cells/cells.service.ts';
 import { registerCellRoutes } from './features/cells/cells.routes.ts';
 import { createColumnService } from './features/columns/columns.service.ts';
@@ -33,6 +37,8 @@ import { registerExportRoutes } from './features/exports/exports.routes.ts';
 export async function buildApp(config: Readonly<Config>, logger: Logger = createLogger(config.logLevel)) {
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
   const events = createEventBus();
+  // Cell-level progress goes on its own bus: domain-event listeners (webhooks) query the store per event.
+  const live = createEventBus();
   const blobs = createLocalBlobStore(path.join(config.dataDir, 'files'));
   // The base of signed links is known once the server listens (PORT=0 picks a free port).
   let baseUrl = publicBaseUrl(config);
@@ -42,10 +48,17 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   const keys = createKeyService({ store });
   const access = createDatasetAccess({ store });
   const datasources = createDatasourceService({ store, blobs, events, signer, maxUploadBytes });
-  const cancelActiveTask = async (db: Db, dataset: DatasetRecord) => {
-    if (dataset.activeTaskId) await cancelTask(db, dataset.activeTaskId, now());
-    await setDatasetTaskState(db, dataset.id, { status: 'completed', activeTaskId: null, updatedAt: now() });
-  };
+  const registry = createLlmRegistry({
+    ...(config.openaiBaseUrl ? { openaiBaseUrl: config.openaiBaseUrl } : {}),
+    ...(config.openaiApiKey ? { openaiApiKey: config.openaiApiKey } : {}),
+    ...(config.anthropicBaseUrl ? { anthropicBaseUrl: config.anthropicBaseUrl } : {}),
+    ...(config.anthropicApiKey ? { anthropicApiKey: config.anthropicApiKey } : {}),
+    ...(config.ollamaBaseUrl ? { ollamaBaseUrl: config.ollamaBaseUrl } : {}),
+    timeoutMs: config.llmTimeoutMs,
+  });
+  const engine = createEngine({ store, events, live, registry, config, logger });
+  const tasks = createTaskService({ store, access, engine, events, live });
+  const cancelActiveTask = (db: Db, dataset: DatasetRecord) => tasks.cancelActive(db, dataset);
   const webhooks = createWebhookService({ store, events, logger, allowPrivate: config.fetchAllowPrivate });
   const exportsService = createExportService({ store, access, blobs, events, signer, logger });
   const datasets = createDatasetService({ store, access, datasources, events, cancelActiveTask, onDelete: [(db, id) => exportsService.filesToDropWith(db, id)] });
@@ -59,12 +72,14 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   registerDatasourceRoutes(app, datasources);
   registerExportRoutes(app, exportsService);
   registerWebhookRoutes(app, webhooks);
+  registerTaskRoutes(app, tasks);
+  const sse = registerEventRoutes(app, { access, live });
 
   const bootstrap = await keys.bootstrap(config.adminKey);
   const listeningOn = (port: number) => {
     baseUrl = publicBaseUrl({ ...config, port });
   };
-  return { app, store, events, keys, datasets, datasources, exports: exportsService, webhooks, signer, blobs, access, bootstrap, logger, listeningOn };
+  return { app, store, events, live, engine, tasks, sse, keys, datasets, datasources, exports: exportsService, webhooks, signer, blobs, access, bootstrap, logger, listeningOn };
 }
 
 export async function startServer(config: Readonly<Config>) {
@@ -77,12 +92,17 @@ export async function startServer(config: Readonly<Config>) {
   built.listeningOn(port);
   const stopExportCleanup = built.exports.startCleanup();
   const stopWebhooks = built.webhooks.start();
+  if (config.workers === 'in-process') built.engine.start();
   return {
     ...built,
     server,
     port,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      built.sse.closeAll();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Calls in flight finish and are written (or are handed back) before the store closes.
+      await built.engine.stop();
+      await closed;
       stopWebhooks();
       await stopExportCleanup();
       await built.store.close();

@@ -169,6 +169,41 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('exports_dataset').on('exports').column('dataset_id').execute();
     },
   },
+  '0005_engine': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('task_items')
+        .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
+        .addColumn('row_id', 'text', (c) => c.notNull())
+        .addColumn('column_id', 'text', (c) => c.notNull())
+        .addColumn('stage', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('available_at', 'text', (c) => c.notNull())
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_until', 'text')
+        .addColumn('prev_status', 'text', (c) => c.notNull())
+        // Usage lives on the item, written with its result: no hot task row under concurrent workers.
+        .addColumn('llm_calls', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('cached_calls', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('input_tokens', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('output_tokens', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('cost_usd', 'double precision', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('task_items_pk', ['task_id', 'row_id', 'column_id'])
+        .execute();
+      // The claim scans due work by (status, available_at); progress and "anything left?" by (task_id, status).
+      await db.schema.createIndex('task_items_due').on('task_items').columns(['status', 'available_at']).execute();
+      await db.schema.createIndex('task_items_task_status').on('task_items').columns(['task_id', 'status']).execute();
+      await db.schema
+        .createTable('llm_cache')
+        .addColumn('workspace_id', 'text', (c) => c.notNull())
+        .addColumn('cache_key', 'text', (c) => c.notNull())
+        .addColumn('response', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('llm_cache_pk', ['workspace_id', 'cache_key'])
+        .execute();
+    },
+  },
   '0004_webhooks': {
     async up(db: Kysely<unknown>) {
       await db.schema

@@ -119,4 +119,26 @@ export interface Database {
     created_at: string;
     delivered_at: string | null;
   };
+  /** One cell of one task: the durable unit of work, claimed with a lease (see store/tasks.ts). */
+  task_items: {
+    task_id: string;
+    row_id: string;
+    column_id: string;
+    /** Depth of the column in the dependency graph among the task's columns: lower stages run first in a row. */
+    stage: number;
+    /** pending | running | done | failed | skipped | cancelled */
+    status: string;
+    attempts: number;
+    available_at: string;
+    lease_owner: string | null;
+    lease_until: string | null;
+    /** The cell's status before the task queued it, restored when the item is cancelled or skipped. */
+    prev_status: string;
+    llm_calls: number;
+    cached_calls: number;
+    input_tokens: number;
+    output_tokens: number;
+    cost_usd: number;
+  };
+  llm_cache: { workspace_id: string; cache_key: string; response: string; created_at: string };
 }

@@ -1,14 +1,27 @@
+import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from './store.ts';
+import { toNumber } from './store.ts';
 
 /**
- * The task records the dataset lock hangs on. The processing engine owns their life cycle;
- * the core only needs to cancel one when a dataset is force-deleted.
+ * Tasks and their items. A task is one run over a dataset; each targeted cell is a task_items row,
+ * the durable unit of work. Workers claim items with a lease (lease_owner, lease_until), renew it
+ * while working, and write a result only while they still hold it; an expired lease (a crashed
+ * worker) makes the item claimable again, so nothing is lost and nothing is written twice.
  */
-export async function cancelTask(db: Db, taskId: string, at: string): Promise<void> {
-  await db.updateTable('tasks').set({ status: 'cancelled', completed_at: at }).where('id', '=', taskId).where('status', 'in', ['queued', 'processing']).execute();
-}
 
-export type NewTask = { id: string; workspaceId: string; datasetId: string; type: 'bulk' | 'new-rows'; status: 'queued' | 'processing'; params: unknown; createdAt: string };
+export type TaskStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
+export type Progress = { total: number; completed: number; failed: number; skipped: number };
+export type Usage = { llmCalls: number; cachedCalls: number; inputTokens: number; outputTokens: number; costUsd: number };
+export type TaskRecord = { id: string; workspaceId: string; datasetId: string; type: string; status: TaskStatus; params: Record<string, unknown>; progress: Progress; usage: Usage; error: string | null; createdAt: string; startedAt: string | null; completedAt: string | null };
+export type ItemKey = { taskId: string; rowId: string; columnId: string };
+export type ClaimedItem = ItemKey & { attempts: number };
+export type ItemUsage = { llmCalls: number; cachedCalls: number; inputTokens: number; outputTokens: number; costUsd: number };
+
+const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
+const ZERO_USAGE: Usage = { llmCalls: 0, cachedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+const ACTIVE = ['queued', 'processing'];
+
+export type NewTask = { id: string; workspaceId: string; datasetId: string; type: 'bulk' | 'new-rows'; status: 'queued' | 'processing'; params: unknown; createdAt: string; total?: number };
 
 /** Records a task and locks its dataset (status processing), in the caller's transaction. */
 export async function insertTask(db: Db, t: NewTask): Promise<void> {
@@ -21,8 +34,8 @@ export async function insertTask(db: Db, t: NewTask): Promise<void> {
       type: t.type,
       status: t.status,
       params: JSON.stringify(t.params),
-      progress: JSON.stringify({ total: 0, completed: 0, failed: 0, skipped: 0 }),
-      usage: JSON.stringify({ llmCalls: 0, cachedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 }),
+      progress: JSON.stringify({ total: t.total ?? 0, completed: 0, failed: 0, skipped: 0 }),
+      usage: JSON.stringify(ZERO_USAGE),
       error: null,
       created_at: t.createdAt,
       started_at: null,
@@ -30,4 +43,268 @@ export async function insertTask(db: Db, t: NewTask): Promise<void> {
     })
     .execute();
   await db.updateTable('datasets').set({ status: 'processing', active_task_id: t.id, updated_at: t.createdAt }).where('id', '=', t.datasetId).execute();
+}
+
+type TaskRow = { id: string; workspace_id: string; dataset_id: string; type: string; status: string; params: string; progress: string; usage: string; error: string | null; created_at: string; started_at: string | null; completed_at: string | null };
+const toTask = (r: TaskRow): TaskRecord => ({
+  id: r.id,
+  workspaceId: r.workspace_id,
+  datasetId: r.dataset_id,
+  type: r.type,
+  status: r.status as TaskStatus,
+  params: JSON.parse(r.params) as Record<string, unknown>,
+  progress: JSON.parse(r.progress) as Progress,
+  usage: JSON.parse(r.usage) as Usage,
+  error: r.error,
+  createdAt: r.created_at,
+  startedAt: r.started_at,
+  completedAt: r.completed_at,
+});
+
+export async function findTask(db: Db, datasetId: string, taskId: string): Promise<TaskRecord | undefined> {
+  const row = await db.selectFrom('tasks').selectAll().where('id', '=', taskId).where('dataset_id', '=', datasetId).executeTakeFirst();
+  return row && toTask(row);
+}
+
+export async function findTaskById(db: Db, taskId: string): Promise<TaskRecord | undefined> {
+  const row = await db.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirst();
+  return row && toTask(row);
+}
+
+export async function listTasks(db: Db, datasetId: string, offset: number, limit: number): Promise<{ items: TaskRecord[]; total: number }> {
+  const [rows, count] = await Promise.all([
+    db.selectFrom('tasks').selectAll().where('dataset_id', '=', datasetId).orderBy('created_at', 'desc').orderBy('id', 'desc').offset(offset).limit(limit).execute(),
+    db.selectFrom('tasks').select((eb) => eb.fn.countAll().as('n')).where('dataset_id', '=', datasetId).executeTakeFirstOrThrow(),
+  ]);
+  return { items: rows.map(toTask), total: toNumber(count.n) };
+}
+
+/** Progress and usage summed from the items: live figures for an active task. */
+export async function aggregateItems(db: Db, taskId: string): Promise<{ progress: Progress; usage: Usage; running: number }> {
+  const rows = await db
+    .selectFrom('task_items')
+    .select((eb) => ['status', eb.fn.countAll().as('n'), eb.fn.sum('llm_calls').as('llm'), eb.fn.sum('cached_calls').as('cached'), eb.fn.sum('input_tokens').as('inp'), eb.fn.sum('output_tokens').as('out'), eb.fn.sum('cost_usd').as('cost')])
+    .where('task_id', '=', taskId)
+    .groupBy('status')
+    .execute();
+  const progress: Progress = { total: 0, completed: 0, failed: 0, skipped: 0 };
+  const usage: Usage = { ...ZERO_USAGE };
+  let running = 0;
+  for (const r of rows) {
+    const n = toNumber(r.n);
+    progress.total += n;
+    if (r.status === 'done') progress.completed += n;
+    else if (r.status === 'failed') progress.failed += n;
+    else if (r.status === 'skipped' || r.status === 'cancelled') progress.skipped += n;
+    else running += n;
+    usage.llmCalls += toNumber(r.llm);
+    usage.cachedCalls += toNumber(r.cached);
+    usage.inputTokens += toNumber(r.inp);
+    usage.outputTokens += toNumber(r.out);
+    usage.costUsd += toNumber(r.cost);
+  }
+  usage.costUsd = Math.round(usage.costUsd * 1e10) / 1e10;
+  return { progress, usage, running };
+}
+
+/** Whether any item is still to do (pending or running): an index probe, not a count, since it runs after every item. */
+export async function hasRemainingItems(db: Db, taskId: string): Promise<boolean> {
+  const r = await db.selectFrom('task_items').select('row_id').where('task_id', '=', taskId).where('status', 'in', ['pending', 'running']).limit(1).executeTakeFirst();
+  return r !== undefined;
+}
+
+/**
+ * Claims up to `limit` due items for `owner`: pending ones whose backoff has passed and whose
+ * lower-stage items in the same row are finished (dependency order), plus running ones whose lease
+ * expired (their worker died). One UPDATE ... RETURNING over a selecting subquery.
+ * PostgreSQL: FOR UPDATE SKIP LOCKED in the subquery, so concurrent workers each take different rows
+ * instead of queueing on the same ones. SQLite: one process holds the only connection and the
+ * statement is atomic, so no row locks exist or are needed.
+ */
+export async function claimItems(db: Db, opts: { owner: string; limit: number; leaseUntil: string; now: string }): Promise<ClaimedItem[]> {
+  const lock = isPostgres(db) ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+  const result = await sql<{ task_id: string; row_id: string; column_id: string; attempts: number }>`
+    UPDATE task_items SET status = 'running', lease_owner = ${opts.owner}, lease_until = ${opts.leaseUntil}, attempts = attempts + 1
+    WHERE (task_id, row_id, column_id) IN (
+      SELECT i.task_id, i.row_id, i.column_id FROM task_items i
+      WHERE ((i.status = 'pending' AND i.available_at <= ${opts.now}) OR (i.status = 'running' AND i.lease_until < ${opts.now}))
+        AND NOT EXISTS (SELECT 1 FROM task_items p WHERE p.task_id = i.task_id AND p.row_id = i.row_id AND p.stage < i.stage AND p.status IN ('pending', 'running'))
+      ORDER BY i.available_at LIMIT ${opts.limit} ${lock})
+    RETURNING task_id, row_id, column_id, attempts`.execute(db);
+  return result.rows.map((r) => ({ taskId: r.task_id, rowId: r.row_id, columnId: r.column_id, attempts: toNumber(r.attempts) }));
+}
+
+/** Heartbeat: extends the leases of everything `owner` is working on. */
+export async function renewLeases(db: Db, owner: string, leaseUntil: string): Promise<void> {
+  await db.updateTable('task_items').set({ lease_until: leaseUntil }).where('lease_owner', '=', owner).where('status', '=', 'running').execute();
+}
+
+/** The item, only while `owner` still holds its lease: the guard that keeps a result from being written twice. */
+const heldBy = (k: ItemKey, owner: string) => sql<boolean>`task_id = ${k.taskId} AND row_id = ${k.rowId} AND column_id = ${k.columnId} AND status = 'running' AND lease_owner = ${owner}`;
+
+/** Finishes an item if `owner` still holds it; false means another worker or a cancel took it. */
+export async function finishItem(db: Db, k: ItemKey, owner: string, status: 'done' | 'failed', usage: ItemUsage): Promise<boolean> {
+  const r = await db
+    .updateTable('task_items')
+    .set({ status, lease_owner: null, lease_until: null, llm_calls: usage.llmCalls, cached_calls: usage.cachedCalls, input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, cost_usd: usage.costUsd })
+    .where(heldBy(k, owner))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Puts an item back in the queue (retry after backoff, or a worker shutting down). */
+export async function releaseItem(db: Db, k: ItemKey, owner: string, availableAt: string, refundAttempt: boolean): Promise<boolean> {
+  const r = await db
+    .updateTable('task_items')
+    .set((eb) => ({ status: 'pending', lease_owner: null, lease_until: null, available_at: availableAt, ...(refundAttempt ? { attempts: eb('attempts', '-', 1) } : {}) }))
+    .where(heldBy(k, owner))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Cells of the task's items in `statuses` go back to the status they had before the task. */
+async function restoreCells(db: Db, taskId: string, statuses: string[], at: string): Promise<void> {
+  await sql`UPDATE cells SET updated_at = ${at}, status = COALESCE((SELECT ti.prev_status FROM task_items ti WHERE ti.task_id = ${taskId} AND ti.row_id = cells.row_id AND ti.column_id = cells.column_id), 'empty')
+            WHERE (row_id, column_id) IN (SELECT row_id, column_id FROM task_items WHERE task_id = ${taskId} AND status IN (${sql.join(statuses)}))`.execute(db);
+}
+
+/** Stops a task's remaining work: pending items become `status`, their cells get their old status back. */
+export async function stopPendingItems(db: Db, taskId: string, status: 'skipped' | 'cancelled', includeRunning: boolean, at: string): Promise<void> {
+  const which = includeRunning ? ['pending', 'running'] : ['pending'];
+  await restoreCells(db, taskId, which, at);
+  await db.updateTable('task_items').set({ status, lease_owner: null, lease_until: null }).where('task_id', '=', taskId).where('status', 'in', which).execute();
+}
+
+/**
+ * Cancels a queued or processing task in the caller's transaction: its unfinished items (running
+ * ones too: their workers' results will no longer be accepted) are cancelled and their cells
+ * restored; finished cells keep their values. The caller unlocks the dataset. False if not active.
+ */
+export async function cancelTask(db: Db, taskId: string, at: string): Promise<boolean> {
+  const task = await findTaskById(db, taskId);
+  if (!task || !ACTIVE.includes(task.status)) return false;
+  await stopPendingItems(db, taskId, 'cancelled', true, at);
+  const { progress, usage } = await aggregateItems(db, taskId);
+  await db.updateTable('tasks').set({ status: 'cancelled', completed_at: at, progress: JSON.stringify({ ...progress, total: Math.max(progress.total, task.progress.total) }), usage: JSON.stringify(usage) }).where('id', '=', taskId).execute();
+  return true;
+}
+
+/** queued -> processing for tasks whose first item was just claimed; returns those that changed. */
+export async function markTasksStarted(db: Db, taskIds: readonly string[], at: string): Promise<string[]> {
+  if (!taskIds.length) return [];
+  const rows = await db.updateTable('tasks').set({ status: 'processing', started_at: at }).where('id', 'in', taskIds).where('status', '=', 'queued').returning('id').execute();
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Ends a task once nothing is left to do, in the caller's transaction (which should hold the
+ * dataset lock so two finishing workers do not both end it). Completed unless every item failed.
+ */
+export async function finalizeTask(db: Db, taskId: string, at: string): Promise<TaskRecord | undefined> {
+  const task = await findTaskById(db, taskId);
+  if (!task || !ACTIVE.includes(task.status)) return undefined;
+  const { progress, usage, running } = await aggregateItems(db, taskId);
+  if (running > 0) return undefined;
+  const status: TaskStatus = progress.total > 0 && progress.failed === progress.total ? 'failed' : 'completed';
+  await db
+    .updateTable('tasks')
+    .set({ status, progress: JSON.stringify(progress), usage: JSON.stringify(usage), completed_at: at, started_at: task.startedAt ?? at })
+    .where('id', '=', taskId)
+    .execute();
+  await db.updateTable('datasets').set({ status: status === 'failed' ? 'failed' : 'completed', active_task_id: null, updated_at: at }).where('id', '=', task.datasetId).where('active_task_id', '=', taskId).execute();
+  return { ...task, status, progress, usage, completedAt: at, startedAt: task.startedAt ?? at };
+}
+
+export async function setTaskError(db: Db, taskId: string, error: string): Promise<void> {
+  await db.updateTable('tasks').set({ error }).where('id', '=', taskId).execute();
+}
+
+export type ItemSelection = {
+  taskId: string;
+  datasetId: string;
+  /** Stage of each targeted column; only cells of these columns become items. */
+  stages: ReadonlyMap<string, number>;
+  rowIds?: readonly string[];
+  /** Exact cells (row, column); used instead of the row x column product. */
+  cells?: readonly { rowId: string; columnId: string }[];
+  /** Only cells without a value. */
+  onlyEmpty: boolean;
+  /** Only cells in these statuses (the no-target form: empty and stale). */
+  statuses?: readonly string[];
+  at: string;
+};
+
+/**
+ * Creates the items of a task from the dataset's cells in one INSERT ... SELECT (the whole dataset
+ * may be targeted: nothing goes through memory), then marks their cells queued. Returns the count.
+ */
+export async function insertItems(db: Db, s: ItemSelection): Promise<number> {
+  const columnIds = [...s.stages.keys()];
+  if (!columnIds.length) return 0;
+  const stage = sql<number>`CASE cells.column_id ${sql.join(columnIds.map((id) => sql`WHEN ${id} THEN ${s.stages.get(id)!}`), sql` `)} ELSE 0 END`;
+  const chunks = s.cells ? chunk(s.cells, 2000) : s.rowIds ? chunk(s.rowIds, 5000) : [null];
+  let total = 0;
+  for (const part of chunks) {
+    let q = db
+      .selectFrom('cells')
+      .innerJoin('dataset_rows', 'dataset_rows.id', 'cells.row_id')
+      .where('dataset_rows.dataset_id', '=', s.datasetId)
+      .where('cells.column_id', 'in', columnIds);
+    if (s.cells && part) {
+      const pairs = part as { rowId: string; columnId: string }[];
+      q = q.where('cells.row_id', 'in', [...new Set(pairs.map((p) => p.rowId))]).where(sql<boolean>`(${sql.join(pairs.map((p) => sql`(cells.row_id = ${p.rowId} AND cells.column_id = ${p.columnId})`), sql` OR `)})`);
+    } else if (part) q = q.where('cells.row_id', 'in', part as string[]);
+    if (s.onlyEmpty) q = q.where('cells.value', 'is', null);
+    if (s.statuses) q = q.where('cells.status', 'in', [...s.statuses]);
+    const select = q.select([
+      sql<string>`${s.taskId}`.as('task_id'),
+      'cells.row_id',
+      'cells.column_id',
+      stage.as('stage'),
+      sql<string>`'pending'`.as('status'),
+      sql<number>`0`.as('attempts'),
+      sql<string>`${s.at}`.as('available_at'),
+      'cells.status as prev_status',
+    ]);
+    const r = await db.insertInto('task_items').columns(['task_id', 'row_id', 'column_id', 'stage', 'status', 'attempts', 'available_at', 'prev_status']).expression(select).executeTakeFirst();
+    total += Number(r.numInsertedOrUpdatedRows ?? 0);
+  }
+  // Row-value IN over a subquery: both backends probe the cells primary key per item instead of scanning cells.
+  await sql`UPDATE cells SET status = 'queued', updated_at = ${s.at} WHERE (row_id, column_id) IN (SELECT row_id, column_id FROM task_items WHERE task_id = ${s.taskId})`.execute(db);
+  await db.updateTable('tasks').set({ progress: JSON.stringify({ total, completed: 0, failed: 0, skipped: 0 }) }).where('id', '=', s.taskId).execute();
+  return total;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Sets the item's cell status only while `owner` holds the item (a cancel may have restored it already). */
+export async function setHeldCellStatus(db: Db, k: ItemKey, owner: string, status: string, at: string): Promise<boolean> {
+  const r = await db
+    .updateTable('cells')
+    .set({ status, updated_at: at })
+    .where('row_id', '=', k.rowId)
+    .where('column_id', '=', k.columnId)
+    .where(sql<boolean>`EXISTS (SELECT 1 FROM task_items WHERE ${heldBy(k, owner)})`)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** A computed result (or error) on the cell; call in the transaction that finished its item. */
+export async function writeCellResult(db: Db, k: ItemKey, value: unknown, status: 'done' | 'error', metadata: Record<string, unknown>, at: string): Promise<void> {
+  await db
+    .updateTable('cells')
+    .set({ value: value === null || value === undefined ? null : JSON.stringify(value), status, metadata: JSON.stringify(metadata), updated_at: at })
+    .where('row_id', '=', k.rowId)
+    .where('column_id', '=', k.columnId)
+    .execute();
+}
+
+/** Every cell of a row, values decoded: the executor's view of the row. */
+export async function rowCells(db: Db, rowId: string): Promise<{ columnId: string; value: unknown; status: string }[]> {
+  const rows = await db.selectFrom('cells').select(['column_id', 'value', 'status']).where('row_id', '=', rowId).execute();
+  return rows.map((r) => ({ columnId: r.column_id, value: r.value === null ? null : (JSON.parse(r.value) as unknown), status: r.status }));
 }

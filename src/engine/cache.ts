@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import type { LlmRequest, LlmResponse } from '../providers/llm/llm.ts';
+import { costUsd } from '../providers/llm/pricing.ts';
+import type { LlmRegistry } from '../providers/llm/registry.ts';
+import type { Store } from '../store/store.ts';
+import type { LlmClient } from './executor.ts';
+import type { Limiter } from './limiter.ts';
+
+/**
+ * The persistent LLM answer cache, per workspace: identical requests (same model, messages, schema,
+ * temperature, log-probabilities) across tasks and datasets are answered from the llm_cache table
+ * and cost nothing.
+ */
+export type LlmCache = {
+  key(modelId: string, req: Omit<LlmRequest, 'model' | 'signal'>): string;
+  get(workspaceId: string, key: string): Promise<LlmResponse | undefined>;
+  put(workspaceId: string, key: string, response: LlmResponse): Promise<void>;
+};
+
+export function createLlmCache(store: Store): LlmCache {
+  return {
+    key(modelId, req) {
+      const material = JSON.stringify([modelId, req.messages, req.jsonSchema ?? null, req.temperature ?? null, req.logprobs ?? false, req.maxTokens ?? null]);
+      return createHash('sha256').update(material).digest('hex');
+    },
+    async get(workspaceId, key) {
+      const row = await store.db.selectFrom('llm_cache').select('response').where('workspace_id', '=', workspaceId).where('cache_key', '=', key).executeTakeFirst();
+      return row ? (JSON.parse(row.response) as LlmResponse) : undefined;
+    },
+    async put(workspaceId, key, response) {
+      // Two workers may compute the same answer at once; the first one stored wins.
+      await store.db
+        .insertInto('llm_cache')
+        .values({ workspace_id: workspaceId, cache_key: key, response: JSON.stringify(response), created_at: new Date().toISOString() })
+        .onConflict((oc) => oc.columns(['workspace_id', 'cache_key']).doNothing())
+        .execute();
+    },
+  };
+}
+
+/** What one cell's LLM calls cost, summed by the client below. */
+export type CallTally = { llmCalls: number; cachedCalls: number; inputTokens: number; outputTokens: number; costUsd: number; answeredInput: number; answeredOutput: number; model?: string };
+export const emptyTally = (): CallTally => ({ llmCalls: 0, cachedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, answeredInput: 0, answeredOutput: 0 });
+
+/**
+ * The LlmClient handed to executors: cache first, then the provider through the limiter, with
+ * tokens and cost added to `tally`. Cached answers cost nothing and are counted as cachedCalls;
+ * `answered*` tokens include them, for the cell's metadata.
+ */
+export function createLlmClient(deps: { registry: LlmRegistry; cache: LlmCache; limiter: Limiter; onCacheError: (err: unknown) => void }, workspaceId: string, tally: CallTally, signal: AbortSignal): LlmClient {
+  return {
+    async complete(modelId, req) {
+      const key = deps.cache.key(modelId, req);
+      const hit = await deps.cache.get(workspaceId, key);
+      tally.model = modelId;
+      if (hit) {
+        tally.cachedCalls++;
+        tally.answeredInput += hit.usage.inputTokens;
+        tally.answeredOutput += hit.usage.outputTokens;
+        return { ...hit, cached: true, costUsd: 0, modelId };
+      }
+      const { provider, model, providerName } = deps.registry.resolve(modelId);
+      const response = await deps.limiter.run(providerName, () => provider.complete({ ...req, model, signal }), signal);
+      const cost = costUsd(modelId, response.usage).costUsd;
+      tally.llmCalls++;
+      tally.inputTokens += response.usage.inputTokens;
+      tally.outputTokens += response.usage.outputTokens;
+      tally.answeredInput += response.usage.inputTokens;
+      tally.answeredOutput += response.usage.outputTokens;
+      tally.costUsd += cost;
+      await deps.cache.put(workspaceId, key, response).catch(deps.onCacheError);
+      return { ...response, cached: false, costUsd: cost, modelId };
+    },
+  };
+}

@@ -1,0 +1,295 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { Config } from '../config.ts';
+import type { EventBus } from '../events.ts';
+import type { Logger } from '../logger.ts';
+import { LlmError } from '../providers/llm/llm.ts';
+import type { LlmRegistry } from '../providers/llm/registry.ts';
+import { listColumns, type ColumnRecord } from '../store/columns.ts';
+import { findDataset, type DatasetRecord } from '../store/datasets.ts';
+import { now, type Store } from '../store/store.ts';
+import * as tasksDb from '../store/tasks.ts';
+import { createLlmCache, createLlmClient, emptyTally, type CallTally } from './cache.ts';
+import { CellError, type ExecutionResult } from './executor.ts';
+import { EXECUTORS } from './executors/index.ts';
+import { createLimiter } from './limiter.ts';
+
+export type EngineConfig = Pick<Config, 'model' | 'llmConcurrency' | 'llmRpm' | 'llmMaxAttempts' | 'taskLeaseMs'>;
+export type EngineDeps = { store: Store; events: EventBus; live: EventBus; registry: LlmRegistry; config: EngineConfig; logger: Logger; pollMs?: number };
+type TaskContext = { task: tasksDb.TaskRecord; dataset: DatasetRecord; columns: ColumnRecord[]; maxCostUsd?: number };
+type Inflight = { item: tasksDb.ClaimedItem; controller: AbortController; done: Promise<void> };
+type Failure = { code: string; message: string; retryable: boolean; retryAfterMs?: number };
+
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_CAP_MS = 30_000;
+
+/** Exponential backoff with jitter (50-100% of the step), or the provider's Retry-After when longer. */
+export function backoffMs(attempt: number, retryAfterMs?: number): number {
+  const step = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
+  return Math.max(Math.round(step * (0.5 + Math.random() / 2)), retryAfterMs ?? 0);
+}
+
+/**
+ * The in-process worker: claims due items (see store/tasks.ts claimItems), runs each through its
+ * task type's executor, and writes the result only while it still holds the item's lease. Items are
+ * claimed up to twice the LLM concurrency so that the next one is ready when a call returns; the
+ * limiter bounds the calls themselves. A heartbeat renews the leases of items in hand.
+ */
+export function createEngine(deps: EngineDeps) {
+  const { store, config, logger } = deps;
+  const owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const capacity = config.llmConcurrency * 2;
+  const limiter = createLimiter({ concurrency: config.llmConcurrency, rpm: config.llmRpm });
+  const cache = createLlmCache(store);
+  const clientDeps = { registry: deps.registry, cache, limiter, onCacheError: (err: unknown) => logger.warn('llm cache write failed', { error: String(err) }) };
+  const inflight = new Map<string, Inflight>();
+  const contexts = new Map<string, Promise<TaskContext | undefined>>();
+  const started = new Set<string>();
+  const lastProgress = new Map<string, number>();
+  let stopping = false;
+  let wakeUp: (() => void) | undefined;
+  let woken = false;
+  let loop: Promise<void> | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+
+  const leaseUntil = () => new Date(Date.now() + config.taskLeaseMs).toISOString();
+  const keyOf = (k: tasksDb.ItemKey) => `${k.taskId}/${k.rowId}/${k.columnId}`;
+
+  function wake() {
+    woken = true;
+    wakeUp?.();
+  }
+
+  async function rest(ms: number) {
+    if (woken) return void (woken = false);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    wakeUp = undefined;
+    woken = false;
+  }
+
+  async function run() {
+    while (!stopping) {
+      const free = capacity - inflight.size;
+      let claimed: tasksDb.ClaimedItem[] = [];
+      if (free > 0) {
+        try {
+          claimed = await tasksDb.claimItems(store.db, { owner, limit: free, leaseUntil: leaseUntil(), now: now() });
+        } catch (err) {
+          logger.error('claiming task items failed', { error: String(err) });
+        }
+      }
+      if (claimed.length) await announceStarts(claimed);
+      for (const item of claimed) {
+        const controller = new AbortController();
+        const entry: Inflight = { item, controller, done: Promise.resolve() };
+        inflight.set(keyOf(item), entry);
+        entry.done = processItem(item, controller.signal)
+          .catch((err: unknown) => logger.error('task item failed unexpectedly', { ...item, error: String(err) }))
+          .finally(() => {
+            inflight.delete(keyOf(item));
+            wake();
+          });
+      }
+      if (!claimed.length || inflight.size >= capacity) await rest(deps.pollMs ?? 250);
+    }
+  }
+
+  async function announceStarts(items: tasksDb.ClaimedItem[]) {
+    const fresh = [...new Set(items.map((i) => i.taskId))].filter((id) => !started.has(id));
+    if (!fresh.length) return;
+    fresh.forEach((id) => started.add(id));
+    for (const id of await tasksDb.markTasksStarted(store.db, fresh, now())) {
+      const ctx = await context(id);
+      if (ctx) publishTask(ctx, 'dataset.task.started', { ...ctx.task, status: 'processing' });
+    }
+  }
+
+  function context(taskId: string): Promise<TaskContext | undefined> {
+    let ctx = contexts.get(taskId);
+    if (!ctx) {
+      // The dataset is locked while its task runs, so its columns cannot change under us.
+      ctx = (async () => {
+        const task = await tasksDb.findTaskById(store.db, taskId);
+        const dataset = task && (await findDataset(store.db, task.workspaceId, task.datasetId));
+        if (!task || !dataset) return undefined;
+        const max = task.params.maxCostUsd;
+        return { task, dataset, columns: await listColumns(store.db, dataset.id), ...(typeof max === 'number' ? { maxCostUsd: max } : {}) };
+      })();
+      contexts.set(taskId, ctx);
+      ctx.catch(() => contexts.delete(taskId));
+    }
+    return ctx;
+  }
+
+  async function processItem(item: tasksDb.ClaimedItem, signal: AbortSignal) {
+    const ctx = await context(item.taskId);
+    const column = ctx?.columns.find((c) => c.id === item.columnId);
+    if (!ctx) return; // the dataset was deleted: its items went with it
+    if (!column || !(await tasksDb.setHeldCellStatus(store.db, item, owner, 'processing', now()))) {
+      // Cancelled meanwhile (a no-op then), or the cell is gone: never keep an item leased forever.
+      if (await tasksDb.finishItem(store.db, item, owner, 'failed', emptyTally())) await afterItem(ctx);
+      return;
+    }
+    publishCell(ctx, item, 'processing', null);
+    if (ctx.maxCostUsd !== undefined && (await overBudget(ctx, item))) return;
+    const tally = emptyTally();
+    let result: ExecutionResult;
+    try {
+      const cells = await tasksDb.rowCells(store.db, item.rowId);
+      const row: Record<string, unknown> = {};
+      const byId = new Map(cells.map((c) => [c.columnId, c]));
+      for (const c of ctx.columns) row[c.id] = row[c.name] = byId.get(c.id)?.value ?? null;
+      const failedDep = column.dependsOn.find((d) => byId.get(d)?.status === 'error');
+      if (failedDep) throw new CellError('DEPENDENCY_FAILED', `Column ${ctx.columns.find((c) => c.id === failedDep)?.name ?? failedDep} of this row is in error`);
+      const executor = EXECUTORS[column.taskType];
+      if (!executor) throw new CellError('NOT_IMPLEMENTED', `Task type ${column.taskType} has no executor`);
+      const llm = createLlmClient(clientDeps, ctx.task.workspaceId, tally, signal);
+      result = await executor.execute({ workspaceId: ctx.task.workspaceId, taskId: item.taskId, dataset: ctx.dataset, column, columns: ctx.columns, row, llm, defaultModel: config.model, signal });
+    } catch (err) {
+      if (!(err instanceof LlmError) && !(err instanceof CellError)) logger.error('executor failed', { ...item, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      return onFailure(ctx, item, tally, toFailure(err), signal);
+    }
+    const threshold = column.metadata.confidence;
+    const confidence = result.metadata?.confidence;
+    const metadata: Record<string, unknown> = {
+      ...result.metadata,
+      ...(tally.model ? { model: tally.model } : {}),
+      usage: { inputTokens: tally.answeredInput, outputTokens: tally.answeredOutput },
+      costUsd: Math.round(tally.costUsd * 1e10) / 1e10,
+      cached: tally.cachedCalls > 0 && tally.llmCalls === 0,
+      taskId: item.taskId,
+      processedAt: now(),
+      attempts: item.attempts,
+      ...(typeof threshold === 'number' && typeof confidence === 'number' && confidence < threshold ? { needsReview: true } : {}),
+    };
+    const written = await store.transaction(async (trx) => {
+      if (!(await tasksDb.finishItem(trx, item, owner, 'done', tally))) return false;
+      await tasksDb.writeCellResult(trx, item, result.value ?? null, 'done', metadata, now());
+      return true;
+    });
+    if (written) publishCell(ctx, item, 'done', result.value ?? null);
+    await afterItem(ctx);
+  }
+
+  async function onFailure(ctx: TaskContext, item: tasksDb.ClaimedItem, tally: CallTally, failure: Failure, signal: AbortSignal) {
+    if (signal.aborted) {
+      // Cancelled: the cancel already took the item. Stopping: hand it back without using up an attempt.
+      if (stopping && (await tasksDb.setHeldCellStatus(store.db, item, owner, 'queued', now()))) await tasksDb.releaseItem(store.db, item, owner, now(), true);
+      return;
+    }
+    if (failure.retryable && item.attempts < config.llmMaxAttempts) {
+      const delay = backoffMs(item.attempts, failure.retryAfterMs);
+      if (await tasksDb.setHeldCellStatus(store.db, item, owner, 'queued', now())) {
+        await tasksDb.releaseItem(store.db, item, owner, new Date(Date.now() + delay).toISOString(), false);
+        publishCell(ctx, item, 'queued', null);
+        setTimeout(wake, delay).unref();
+      }
+      return;
+    }
+    // A cell that ends in error costs nothing: its usage is not charged to the task.
+    const metadata = { error: { code: failure.code, message: failure.message, retryable: failure.retryable }, ...(tally.model ? { model: tally.model } : {}), costUsd: 0, cached: false, taskId: item.taskId, processedAt: now(), attempts: item.attempts };
+    const written = await store.transaction(async (trx) => {
+      if (!(await tasksDb.finishItem(trx, item, owner, 'failed', emptyTally()))) return false;
+      await tasksDb.writeCellResult(trx, item, null, 'error', metadata, now());
+      return true;
+    });
+    if (written) publishCell(ctx, item, 'error', null);
+    await afterItem(ctx);
+  }
+
+  /** Stops the task before a call that would likely exceed maxCostUsd (the average call so far, per item in flight). */
+  async function overBudget(ctx: TaskContext, item: tasksDb.ClaimedItem): Promise<boolean> {
+    const { usage } = await tasksDb.aggregateItems(store.db, item.taskId);
+    const perCall = usage.llmCalls ? usage.costUsd / usage.llmCalls : 0;
+    const others = [...inflight.values()].filter((f) => f.item.taskId === item.taskId).length - 1;
+    if (usage.costUsd + perCall * (others + 1) <= ctx.maxCostUsd! && usage.costUsd < ctx.maxCostUsd!) return false;
+    await tasksDb.releaseItem(store.db, item, owner, now(), true);
+    await store.transaction(async (trx) => {
+      await store.lockDataset(trx, ctx.dataset.id);
+      await tasksDb.setTaskError(trx, item.taskId, 'budget reached');
+      await tasksDb.stopPendingItems(trx, item.taskId, 'skipped', false, now());
+    });
+    ctx.task.error = 'budget reached';
+    await afterItem(ctx);
+    return true;
+  }
+
+  async function afterItem(ctx: TaskContext) {
+    const taskId = ctx.task.id;
+    if (await tasksDb.hasRemainingItems(store.db, taskId)) {
+      // Live progress at most twice a second per task: an aggregate per cell would cost more than the cell.
+      if (Date.now() - (lastProgress.get(taskId) ?? 0) > 500) {
+        lastProgress.set(taskId, Date.now());
+        const { progress } = await tasksDb.aggregateItems(store.db, taskId);
+        deps.live.emit({ type: 'task', workspaceId: ctx.task.workspaceId, data: { datasetId: ctx.dataset.id, taskId, status: 'processing', progress } });
+      }
+      return;
+    }
+    const done = await store.transaction(async (trx) => {
+      await store.lockDataset(trx, ctx.dataset.id);
+      return tasksDb.finalizeTask(trx, taskId, now());
+    });
+    if (!done) return;
+    contexts.delete(taskId);
+    started.delete(taskId);
+    lastProgress.delete(taskId);
+    publishTask(ctx, done.status === 'failed' ? 'dataset.task.failed' : 'dataset.task.completed', done);
+  }
+
+  function publishTask(ctx: TaskContext, type: string, task: tasksDb.TaskRecord) {
+    const webhookId = ctx.task.params.webhookId;
+    const data = { datasetId: task.datasetId, taskId: task.id, status: task.status, progress: task.progress, usage: task.usage, error: task.error, ...(typeof webhookId === 'string' ? { webhookId } : {}) };
+    deps.events.emit({ type, workspaceId: task.workspaceId, data });
+    deps.live.emit({ type: 'task', workspaceId: task.workspaceId, data });
+  }
+
+  function publishCell(ctx: TaskContext, k: tasksDb.ItemKey, status: string, value: unknown) {
+    deps.live.emit({ type: 'cell', workspaceId: ctx.task.workspaceId, data: { datasetId: ctx.dataset.id, cellId: `cell_${k.rowId.slice(4)}${k.columnId.slice(4)}`, rowId: k.rowId, columnId: k.columnId, status, value } });
+  }
+
+  return {
+    owner,
+    start() {
+      if (loop) return;
+      stopping = false;
+      heartbeat = setInterval(() => void tasksDb.renewLeases(store.db, owner, leaseUntil()).catch((err: unknown) => logger.warn('lease renewal failed', { error: String(err) })), Math.max(100, config.taskLeaseMs / 3));
+      heartbeat.unref();
+      loop = run();
+    },
+    /** Work was just queued: claim now instead of at the next poll. */
+    wake,
+    /** A task was cancelled: abort its calls in flight (their results would be refused anyway). */
+    abortTask(taskId: string) {
+      for (const f of inflight.values()) if (f.item.taskId === taskId) f.controller.abort();
+      contexts.delete(taskId);
+      started.delete(taskId);
+    },
+    /** Stops claiming, lets calls in flight finish for up to `drainMs`, then aborts and hands back the rest. */
+    async stop(drainMs = 5000) {
+      stopping = true;
+      wake();
+      await loop;
+      loop = undefined;
+      const all = () => Promise.all([...inflight.values()].map((f) => f.done));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([all(), new Promise((r) => (timer = setTimeout(r, drainMs)))]);
+      clearTimeout(timer);
+      for (const f of inflight.values()) f.controller.abort();
+      await all();
+      clearInterval(heartbeat);
+    },
+  };
+}
+export type Engine = ReturnType<typeof createEngine>;
+
+function toFailure(err: unknown): Failure {
+  if (err instanceof LlmError) return { code: err.code, message: err.message, retryable: err.retryable, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) };
+  if (err instanceof CellError) return { code: err.code, message: err.message, retryable: err.retryable };
+  return { code: 'INTERNAL_ERROR', message: 'Unexpected error while computing the cell', retryable: false };
+}

@@ -1,0 +1,59 @@
+import type { ColumnRecord } from '../store/columns.ts';
+import type { DatasetRecord } from '../store/datasets.ts';
+import type { LlmRequest, LlmResponse } from '../providers/llm/llm.ts';
+
+/**
+ * The contract between the engine and a task type. The engine claims a cell, builds the context,
+ * calls `execute`, and writes the result with the bookkeeping metadata (model, usage, cost, cached,
+ * taskId, processedAt, attempts, needsReview); the executor only turns a row into a value. New task
+ * types (doc_extraction, web_enrich, places_count) add a file under executors/ and a line in
+ * executors/index.ts; the engine does not change.
+ */
+
+/** An LLM call as executors make it: by `provider:model` id, through the cache, limiter and accounting. */
+export type LlmCallResult = LlmResponse & { cached: boolean; costUsd: number; modelId: string };
+export type LlmClient = { complete(modelId: string, req: Omit<LlmRequest, 'model' | 'signal'>): Promise<LlmCallResult> };
+
+export type ExecutionContext = {
+  workspaceId: string;
+  taskId: string;
+  dataset: DatasetRecord;
+  /** The column being computed. */
+  column: ColumnRecord;
+  /** Every column of the dataset, in position order. */
+  columns: readonly ColumnRecord[];
+  /** The row's values, keyed by column id and by column name. */
+  row: Record<string, unknown>;
+  llm: LlmClient;
+  /** The default `provider:model` (CELLWISE_MODEL) when the column names none. */
+  defaultModel: string;
+  /** Fires when the task is cancelled or the worker stops: pass it on to any outside call. */
+  signal: AbortSignal;
+};
+
+export type Source = { type: 'web' | 'document' | 'map'; url?: string; title?: string; quote?: string; page?: number; datasourceId?: string; provider?: string };
+export type ExecutionResult = { value: unknown; metadata?: { confidence?: number; sources?: Source[]; [key: string]: unknown } };
+
+export type Executor = { execute(ctx: ExecutionContext): Promise<ExecutionResult> };
+
+/**
+ * A failure of the executor itself (bad input in the row, a task type not built yet). Like an
+ * LlmError it ends on the cell as `{code, message, retryable}`, never as an HTTP error.
+ */
+export class CellError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+  }
+}
+
+/** A row value as prompt text: strings as they are, objects and arrays as JSON, null as nothing. */
+export function valueText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
