@@ -39,6 +39,7 @@ export function createEngine(deps: EngineDeps) {
   const { store, config, logger } = deps;
   const owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const capacity = config.llmConcurrency * 2;
+  const batch = Math.max(1, config.llmConcurrency);
   const limiter = createLimiter({ concurrency: config.llmConcurrency, rpm: config.llmRpm });
   const cache = createLlmCache(store);
   const clientDeps = { registry: deps.registry, cache, limiter, onCacheError: (err: unknown) => logger.warn('llm cache write failed', { error: String(err) }) };
@@ -77,7 +78,9 @@ export function createEngine(deps: EngineDeps) {
     while (!stopping) {
       const free = capacity - inflight.size;
       let claimed: tasksDb.ClaimedItem[] = [];
-      if (free > 0) {
+      // Claim in batches of half the capacity: one claim per finished item would spend a
+      // statement (and on SQLite the single connection) per item.
+      if (free >= batch || (free > 0 && inflight.size === 0)) {
         try {
           claimed = await tasksDb.claimItems(store.db, { owner, limit: free, leaseUntil: leaseUntil(), now: now() });
         } catch (err) {
@@ -96,7 +99,7 @@ export function createEngine(deps: EngineDeps) {
             wake();
           });
       }
-      if (!claimed.length || inflight.size >= capacity) await rest(deps.pollMs ?? 250);
+      if (!claimed.length || capacity - inflight.size < batch) await rest(deps.pollMs ?? 250);
     }
   }
 
