@@ -66,7 +66,7 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   const app = createApp({ store, keys, logger, signer, rateLimitPerMinute: config.rateLimitPerMinute, maxUploadBytes, downloads: { datasources: (id) => datasources.openFile(id), exports: (id) => exportsService.openFile(id) } });
   registerKeyRoutes(app, keys);
   registerDatasetRoutes(app, datasets);
-  registerColumnRoutes(app, createColumnService({ access }));
+  registerColumnRoutes(app, createColumnService({ access }), async (auth, datasetId, columnId) => ({ taskId: (await tasks.createBulk(auth, datasetId, { columnIds: [columnId] })).taskId }));
   registerRowRoutes(app, createRowService({ access }));
   registerCellRoutes(app, createCellService({ access, datasources }));
   registerDatasourceRoutes(app, datasources);

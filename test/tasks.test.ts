@@ -45,6 +45,18 @@ const grid = async (id: string) => (await app.get(`/api/v2/datasets/${id}/data?i
 const cellOf = (g: any, row: number, columnId: string) => g.data[row][g.columns.findIndex((c: any) => c.columnId === columnId)];
 
 describe('bulk tasks', () => {
+  it('PUT task-type with "run": true resets the column and starts a task over it', async () => {
+    const ds = await dataset();
+    const res = await app.put(`/api/v2/datasets/${ds.id}/columns/${ds.city}/task-type`, { taskType: 'ai_enrich', metadata: { prompt: 'Where does {{Name}} live?' }, run: true });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.taskType, 'ai_enrich');
+    assert.match(res.body.taskId, /^task_/);
+    const task = await waitForTask(app, ds.id, res.body.taskId);
+    assert.deepEqual(task.progress, { total: 2, completed: 2, failed: 0, skipped: 0 });
+    const g = await grid(ds.id);
+    assert.deepEqual([cellOf(g, 0, ds.city).value, cellOf(g, 1, ds.city).value], [sha('Where does Ada live?'), sha('Where does Alan live?')]);
+  });
+
   it('fills ai_enrich and classification columns with values, confidence, model, usage and cost', async () => {
     const ds = await dataset();
     const bio = await addColumn(ds.id, { name: 'Bio', taskType: 'ai_enrich', metadata: { prompt: 'Write about {{Name}} from {{City}}' } });
