@@ -109,3 +109,21 @@ export async function startServer(config: Readonly<Config>) {
     },
   };
 }
+
+/**
+ * `cellwise worker`: the engine (and webhook deliveries) without the HTTP server, for scale-out
+ * on PostgreSQL; run the API with CELLWISE_WORKERS=none and as many workers as you like.
+ */
+export async function startWorker(config: Readonly<Config>) {
+  const built = await buildApp(config);
+  const stopWebhooks = built.webhooks.start();
+  built.engine.start();
+  return {
+    ...built,
+    async close() {
+      await built.engine.stop();
+      stopWebhooks();
+      await built.store.close();
+    },
+  };
+}

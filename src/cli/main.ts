@@ -1,16 +1,35 @@
 import { ConfigError, loadConfig, publicBaseUrl } from '../config.ts';
-import { startServer } from '../main.ts';
+import { startServer, startWorker } from '../main.ts';
 
 const USAGE = `cellwise <command>
 
 Commands:
   serve     start the API server (PORT, HOST, CELLWISE_DATA_DIR, DATABASE_URL, ...)
+  worker    process tasks without serving HTTP (PostgreSQL only: DATABASE_URL; run the
+            server with CELLWISE_WORKERS=none, or keep its in-process engine as well)
   help      show this help`;
 
 async function main(argv: string[]) {
   const [command = 'serve'] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
     console.log(USAGE);
+    return;
+  }
+  if (command === 'worker') {
+    const config = loadConfig();
+    if (!config.databaseUrl) {
+      console.error('cellwise worker needs DATABASE_URL (PostgreSQL): with SQLite the server runs the engine in-process.');
+      process.exitCode = 2;
+      return;
+    }
+    const worker = await startWorker(config);
+    console.log(`cellwise worker ${worker.engine.owner} processing tasks`);
+    const stop = async () => {
+      await worker.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
     return;
   }
   if (command !== 'serve') {

@@ -69,6 +69,7 @@ export async function startTestApp(overrides: Partial<Config> = {}) {
   return {
     baseUrl,
     running,
+    config,
     request,
     get: <T = any>(p: string, o?: Parameters<typeof request>[2]) => request<T>('GET', p, o),
     post: <T = any>(p: string, body?: unknown, o?: Parameters<typeof request>[2]) => request<T>('POST', p, { ...o, body }),

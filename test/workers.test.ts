@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { startFakeOpenAI, type FakeLlmServer } from './fakes/openai-server.ts';
+import { ADMIN_KEY, startTestApp, testBackend, type TestApp } from './helpers/app.ts';
+
+// Separate worker processes share work through PostgreSQL; SQLite runs the engine in-process.
+const backend = testBackend();
+describe('cellwise worker processes (PostgreSQL)', { skip: backend.kind !== 'postgres' ? 'needs the PostgreSQL backend (CI runs it)' : false }, () => {
+  let app: TestApp;
+  let fake: FakeLlmServer;
+  let schema = '';
+  const workers: ChildProcess[] = [];
+  before(async () => {
+    fake = await startFakeOpenAI({ latencyMs: 40 });
+    app = await startTestApp({ openaiBaseUrl: fake.baseUrl, workers: 'none' });
+    schema = app.config.databaseSchema!;
+  });
+  after(async () => {
+    for (const w of workers) w.kill('SIGKILL');
+    await app?.close();
+    await fake?.close();
+  });
+
+  function startWorker(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, ['bin/cellwise.js', 'worker'], {
+      env: { ...process.env, DATABASE_URL: (backend as { url: string }).url, CELLWISE_DATABASE_SCHEMA: schema, CELLWISE_DATA_DIR: app.config.dataDir, CELLWISE_ADMIN_KEY: ADMIN_KEY, OPENAI_BASE_URL: fake.baseUrl, CELLWISE_TASK_LEASE_MS: '1000', CELLWISE_LLM_CONCURRENCY: '4', CELLWISE_LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    workers.push(child);
+    return new Promise((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('processing tasks') && resolve(child));
+      child.on('exit', (code) => reject(new Error(`worker exited ${code}`)));
+    });
+  }
+
+  async function waitForTask(datasetId: string, taskId: string) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const t = (await app.get(`/api/v2/datasets/${datasetId}/tasks/${taskId}`)).body;
+      if (['completed', 'failed', 'cancelled'].includes(t.status)) return t;
+      if (Date.now() > deadline) throw new Error(`task still ${t.status}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('two workers share a task; one killed with SIGKILL mid-task loses no cell and writes none twice', async () => {
+    const [a] = await Promise.all([startWorker(), startWorker()]);
+    const rows = Array.from({ length: 60 }, (_, i) => ({ Name: `person ${i}` }));
+    const ds = (await app.post('/api/v2/datasets', { name: 'scale', type: 'analysis', rows, columns: [{ name: 'Bio', taskType: 'ai_enrich', metadata: { prompt: 'About {{Name}}' } }] })).body;
+    const task = (await app.post(`/api/v2/datasets/${ds.datasetId}/tasks/bulk`, {})).body;
+    const deadline = Date.now() + 10_000;
+    while (fake.count < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    a!.kill('SIGKILL');
+    const done = await waitForTask(ds.datasetId, task.taskId);
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    assert.deepEqual(done.progress, { total: 60, completed: 60, failed: 0, skipped: 0 });
+    const data = (await app.get(`/api/v2/datasets/${ds.datasetId}/data?limit=100&includeMetadata=true`)).body;
+    assert.ok(data.data.every((r: any[]) => r[1].status === 'done' && typeof r[1].value === 'string'));
+    const prompts = new Set(fake.requests.map((r) => JSON.stringify(r.body.messages?.at(-1))));
+    assert.equal(prompts.size, 60, 'every cell was asked for');
+    // Calls the killed worker had in flight are asked again by the survivor; their cells are written once.
+    assert.ok(fake.count - 60 <= 8, `at most the killed worker's in-flight calls are repeated (${fake.count - 60})`);
+  });
+});
