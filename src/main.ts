@@ -11,6 +11,8 @@ import { ensureSecret } from './store/settings.ts';
 import { openStore } from './store/store.ts';
 import type { Db } from './store/store.ts';
 import { createEngine } from './engine/engine.ts';
+import { createLlmCache } from './engine/cache.ts';
+import { estimateCells } from './engine/estimate.ts';
 import { createLlmRegistry } from './providers/llm/registry.ts';
 import { createTaskService } from './features/tasks/tasks.service.ts';
 import { registerTaskRoutes } from './features/tasks/tasks.routes.ts';
@@ -57,7 +59,8 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
     timeoutMs: config.llmTimeoutMs,
   });
   const engine = createEngine({ store, events, live, registry, config, logger });
-  const tasks = createTaskService({ store, access, engine, events, live });
+  const llmCache = createLlmCache(store);
+  const tasks = createTaskService({ store, access, engine, events, live, estimate: (ctx, items) => estimateCells({ store, cache: llmCache, defaultModel: config.model }, ctx, items) });
   const cancelActiveTask = (db: Db, dataset: DatasetRecord) => tasks.cancelActive(db, dataset);
   const webhooks = createWebhookService({ store, events, logger, allowPrivate: config.fetchAllowPrivate });
   const exportsService = createExportService({ store, access, blobs, events, signer, logger });

@@ -45,6 +45,29 @@ const grid = async (id: string) => (await app.get(`/api/v2/datasets/${id}/data?i
 const cellOf = (g: any, row: number, columnId: string) => g.data[row][g.columns.findIndex((c: any) => c.columnId === columnId)];
 
 describe('bulk tasks', () => {
+  it('estimates cells, calls, cache hits and cost without running anything', async () => {
+    const ds = await dataset();
+    // A prompt of its own: the cache is per workspace, and other tests of this app share it.
+    const bio = await addColumn(ds.id, { name: 'Bio', taskType: 'ai_enrich', metadata: { prompt: 'Estimate {{Name}} from {{City}}' } });
+    const before = fake.count;
+    const est = await app.post(`/api/v2/datasets/${ds.id}/tasks/estimate`, {});
+    assert.equal(est.status, 200, JSON.stringify(est.body));
+    assert.equal(est.body.cells, 2);
+    assert.equal(est.body.llmCalls, 2);
+    assert.equal(est.body.expectedCacheHits, 0);
+    assert.ok(est.body.costUsd > 0 && est.body.inputTokens > 0);
+    assert.equal(fake.count, before, 'no LLM call was made');
+    assert.equal((await app.get(`/api/v2/datasets/${ds.id}/tasks`)).body.pagination.total, 0, 'no task was recorded');
+    const detail = (await app.get(`/api/v2/datasets/${ds.id}`)).body;
+    assert.equal(detail.activeTaskId, null);
+    assert.equal(cellOf(await grid(ds.id), 0, bio).status, 'empty');
+    const run = (await app.post(`/api/v2/datasets/${ds.id}/tasks/bulk`, {})).body;
+    await waitForTask(app, ds.id, run.taskId);
+    const again = await app.post(`/api/v2/datasets/${ds.id}/tasks/estimate`, { columnIds: [bio] });
+    assert.deepEqual([again.body.cells, again.body.llmCalls, again.body.expectedCacheHits, again.body.costUsd], [2, 0, 2, 0]);
+    expectError(await app.post(`/api/v2/datasets/${ds.id}/tasks/estimate`, { columnIds: ['col_nope'] }), 404, 'COLUMN_NOT_FOUND');
+  });
+
   it('PUT task-type with "run": true resets the column and starts a task over it', async () => {
     const ds = await dataset();
     const res = await app.put(`/api/v2/datasets/${ds.id}/columns/${ds.city}/task-type`, { taskType: 'ai_enrich', metadata: { prompt: 'Where does {{Name}} live?' }, run: true });

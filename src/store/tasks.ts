@@ -308,3 +308,9 @@ export async function rowCells(db: Db, rowId: string): Promise<{ columnId: strin
   const rows = await db.selectFrom('cells').select(['column_id', 'value', 'status']).where('row_id', '=', rowId).execute();
   return rows.map((r) => ({ columnId: r.column_id, value: r.value === null ? null : (JSON.parse(r.value) as unknown), status: r.status }));
 }
+
+/** The (row, column) pairs of a task, for previews made inside a rolled-back transaction. */
+export async function listItemKeys(db: Db, taskId: string): Promise<{ rowId: string; columnId: string }[]> {
+  const rows = await db.selectFrom('task_items').select(['row_id', 'column_id']).where('task_id', '=', taskId).orderBy('stage').orderBy('row_id').execute();
+  return rows.map((r) => ({ rowId: r.row_id, columnId: r.column_id }));
+}

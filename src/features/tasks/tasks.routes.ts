@@ -6,7 +6,15 @@ import type { TaskService } from './tasks.service.ts';
 
 const tags = ['Tasks'];
 
+const EstimateBody = z
+  .object({ cells: z.number().int(), llmCalls: z.number().int(), expectedCacheHits: z.number().int(), inputTokens: z.number().int(), outputTokens: z.number().int(), costUsd: z.number(), sampledCells: z.number().int() })
+  .openapi('TaskEstimate');
+
 export function registerTaskRoutes(app: App, tasks: TaskService) {
+  app.openapi(
+    createRoute({ method: 'post', path: '/api/v2/datasets/{datasetId}/tasks/estimate', tags, summary: '(cellwise) Cells, LLM calls, expected cache hits and cost of a bulk task, without running anything', request: { params: DatasetParam, body: jsonBody(BulkTaskInput) }, responses: { 200: json(EstimateBody, 'The estimate'), ...ERROR_RESPONSES } }),
+    async (c) => c.json(await tasks.estimate(c.get('auth'), c.req.valid('param').datasetId, c.req.valid('json')), 200),
+  );
   app.openapi(
     createRoute({ method: 'post', path: '/api/v2/datasets/{datasetId}/tasks/bulk', tags, summary: 'Process cells: all empty computed cells, or the given cells, rows, columns or rows x columns', request: { params: DatasetParam, body: jsonBody(BulkTaskInput) }, responses: { 202: json(Task, 'The queued task'), ...ERROR_RESPONSES } }),
     async (c) => c.json(await tasks.createBulk(c.get('auth'), c.req.valid('param').datasetId, c.req.valid('json')), 202),

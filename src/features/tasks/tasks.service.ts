@@ -1,3 +1,4 @@
+import type { Estimate } from '../../engine/estimate.ts';
 import type { EventBus } from '../../events.ts';
 import { ApiError, InvalidParametersError, NotFoundError } from '../../http/errors.ts';
 import { newId, parseCellId } from '../../ids.ts';
@@ -20,7 +21,7 @@ const ACTIVE = new Set(['queued', 'processing']);
  * Tasks over a dataset: bulk creation (targets resolved to items in the same transaction that
  * locks the dataset), reads with live progress, and cancel. The engine does the work.
  */
-export function createTaskService({ store, access, engine, events, live }: { store: Store; access: DatasetAccess; engine: EngineControl; events: EventBus; live: EventBus }) {
+export function createTaskService({ store, access, engine, events, live, estimate }: { store: Store; access: DatasetAccess; engine: EngineControl; events: EventBus; live: EventBus; estimate: (ctx: { workspaceId: string; dataset: DatasetRecord; columns: ColumnRecord[] }, items: { rowId: string; columnId: string }[]) => Promise<Estimate> }) {
   async function view(db: Db, t: tasksDb.TaskRecord): Promise<Task> {
     let { progress, usage } = t;
     if (ACTIVE.has(t.status)) ({ progress, usage } = await tasksDb.aggregateItems(db, t.id));
@@ -45,22 +46,9 @@ export function createTaskService({ store, access, engine, events, live }: { sto
       const task = await access.mutate(auth, datasetId, async (trx, dataset) => {
         if (input.webhookId && !(await findWebhook(trx, auth.workspaceId, input.webhookId))) throw new NotFoundError('webhook', input.webhookId);
         const columns = await listColumns(trx, dataset.id);
-        const target = await resolveTargets(trx, dataset.id, columns, input);
         const id = newId('task');
         const at = now();
-        const params = { ...input, processOnlyEmpty: input.processOnlyEmpty ?? false };
-        await tasksDb.insertTask(trx, { id, workspaceId: auth.workspaceId, datasetId: dataset.id, type: 'bulk', status: 'queued', params, createdAt: at });
-        const noTarget = !input.cellIds && !input.rowIds && !input.columnIds;
-        const total = await tasksDb.insertItems(trx, {
-          taskId: id,
-          datasetId: dataset.id,
-          stages: stages(target.columns),
-          ...(input.rowIds ? { rowIds: input.rowIds } : {}),
-          ...(target.cells ? { cells: target.cells } : {}),
-          onlyEmpty: input.processOnlyEmpty === true,
-          ...(noTarget ? { statuses: ['empty', 'stale'] } : {}),
-          at,
-        });
+        const total = await queueTask(trx, auth, dataset.id, columns, input, id, at);
         // Nothing to do: the task is complete at once and the dataset stays unlocked.
         if (total === 0) await tasksDb.finalizeTask(trx, id, at);
         return (await tasksDb.findTask(trx, dataset.id, id))!;
@@ -70,6 +58,29 @@ export function createTaskService({ store, access, engine, events, live }: { sto
       if (out.status === 'completed') events.emit({ type: 'dataset.task.completed', workspaceId: auth.workspaceId, data: { datasetId: task.datasetId, taskId: task.id, status: out.status, progress: out.progress, usage: out.usage, error: null, ...(input.webhookId ? { webhookId: input.webhookId } : {}) } });
       else engine.wake();
       return out;
+    },
+
+    /**
+     * What a bulk task with this body would do, without doing it: the task and its items are
+     * created exactly as for a real task inside a transaction that is then rolled back, and the
+     * cells are dry-run through their executors (see engine/estimate.ts).
+     */
+    async estimate(auth: Auth, datasetId: string, input: BulkTaskInput) {
+      if (input.cellIds && (input.rowIds || input.columnIds)) throw new InvalidParametersError([{ path: 'cellIds', message: 'give either cellIds or rowIds/columnIds, not both' }]);
+      const dataset = await access.get(auth, datasetId);
+      const columns = await listColumns(store.db, dataset.id);
+      let items: { rowId: string; columnId: string }[] = [];
+      try {
+        await store.transaction(async (trx) => {
+          const id = newId('task');
+          await queueTask(trx, auth, dataset.id, columns, input, id, now());
+          throw new Preview(await tasksDb.listItemKeys(trx, id));
+        });
+      } catch (err) {
+        if (!(err instanceof Preview)) throw err;
+        items = err.items;
+      }
+      return estimate({ workspaceId: auth.workspaceId, dataset, columns }, items);
     },
 
     async list(auth: Auth, datasetId: string, page: number, limit: number) {
@@ -110,6 +121,30 @@ export type TaskService = ReturnType<typeof createTaskService>;
  * columns; or nothing (every computed column). Unknown ids are the matching NOT_FOUND with the ids
  * in details; a raw column is not computable, so targeting one is INVALID_PARAMETERS.
  */
+class Preview extends Error {
+  constructor(readonly items: { rowId: string; columnId: string }[]) {
+    super('preview');
+  }
+}
+
+/** Records a bulk task and its items (the targeted cells go `queued`); returns the item count. */
+async function queueTask(trx: Db, auth: Auth, datasetId: string, columns: ColumnRecord[], input: BulkTaskInput, id: string, at: string): Promise<number> {
+  const target = await resolveTargets(trx, datasetId, columns, input);
+  const params = { ...input, processOnlyEmpty: input.processOnlyEmpty ?? false };
+  await tasksDb.insertTask(trx, { id, workspaceId: auth.workspaceId, datasetId, type: 'bulk', status: 'queued', params, createdAt: at });
+  const noTarget = !input.cellIds && !input.rowIds && !input.columnIds;
+  return tasksDb.insertItems(trx, {
+    taskId: id,
+    datasetId,
+    stages: stages(target.columns),
+    ...(input.rowIds ? { rowIds: input.rowIds } : {}),
+    ...(target.cells ? { cells: target.cells } : {}),
+    onlyEmpty: input.processOnlyEmpty === true,
+    ...(noTarget ? { statuses: ['empty', 'stale'] } : {}),
+    at,
+  });
+}
+
 async function resolveTargets(db: Db, datasetId: string, columns: ColumnRecord[], input: BulkTaskInput): Promise<{ columns: ColumnRecord[]; cells?: { rowId: string; columnId: string }[] }> {
   const byId = new Map(columns.map((c) => [c.id, c]));
   const rawTargets = (cols: ColumnRecord[], path: string) => {
