@@ -85,10 +85,18 @@ async function migrate(db: Kysely<Database>, schema: string | undefined): Promis
   // Kysely looks its bookkeeping tables up across all schemas; naming ours keeps several cellwise
   // schemas in one database (tests, tenants) from seeing each other's.
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
-    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+  // That look-up reads every schema's catalog: a schema dropped at the same moment by another
+  // process (parallel test runs share a database) fails it with "schema ... does not exist".
+  // The race is transient, so try again a few times before giving up.
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (!error && !failed) return;
+    const transient = !failed && /does not exist/.test(String((error as Error)?.message ?? error));
+    if (!transient || attempt >= 5) {
+      throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
   }
 }
 
