@@ -5,6 +5,7 @@ import { loadConfig } from '../src/config.ts';
 import { startServer } from '../src/main.ts';
 import { startFakeOpenAI, type FakeLlmServer, type FakeReply, type RecordedRequest } from './fakes/openai-server.ts';
 import { ADMIN_KEY, freshDatabase, startTestApp, type TestApp } from './helpers/app.ts';
+import { waitForTask } from './helpers/tasks.ts';
 
 let app: TestApp;
 let fake: FakeLlmServer;
@@ -18,16 +19,6 @@ after(async () => {
   await fake.close();
 });
 
-async function waitForTask(a: TestApp, datasetId: string, taskId: string, statuses = ['completed', 'failed', 'cancelled'], timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await a.get(`/api/v2/datasets/${datasetId}/tasks/${taskId}`);
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    if (statuses.includes(res.body.status)) return res.body;
-    if (Date.now() > deadline) throw new Error(`task ${taskId} still ${res.body.status} after ${timeoutMs} ms: ${JSON.stringify(res.body)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const userText = (r: RecordedRequest) => String(r.body.messages?.find((m) => m.role === 'user')?.content);
 

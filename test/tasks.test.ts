@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startFakeOpenAI, type FakeLlmServer, type FakeReply, type RecordedRequest } from './fakes/openai-server.ts';
+import { waitForTask } from './helpers/tasks.ts';
 import { expectError, startTestApp, type TestApp } from './helpers/app.ts';
 
 let app: TestApp;
@@ -19,16 +20,6 @@ after(async () => {
 
 const sha = (text: string) => `fake answer ${createHash('sha1').update(text).digest('hex').slice(0, 12)}`;
 
-async function waitForTask(a: TestApp, datasetId: string, taskId: string, statuses = ['completed', 'failed', 'cancelled'], timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await a.get(`/api/v2/datasets/${datasetId}/tasks/${taskId}`);
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    if (statuses.includes(res.body.status)) return res.body;
-    if (Date.now() > deadline) throw new Error(`task ${taskId} still ${res.body.status} after ${timeoutMs} ms: ${JSON.stringify(res.body)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function dataset(rows: Record<string, string>[] = [{ Name: 'Ada', City: 'London' }, { Name: 'Alan', City: 'Wilmslow' }]) {
   const res = await app.post('/api/v2/datasets', { name: 'People', type: 'analysis', rows });
