@@ -55,8 +55,14 @@ export async function rowsInRange(db: Db, datasetId: string, start: number, end:
   return rows.map((r) => ({ id: r.id, position: Number(r.position) }));
 }
 
-/** The cells of a range of rows, with or without metadata, optionally for some columns only. */
-export async function cellsInRange(db: Db, datasetId: string, start: number, end: number, options: { columnIds?: readonly string[]; metadata: boolean }): Promise<CellRecord[]> {
+/** A cell as stored: value and metadata still JSON text (null value = SQL NULL). */
+export type RawCell = { rowId: string; columnId: string; value: string | null; status: CellStatus; metadata?: string };
+
+/**
+ * The cells of a range of rows as stored, for callers that pass the JSON through untouched (the
+ * /data page splices it into the response instead of parsing and re-serialising 10,000 values).
+ */
+export async function rawCellsInRange(db: Db, datasetId: string, start: number, end: number, options: { columnIds?: readonly string[]; metadata: boolean }): Promise<RawCell[]> {
   let q = db
     .selectFrom('dataset_rows')
     .innerJoin('cells', 'cells.row_id', 'dataset_rows.id')
@@ -67,10 +73,21 @@ export async function cellsInRange(db: Db, datasetId: string, start: number, end
   if (options.columnIds) q = q.where('cells.column_id', 'in', options.columnIds);
   if (options.metadata) {
     const rows = await q.select('cells.metadata').execute();
-    return rows.map((r) => ({ rowId: r.row_id, columnId: r.column_id, value: decode(r.value), status: r.status as CellStatus, metadata: JSON.parse(r.metadata) as Record<string, unknown> }));
+    return rows.map((r) => ({ rowId: r.row_id, columnId: r.column_id, value: r.value, status: r.status as CellStatus, metadata: r.metadata }));
   }
   const rows = await q.execute();
-  return rows.map((r) => ({ rowId: r.row_id, columnId: r.column_id, value: decode(r.value), status: r.status as CellStatus }));
+  return rows.map((r) => ({ rowId: r.row_id, columnId: r.column_id, value: r.value, status: r.status as CellStatus }));
+}
+
+/** The cells of a range of rows, decoded, with or without metadata, optionally for some columns only. */
+export async function cellsInRange(db: Db, datasetId: string, start: number, end: number, options: { columnIds?: readonly string[]; metadata: boolean }): Promise<CellRecord[]> {
+  return (await rawCellsInRange(db, datasetId, start, end, options)).map((c) => ({
+    rowId: c.rowId,
+    columnId: c.columnId,
+    value: decode(c.value),
+    status: c.status,
+    ...(c.metadata !== undefined ? { metadata: JSON.parse(c.metadata) as Record<string, unknown> } : {}),
+  }));
 }
 
 export async function findCell(db: Db, datasetId: string, rowId: string, columnId: string): Promise<(CellRecord & { metadata: Record<string, unknown>; datasourceId: string | null }) | undefined> {

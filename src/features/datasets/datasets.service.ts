@@ -6,7 +6,7 @@ import type { ColumnRecord } from '../../store/columns.ts';
 import * as datasetsDb from '../../store/datasets.ts';
 import type { DatasetRecord } from '../../store/datasets.ts';
 import type { DatasourceRecord } from '../../store/datasources.ts';
-import { cellsInRange, rowsInRange } from '../../store/rows.ts';
+import { rawCellsInRange, rowsInRange } from '../../store/rows.ts';
 import { now, type Db, type Store } from '../../store/store.ts';
 import { checkColumnName, checkColumns } from '../columns/column-rules.ts';
 import { DatasetTypeInput, type DatasetType } from '../columns/task-types.ts';
@@ -14,7 +14,8 @@ import type { DatasourceService } from '../datasources/datasources.service.ts';
 import type { Auth } from '../keys/keys.service.ts';
 import type { DatasetAccess } from './dataset-access.ts';
 import type { CreateDatasetInput } from './datasets.schema.ts';
-import { appendRows, buildGrid, columnView, type DatasourceLink } from './grid.ts';
+import { appendRows, columnView, gridJson, type DatasourceLink } from './grid.ts';
+import { pagination } from '../../http/common.schema.ts';
 
 const IMPORT_BATCH = 2000;
 
@@ -140,9 +141,9 @@ export function createDatasetService({ store, access, datasources, events, cance
       const start = (q.page - 1) * q.limit;
       const [rows, cells] = await Promise.all([
         rowsInRange(store.db, id, start, start + q.limit),
-        cellsInRange(store.db, id, start, start + q.limit, { metadata: q.includeMetadata, ...(columnIds ? { columnIds } : {}) }),
+        rawCellsInRange(store.db, id, start, start + q.limit, { metadata: q.includeMetadata, ...(columnIds ? { columnIds } : {}) }),
       ]);
-      return { grid: buildGrid(id, columns, rows.map((r) => r.id), cells, q.includeMetadata), total: dataset.rowCount };
+      return gridJson(id, columns, rows.map((r) => r.id), cells, q.includeMetadata, pagination(q.page, q.limit, dataset.rowCount));
     },
 
     async create(auth: Auth, input: CreateDatasetInput) {

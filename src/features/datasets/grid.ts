@@ -1,6 +1,6 @@
 import type { TaskType } from '../columns/task-types.ts';
 import type { ColumnRecord } from '../../store/columns.ts';
-import type { CellRecord } from '../../store/rows.ts';
+import type { CellRecord, RawCell } from '../../store/rows.ts';
 import { insertCells, insertRows, type NewCell } from '../../store/rows.ts';
 import type { Db } from '../../store/store.ts';
 import { cellId, newId } from '../../ids.ts';
@@ -31,6 +31,32 @@ export function buildGrid(datasetId: string, columns: readonly ColumnRecord[], r
   return { datasetId, columns: columns.map((c) => ({ columnId: c.id, name: c.name, taskType: c.taskType as TaskType })), rowIds: [...rowIds], data };
 }
 type GridCell = { cellId: string; value: unknown; status: CellRecord['status']; metadata?: Record<string, unknown> };
+
+/**
+ * The /data answer as JSON text: the same shape as buildGrid plus pagination, with each cell's
+ * stored JSON spliced in as is. Ids are [a-z0-9_] and need no escaping; names go through
+ * JSON.stringify.
+ */
+export function gridJson(datasetId: string, columns: readonly ColumnRecord[], rowIds: readonly string[], cells: readonly RawCell[], includeMetadata: boolean, pagination: object): string {
+  const rowIndex = new Map(rowIds.map((id, i) => [id, i]));
+  const colIndex = new Map(columns.map((c, i) => [c.id, i]));
+  const placed: (RawCell | undefined)[][] = rowIds.map(() => new Array<RawCell | undefined>(columns.length));
+  for (const c of cells) {
+    const r = rowIndex.get(c.rowId);
+    const k = colIndex.get(c.columnId);
+    if (r !== undefined && k !== undefined) placed[r]![k] = c;
+  }
+  const rows = rowIds.map((rowId, r) => {
+    const cellsJson = columns.map((col, k) => {
+      const c = placed[r]![k];
+      const meta = includeMetadata ? `,"metadata":${c?.metadata ?? '{}'}` : '';
+      return `{"cellId":"${cellId(rowId, col.id)}","value":${c?.value ?? 'null'},"status":"${c?.status ?? 'empty'}"${meta}}`;
+    });
+    return `[${cellsJson.join(',')}]`;
+  });
+  const columnsJson = JSON.stringify(columns.map((c) => ({ columnId: c.id, name: c.name, taskType: c.taskType })));
+  return `{"datasetId":"${datasetId}","columns":${columnsJson},"rowIds":${JSON.stringify(rowIds)},"data":[${rows.join(',')}],"pagination":${JSON.stringify(pagination)}}`;
+}
 
 /** A datasource link as it is stored in a raw cell. */
 export type DatasourceLink = { datasourceId: string; fileName: string; contentType: string };
