@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { cellId } from '../ids.ts';
 import os from 'node:os';
 import type { Config } from '../config.ts';
 import type { EventBus } from '../events.ts';
@@ -253,7 +254,7 @@ export function createEngine(deps: EngineDeps) {
   }
 
   function publishCell(ctx: TaskContext, k: tasksDb.ItemKey, status: string, value: unknown) {
-    deps.live.emit({ type: 'cell', workspaceId: ctx.task.workspaceId, data: { datasetId: ctx.dataset.id, cellId: `cell_${k.rowId.slice(4)}${k.columnId.slice(4)}`, rowId: k.rowId, columnId: k.columnId, status, value } });
+    deps.live.emit({ type: 'cell', workspaceId: ctx.task.workspaceId, data: { datasetId: ctx.dataset.id, cellId: cellId(k.rowId, k.columnId), rowId: k.rowId, columnId: k.columnId, status, value } });
   }
 
   return {
