@@ -42,6 +42,7 @@ describe('engine units', () => {
     assert.equal(peak, 2);
     starts.length = 0;
     await Promise.all(Array.from({ length: 4 }, job(createLimiter({ concurrency: 8, rpm: 600 }))));
-    for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 95, `starts ${starts.join(',')}`);
+    // Slots are reserved on an exact 100 ms grid; timer lateness can shorten one gap, never the rate.
+    for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! - starts[0]! >= i * 100 - 5, `starts ${starts.join(',')}`);
   });
 });
