@@ -57,7 +57,7 @@ describe('datasources', () => {
     assert.equal(file.headers.get('content-type'), 'text/plain');
     assert.match(file.headers.get('content-disposition') ?? '', /report\.txt/);
     // Change the signature's first character to a different one (a fixed replacement would be a no-op 1 time in 64).
-    const tampered = await fetch(link.body.downloadUrl.replace(/signature=(.)/, (_m, ch: string) => `signature=${ch === 'A' ? 'B' : 'A'}`));
+    const tampered = await fetch(link.body.downloadUrl.replace(/signature=(.)/, (_m: string, ch: string) => `signature=${ch === 'A' ? 'B' : 'A'}`));
     assert.equal(tampered.status, 403);
     assert.equal(((await tampered.json()) as any).code, 'ACCESS_DENIED');
     const otherId = link.body.downloadUrl.replace(src.datasourceId, 'dsrc_aaaaaaaaaaaaaa');
