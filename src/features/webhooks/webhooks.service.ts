@@ -113,7 +113,7 @@ export function createWebhookService({ store, events, logger, allowPrivate }: { 
         if (!due.length) break;
         await Promise.all(
           due.map(async (d) => {
-            const hook = (await hooksDb.listWebhooks(store.db, d.workspaceId)).items.find((h) => h.id === d.webhookId);
+            const hook = await hooksDb.findWebhook(store.db, d.workspaceId, d.webhookId);
             if (hook) await attempt(hook, d);
           }),
         );
