@@ -13,6 +13,7 @@ import type { Db } from './store/store.ts';
 import { createEngine } from './engine/engine.ts';
 import { createLlmCache } from './engine/cache.ts';
 import { estimateCells } from './engine/estimate.ts';
+import { createExecutors } from './engine/executors/index.ts';
 import { createLlmRegistry } from './providers/llm/registry.ts';
 import { createTaskService } from './features/tasks/tasks.service.ts';
 import { registerTaskRoutes } from './features/tasks/tasks.routes.ts';
@@ -58,9 +59,10 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
     ...(config.ollamaBaseUrl ? { ollamaBaseUrl: config.ollamaBaseUrl } : {}),
     timeoutMs: config.llmTimeoutMs,
   });
-  const engine = createEngine({ store, events, live, registry, config, logger });
+  const executors = createExecutors({ store, blobs, config, logger });
+  const engine = createEngine({ store, events, live, registry, executors, config, logger });
   const llmCache = createLlmCache(store);
-  const tasks = createTaskService({ store, access, engine, events, live, estimate: (ctx, items) => estimateCells({ store, cache: llmCache, defaultModel: config.model }, ctx, items) });
+  const tasks = createTaskService({ store, access, engine, events, live, estimate: (ctx, items) => estimateCells({ store, cache: llmCache, executors, defaultModel: config.model }, ctx, items) });
   const cancelActiveTask = (db: Db, dataset: DatasetRecord) => tasks.cancelActive(db, dataset);
   const webhooks = createWebhookService({ store, events, logger, allowPrivate: config.fetchAllowPrivate });
   const exportsService = createExportService({ store, access, blobs, events, signer, logger });

@@ -12,11 +12,11 @@ import { now, type Store } from '../store/store.ts';
 import * as tasksDb from '../store/tasks.ts';
 import { createLlmCache, createLlmClient, emptyTally, type CallTally } from './cache.ts';
 import { CellError, type ExecutionResult } from './executor.ts';
-import { EXECUTORS } from './executors/index.ts';
+import type { Executors } from './executors/index.ts';
 import { createLimiter } from './limiter.ts';
 
 export type EngineConfig = Pick<Config, 'model' | 'llmConcurrency' | 'llmRpm' | 'llmMaxAttempts' | 'taskLeaseMs'>;
-export type EngineDeps = { store: Store; events: EventBus; live: EventBus; registry: LlmRegistry; config: EngineConfig; logger: Logger; pollMs?: number };
+export type EngineDeps = { store: Store; events: EventBus; live: EventBus; registry: LlmRegistry; executors: Executors; config: EngineConfig; logger: Logger; pollMs?: number };
 type TaskContext = { task: tasksDb.TaskRecord; dataset: DatasetRecord; columns: ColumnRecord[]; maxCostUsd?: number };
 type Inflight = { item: tasksDb.ClaimedItem; controller: AbortController; done: Promise<void> };
 type Failure = { code: string; message: string; retryable: boolean; retryAfterMs?: number };
@@ -151,7 +151,7 @@ export function createEngine(deps: EngineDeps) {
       for (const c of ctx.columns) row[c.id] = row[c.name] = byId.get(c.id)?.value ?? null;
       const failedDep = column.dependsOn.find((d) => byId.get(d)?.status === 'error');
       if (failedDep) throw new CellError('DEPENDENCY_FAILED', `Column ${ctx.columns.find((c) => c.id === failedDep)?.name ?? failedDep} of this row is in error`);
-      const executor = EXECUTORS[column.taskType];
+      const executor = deps.executors[column.taskType];
       if (!executor) throw new CellError('NOT_IMPLEMENTED', `Task type ${column.taskType} has no executor`);
       const llm = createLlmClient(clientDeps, ctx.task.workspaceId, tally, signal);
       result = await executor.execute({ workspaceId: ctx.task.workspaceId, taskId: item.taskId, dataset: ctx.dataset, column, columns: ctx.columns, row, llm, defaultModel: config.model, signal });

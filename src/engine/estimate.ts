@@ -6,7 +6,7 @@ import { costUsd } from '../providers/llm/pricing.ts';
 import type { LlmResponse } from '../providers/llm/llm.ts';
 import type { LlmCache } from './cache.ts';
 import type { LlmClient } from './executor.ts';
-import { EXECUTORS } from './executors/index.ts';
+import type { Executors } from './executors/index.ts';
 
 export type Estimate = { cells: number; llmCalls: number; expectedCacheHits: number; inputTokens: number; outputTokens: number; costUsd: number; sampledCells: number };
 
@@ -22,7 +22,7 @@ const SAMPLE = 500;
  * task are estimated from those cells' current values. Large targets are sampled evenly and
  * scaled up.
  */
-export async function estimateCells(deps: { store: Store; cache: LlmCache; defaultModel: string }, ctx: { workspaceId: string; dataset: DatasetRecord; columns: ColumnRecord[] }, items: readonly { rowId: string; columnId: string }[]): Promise<Estimate> {
+export async function estimateCells(deps: { store: Store; cache: LlmCache; executors: Executors; defaultModel: string }, ctx: { workspaceId: string; dataset: DatasetRecord; columns: ColumnRecord[] }, items: readonly { rowId: string; columnId: string }[]): Promise<Estimate> {
   const step = Math.max(1, Math.ceil(items.length / SAMPLE));
   const sample = items.filter((_, i) => i % step === 0);
   const totals = { llmCalls: 0, expectedCacheHits: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
@@ -45,7 +45,7 @@ export async function estimateCells(deps: { store: Store; cache: LlmCache; defau
   const signal = new AbortController().signal;
   for (const item of sample) {
     const column = ctx.columns.find((c) => c.id === item.columnId);
-    const executor = column && EXECUTORS[column.taskType];
+    const executor = column && deps.executors[column.taskType];
     if (!column || !executor) continue;
     const row: Record<string, unknown> = {};
     const byId = new Map((await rowCells(deps.store.db, item.rowId)).map((c) => [c.columnId, c.value]));

@@ -1,16 +1,31 @@
+import type { Config } from '../../config.ts';
+import type { Logger } from '../../logger.ts';
+import type { BlobStore } from '../../providers/blob/blob-store.ts';
+import type { Store } from '../../store/store.ts';
 import { CellError, type Executor } from '../executor.ts';
 import { aiEnrich } from './ai-enrich.ts';
 import { classification } from './classification.ts';
+
+/**
+ * What executors may need beyond the row: the store (documents' pages, caches), the blob store
+ * (files), the configuration (providers' URLs and limits) and the logger. The composition root
+ * builds the executors once per process; each task type's factory opens what it needs lazily.
+ */
+export type ExecutorDeps = { store: Store; blobs: BlobStore; config: Readonly<Config>; logger: Logger };
+export type Executors = Readonly<Record<string, Executor>>;
 
 const notImplemented = (taskType: string): Executor => ({
   execute: () => Promise.reject(new CellError('NOT_IMPLEMENTED', `Task type ${taskType} is not implemented yet`)),
 });
 
 /** The executor of each computed task type. */
-export const EXECUTORS: Record<string, Executor> = {
-  ai_enrich: aiEnrich,
-  classification,
-  doc_extraction: notImplemented('doc_extraction'),
-  web_enrich: notImplemented('web_enrich'),
-  places_count: notImplemented('places_count'),
-};
+export function createExecutors(deps: ExecutorDeps): Executors {
+  void deps;
+  return {
+    ai_enrich: aiEnrich,
+    classification,
+    doc_extraction: notImplemented('doc_extraction'),
+    web_enrich: notImplemented('web_enrich'),
+    places_count: notImplemented('places_count'),
+  };
+}
