@@ -88,3 +88,20 @@ export function renameInTemplates(metadata: ColumnMetadata, oldName: string, new
   }
   return changed ? out : null;
 }
+
+/** A column's stage: the longest chain of columns it reads among the targeted ones (0 = reads none). */
+export function stages(columns: readonly { id: string; dependsOn: readonly string[] }[]): Map<string, number> {
+  const targeted = new Map(columns.map((c) => [c.id, c]));
+  const memo = new Map<string, number>();
+  const depth = (id: string, seen: Set<string>): number => {
+    if (memo.has(id)) return memo.get(id)!;
+    if (seen.has(id)) return 0; // cycles are refused when columns are saved; never loop here
+    seen.add(id);
+    const deps = targeted.get(id)!.dependsOn.filter((d) => targeted.has(d) && d !== id);
+    const d = deps.length ? 1 + Math.max(...deps.map((x) => depth(x, seen))) : 0;
+    memo.set(id, d);
+    return d;
+  };
+  for (const c of columns) depth(c.id, new Set());
+  return memo;
+}

@@ -7,7 +7,11 @@ import type { Logger } from '../logger.ts';
 import { LlmError } from '../providers/llm/llm.ts';
 import type { LlmRegistry } from '../providers/llm/registry.ts';
 import { listColumns, type ColumnRecord } from '../store/columns.ts';
-import { findDataset, type DatasetRecord } from '../store/datasets.ts';
+import { findDataset, updateDataset, type DatasetRecord } from '../store/datasets.ts';
+import { cellsInRange } from '../store/rows.ts';
+import { appendRows } from '../features/datasets/grid.ts';
+import { stages } from './dependencies.ts';
+import { EXAMPLE_ROWS, generateRows, ROWS_PER_BATCH } from './new-rows.ts';
 import { now, type Store } from '../store/store.ts';
 import * as tasksDb from '../store/tasks.ts';
 import { createLlmCache, createLlmClient, emptyTally, type CallTally } from './cache.ts';
@@ -17,7 +21,7 @@ import { createLimiter } from './limiter.ts';
 
 export type EngineConfig = Pick<Config, 'model' | 'llmConcurrency' | 'llmRpm' | 'llmMaxAttempts' | 'taskLeaseMs'>;
 export type EngineDeps = { store: Store; events: EventBus; live: EventBus; registry: LlmRegistry; executors: Executors; config: EngineConfig; logger: Logger; pollMs?: number };
-type TaskContext = { task: tasksDb.TaskRecord; dataset: DatasetRecord; columns: ColumnRecord[]; maxCostUsd?: number };
+type TaskContext = { task: tasksDb.TaskRecord; dataset: DatasetRecord; columns: ColumnRecord[]; maxCostUsd?: number; examples?: Promise<Record<string, unknown>[]> };
 type Inflight = { item: tasksDb.ClaimedItem; controller: AbortController; done: Promise<void> };
 type Failure = { code: string; message: string; retryable: boolean; retryAfterMs?: number };
 
@@ -135,6 +139,7 @@ export function createEngine(deps: EngineDeps) {
     const ctx = await context(item.taskId);
     const column = ctx?.columns.find((c) => c.id === item.columnId);
     if (!ctx) return; // the dataset was deleted: its items went with it
+    if (item.columnId === tasksDb.GENERATE_COLUMN) return generateBatch(ctx, item, signal);
     if (!column || !(await tasksDb.setHeldCellStatus(store.db, item, owner, 'processing', now()))) {
       // Cancelled meanwhile (a no-op then), or the cell is gone: never keep an item leased forever.
       if (await tasksDb.finishItem(store.db, item, owner, 'failed', emptyTally())) await afterItem(ctx);
@@ -184,12 +189,12 @@ export function createEngine(deps: EngineDeps) {
   async function onFailure(ctx: TaskContext, item: tasksDb.ClaimedItem, tally: CallTally, failure: Failure, signal: AbortSignal) {
     if (signal.aborted) {
       // Cancelled: the cancel already took the item. Stopping: hand it back without using up an attempt.
-      if (stopping && (await tasksDb.setHeldCellStatus(store.db, item, owner, 'queued', now()))) await tasksDb.releaseItem(store.db, item, owner, now(), true);
+      if (stopping && (await holdsCell(item, 'queued'))) await tasksDb.releaseItem(store.db, item, owner, now(), true);
       return;
     }
     if (failure.retryable && item.attempts < config.llmMaxAttempts) {
       const delay = backoffMs(item.attempts, failure.retryAfterMs);
-      if (await tasksDb.setHeldCellStatus(store.db, item, owner, 'queued', now())) {
+      if (await holdsCell(item, 'queued')) {
         await tasksDb.releaseItem(store.db, item, owner, new Date(Date.now() + delay).toISOString(), false);
         publishCell(ctx, item, 'queued', null);
         setTimeout(wake, delay).unref();
@@ -200,10 +205,72 @@ export function createEngine(deps: EngineDeps) {
     const metadata = { error: { code: failure.code, message: failure.message, retryable: failure.retryable }, ...(tally.model ? { model: tally.model } : {}), costUsd: 0, cached: false, taskId: item.taskId, processedAt: now(), attempts: item.attempts };
     const written = await store.transaction(async (trx) => {
       if (!(await tasksDb.finishItem(trx, item, owner, 'failed', emptyTally()))) return false;
-      await tasksDb.writeCellResult(trx, item, null, 'error', metadata, now());
+      if (item.columnId === tasksDb.GENERATE_COLUMN) await tasksDb.setTaskError(trx, item.taskId, `Some rows could not be generated: ${failure.message}`);
+      else await tasksDb.writeCellResult(trx, item, null, 'error', metadata, now());
       return true;
     });
     if (written) publishCell(ctx, item, 'error', null);
+    await afterItem(ctx);
+  }
+
+  /** Sets the held item's cell status; a generation item has no cell, so holding the item is enough. */
+  async function holdsCell(item: tasksDb.ClaimedItem, status: string): Promise<boolean> {
+    if (item.columnId === tasksDb.GENERATE_COLUMN) return true;
+    return tasksDb.setHeldCellStatus(store.db, item, owner, status, now());
+  }
+
+  /**
+   * One batch of a new-rows task: the LLM writes the rows (see new-rows.ts); then, in one
+   * transaction that still holds the batch's lease, the rows are appended with their cells and
+   * their computed cells are queued as items of the same task.
+   */
+  async function generateBatch(ctx: TaskContext, item: tasksDb.ClaimedItem, signal: AbortSignal) {
+    if (ctx.maxCostUsd !== undefined && (await overBudget(ctx, item))) return;
+    const params = ctx.task.params as { rowCount: number; model?: string };
+    const batch = tasksDb.generationBatch(item.rowId);
+    const raw = ctx.columns.filter((c) => c.taskType === 'raw');
+    const computed = ctx.columns.filter((c) => c.taskType !== 'raw');
+    const tally = emptyTally();
+    let values: unknown[][];
+    try {
+      ctx.examples ??= cellsInRange(store.db, ctx.dataset.id, 0, EXAMPLE_ROWS, { columnIds: raw.map((c) => c.id), metadata: false }).then((cells) => {
+        const rows = new Map<string, Record<string, unknown>>();
+        const names = new Map(raw.map((c) => [c.id, c.name]));
+        for (const cell of cells) (rows.get(cell.rowId) ?? rows.set(cell.rowId, {}).get(cell.rowId)!)[names.get(cell.columnId)!] = cell.value;
+        return [...rows.values()];
+      });
+      const llm = createLlmClient(clientDeps, ctx.task.workspaceId, tally, signal);
+      values = await generateRows(llm, {
+        taskId: item.taskId,
+        batch,
+        batches: Math.ceil(params.rowCount / ROWS_PER_BATCH),
+        count: Math.min(ROWS_PER_BATCH, params.rowCount - batch * ROWS_PER_BATCH),
+        columns: raw,
+        examples: await ctx.examples,
+        datasetName: ctx.dataset.name,
+        description: ctx.dataset.description,
+        modelId: params.model ?? config.model,
+      });
+    } catch (err) {
+      if (!(err instanceof LlmError) && !(err instanceof CellError)) logger.error('row generation failed', { ...item, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      return onFailure(ctx, item, tally, toFailure(err), signal);
+    }
+    const rowIds = await store.transaction(async (trx) => {
+      // The dataset first, as cancel and finalize take it: the same lock order everywhere.
+      await store.lockDataset(trx, ctx.dataset.id);
+      if (!(await tasksDb.finishItem(trx, item, owner, 'done', tally))) return undefined;
+      const dataset = await findDataset(trx, ctx.task.workspaceId, ctx.dataset.id);
+      if (!dataset) return undefined;
+      const at = now();
+      const ids = await appendRows(trx, dataset.id, ctx.columns, raw, values, dataset.rowCount, at);
+      await updateDataset(trx, dataset.id, { rowCountDelta: ids.length, updatedAt: at });
+      if (computed.length) await tasksDb.insertItems(trx, { taskId: item.taskId, datasetId: dataset.id, stages: stages(computed), rowIds: ids, onlyEmpty: false, append: true, at });
+      return ids;
+    });
+    if (rowIds) {
+      deps.live.emit({ type: 'rows', workspaceId: ctx.task.workspaceId, data: { datasetId: ctx.dataset.id, taskId: item.taskId, rowIds } });
+      wake();
+    }
     await afterItem(ctx);
   }
 
@@ -254,6 +321,7 @@ export function createEngine(deps: EngineDeps) {
   }
 
   function publishCell(ctx: TaskContext, k: tasksDb.ItemKey, status: string, value: unknown) {
+    if (k.columnId === tasksDb.GENERATE_COLUMN) return;
     deps.live.emit({ type: 'cell', workspaceId: ctx.task.workspaceId, data: { datasetId: ctx.dataset.id, cellId: cellId(k.rowId, k.columnId), rowId: k.rowId, columnId: k.columnId, status, value } });
   }
 

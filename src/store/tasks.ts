@@ -21,6 +21,22 @@ const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapt
 const ZERO_USAGE: Usage = { llmCalls: 0, cachedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
 const ACTIVE = ['queued', 'processing'];
 
+/**
+ * The column id of a `new-rows` task's generation items: one item per batch of rows to generate,
+ * with row id `GENERATE_ROW_PREFIX` + batch number. They are leased, retried and counted in
+ * progress like cells; no cell carries that column, so cell-status updates skip them.
+ */
+export const GENERATE_COLUMN = '*generate';
+export const GENERATE_ROW_PREFIX = 'batch_';
+export const generationBatch = (rowId: string) => Number(rowId.slice(GENERATE_ROW_PREFIX.length));
+
+/** Queues the generation items of a new-rows task (batch numbers 0 .. batches - 1). */
+export async function insertGenerationItems(db: Db, taskId: string, batches: number, at: string): Promise<void> {
+  const items = Array.from({ length: batches }, (_, b) => ({ task_id: taskId, row_id: `${GENERATE_ROW_PREFIX}${String(b).padStart(6, '0')}`, column_id: GENERATE_COLUMN, stage: 0, status: 'pending', attempts: 0, available_at: at, prev_status: 'empty', llm_calls: 0, cached_calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 }));
+  for (let i = 0; i < items.length; i += 1000) await db.insertInto('task_items').values(items.slice(i, i + 1000)).execute();
+  await db.updateTable('tasks').set({ progress: JSON.stringify({ total: batches, completed: 0, failed: 0, skipped: 0 }) }).where('id', '=', taskId).execute();
+}
+
 export type NewTask = { id: string; workspaceId: string; datasetId: string; type: 'bulk' | 'new-rows'; status: 'queued' | 'processing'; params: unknown; createdAt: string; total?: number };
 
 /** Records a task and locks its dataset (status processing), in the caller's transaction. */
@@ -231,6 +247,8 @@ export type ItemSelection = {
   onlyEmpty: boolean;
   /** Only cells in these statuses (the no-target form: empty and stale). */
   statuses?: readonly string[];
+  /** Items added to a running task (rows a new-rows batch just generated): only those rows' cells are touched, and the task's progress is left to the live aggregate. */
+  append?: boolean;
   at: string;
 };
 
@@ -268,6 +286,10 @@ export async function insertItems(db: Db, s: ItemSelection): Promise<number> {
     ]);
     const r = await db.insertInto('task_items').columns(['task_id', 'row_id', 'column_id', 'stage', 'status', 'attempts', 'available_at', 'prev_status']).expression(select).executeTakeFirst();
     total += Number(r.numInsertedOrUpdatedRows ?? 0);
+  }
+  if (s.append && s.rowIds) {
+    for (const part of chunk(s.rowIds, 5000)) await db.updateTable('cells').set({ status: 'queued', updated_at: s.at }).where('row_id', 'in', part).where('column_id', 'in', columnIds).execute();
+    return total;
   }
   // Row-value IN over a subquery: both backends probe the cells primary key per item instead of scanning cells.
   await sql`UPDATE cells SET status = 'queued', updated_at = ${s.at} WHERE (row_id, column_id) IN (SELECT row_id, column_id FROM task_items WHERE task_id = ${s.taskId})`.execute(db);

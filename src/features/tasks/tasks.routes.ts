@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ERROR_RESPONSES, json, jsonBody, pagination, Pagination } from '../../http/common.schema.ts';
 import type { App } from '../../http/env.ts';
-import { BulkTaskInput, DatasetParam, ListTasksQuery, Task, TaskParam } from './tasks.schema.ts';
+import { BulkTaskInput, DatasetParam, NewRowsInput, ListTasksQuery, Task, TaskParam } from './tasks.schema.ts';
 import type { TaskService } from './tasks.service.ts';
 
 const tags = ['Tasks'];
@@ -18,6 +18,10 @@ export function registerTaskRoutes(app: App, tasks: TaskService) {
   app.openapi(
     createRoute({ method: 'post', path: '/api/v2/datasets/{datasetId}/tasks/bulk', tags, summary: 'Process cells: all empty computed cells, or the given cells, rows, columns or rows x columns', request: { params: DatasetParam, body: jsonBody(BulkTaskInput) }, responses: { 202: json(Task, 'The queued task'), ...ERROR_RESPONSES } }),
     async (c) => c.json(await tasks.createBulk(c.get('auth'), c.req.valid('param').datasetId, c.req.valid('json')), 202),
+  );
+  app.openapi(
+    createRoute({ method: 'post', path: '/api/v2/datasets/{datasetId}/tasks/new-rows', tags, summary: 'Add rows generated from the dataset\'s pattern (analysis: written by the LLM from the raw columns and example rows; extraction: one per linked datasource not yet in the table), then process their computed cells', request: { params: DatasetParam, body: jsonBody(NewRowsInput) }, responses: { 202: json(Task, 'The queued task'), ...ERROR_RESPONSES } }),
+    async (c) => c.json(await tasks.createNewRows(c.get('auth'), c.req.valid('param').datasetId, c.req.valid('json')), 202),
   );
 
   app.openapi(

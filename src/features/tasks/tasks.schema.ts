@@ -18,6 +18,18 @@ export const BulkTaskInput = z
   .openapi('BulkTaskInput');
 export type BulkTaskInput = z.infer<typeof BulkTaskInput>;
 
+export const NewRowsInput = z
+  .strictObject({
+    rowCount: z.number().int().min(1).max(10_000),
+    webhookId: z.string().min(1).optional(),
+    /** (cellwise) Stop before the task's LLM spend would exceed this; the task completes with error "budget reached". */
+    maxCostUsd: z.number().positive().optional(),
+    /** (cellwise) The `provider:model` that writes the rows; default CELLWISE_MODEL. */
+    model: z.string().min(3).max(200).regex(/^[a-z0-9_-]+:.+$/, 'provider:model').optional(),
+  })
+  .openapi('NewRowsInput');
+export type NewRowsInput = z.infer<typeof NewRowsInput>;
+
 export const Task = z
   .object({
     taskId: z.string(),

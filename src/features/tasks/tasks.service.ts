@@ -10,7 +10,9 @@ import * as tasksDb from '../../store/tasks.ts';
 import { findWebhook } from '../../store/webhooks.ts';
 import type { DatasetAccess } from '../datasets/dataset-access.ts';
 import type { Auth } from '../keys/keys.service.ts';
-import type { BulkTaskInput, Task } from './tasks.schema.ts';
+import type { BulkTaskInput, NewRowsInput, Task } from './tasks.schema.ts';
+import { ROWS_PER_BATCH } from '../../engine/new-rows.ts';
+import { stages } from '../../engine/dependencies.ts';
 
 /** What the service needs from the engine: a nudge when work is queued, an abort when it is cancelled. */
 export type EngineControl = { wake(): void; abortTask(taskId: string): void };
@@ -21,7 +23,23 @@ const ACTIVE = new Set(['queued', 'processing']);
  * Tasks over a dataset: bulk creation (targets resolved to items in the same transaction that
  * locks the dataset), reads with live progress, and cancel. The engine does the work.
  */
-export function createTaskService({ store, access, engine, events, live, estimate }: { store: Store; access: DatasetAccess; engine: EngineControl; events: EventBus; live: EventBus; estimate: (ctx: { workspaceId: string; dataset: DatasetRecord; columns: ColumnRecord[] }, items: { rowId: string; columnId: string }[]) => Promise<Estimate> }) {
+/**
+ * new-rows on an extraction dataset: adds up to `rowCount` rows, one per datasource linked to the
+ * dataset but not yet in any of its rows, in the caller's transaction; returns the new row ids.
+ */
+export type ExtractionRowsAdder = (trx: Db, dataset: DatasetRecord, columns: ColumnRecord[], rowCount: number, at: string) => Promise<string[]>;
+
+type TaskServiceDeps = {
+  store: Store;
+  access: DatasetAccess;
+  engine: EngineControl;
+  events: EventBus;
+  live: EventBus;
+  estimate: (ctx: { workspaceId: string; dataset: DatasetRecord; columns: ColumnRecord[] }, items: { rowId: string; columnId: string }[]) => Promise<Estimate>;
+  extractionRows?: ExtractionRowsAdder;
+};
+
+export function createTaskService({ store, access, engine, events, live, estimate, extractionRows }: TaskServiceDeps) {
   async function view(db: Db, t: tasksDb.TaskRecord): Promise<Task> {
     let { progress, usage } = t;
     if (ACTIVE.has(t.status)) ({ progress, usage } = await tasksDb.aggregateItems(db, t.id));
@@ -36,6 +54,15 @@ export function createTaskService({ store, access, engine, events, live, estimat
       engine.abortTask(dataset.activeTaskId);
     }
     await setDatasetTaskState(db, dataset.id, { status: 'completed', activeTaskId: null, updatedAt: at });
+  }
+
+  /** Publishes a just-created task: live progress, and completion at once when it had nothing to do. */
+  async function announce(auth: Auth, task: tasksDb.TaskRecord, webhookId: string | undefined): Promise<Task> {
+    const out = await view(store.db, task);
+    live.emit({ type: 'task', workspaceId: auth.workspaceId, data: { datasetId: task.datasetId, taskId: task.id, status: out.status, progress: out.progress } });
+    if (out.status === 'completed') events.emit({ type: 'dataset.task.completed', workspaceId: auth.workspaceId, data: { datasetId: task.datasetId, taskId: task.id, status: out.status, progress: out.progress, usage: out.usage, error: null, ...(webhookId ? { webhookId } : {}) } });
+    else engine.wake();
+    return out;
   }
 
   return {
@@ -53,11 +80,34 @@ export function createTaskService({ store, access, engine, events, live, estimat
         if (total === 0) await tasksDb.finalizeTask(trx, id, at);
         return (await tasksDb.findTask(trx, dataset.id, id))!;
       });
-      const out = await view(store.db, task);
-      live.emit({ type: 'task', workspaceId: auth.workspaceId, data: { datasetId: task.datasetId, taskId: task.id, status: out.status, progress: out.progress } });
-      if (out.status === 'completed') events.emit({ type: 'dataset.task.completed', workspaceId: auth.workspaceId, data: { datasetId: task.datasetId, taskId: task.id, status: out.status, progress: out.progress, usage: out.usage, error: null, ...(input.webhookId ? { webhookId: input.webhookId } : {}) } });
-      else engine.wake();
-      return out;
+      return announce(auth, task, input.webhookId);
+    },
+
+    /**
+     * new-rows: on an analysis dataset, queues one generation item per batch of ROWS_PER_BATCH rows
+     * (the engine writes them with the LLM, then processes their computed cells); on an extraction
+     * dataset, adds the rows for linked datasources not yet in the table at once and queues their
+     * computed cells.
+     */
+    async createNewRows(auth: Auth, datasetId: string, input: NewRowsInput): Promise<Task> {
+      const task = await access.mutate(auth, datasetId, async (trx, dataset) => {
+        if (input.webhookId && !(await findWebhook(trx, auth.workspaceId, input.webhookId))) throw new NotFoundError('webhook', input.webhookId);
+        const columns = await listColumns(trx, dataset.id);
+        const id = newId('task');
+        const at = now();
+        await tasksDb.insertTask(trx, { id, workspaceId: auth.workspaceId, datasetId: dataset.id, type: 'new-rows', status: 'queued', params: input, createdAt: at });
+        if (dataset.type === 'extraction') {
+          if (!extractionRows) throw new InvalidParametersError([{ path: 'rowCount', message: 'new-rows on extraction datasets is not available in this build' }]);
+          const rowIds = await extractionRows(trx, dataset, columns, input.rowCount, at);
+          const total = rowIds.length ? await tasksDb.insertItems(trx, { taskId: id, datasetId: dataset.id, stages: stages(columns.filter((c) => c.taskType !== 'raw')), rowIds, onlyEmpty: false, at }) : 0;
+          if (total === 0) await tasksDb.finalizeTask(trx, id, at);
+        } else {
+          if (!columns.some((c) => c.taskType === 'raw')) throw new InvalidParametersError([{ path: 'rowCount', message: 'the dataset has no raw columns: there is no pattern to write new rows from' }]);
+          await tasksDb.insertGenerationItems(trx, id, Math.ceil(input.rowCount / ROWS_PER_BATCH), at);
+        }
+        return (await tasksDb.findTask(trx, dataset.id, id))!;
+      });
+      return announce(auth, task, input.webhookId);
     },
 
     /**
@@ -175,21 +225,4 @@ async function resolveTargets(db: Db, datasetId: string, columns: ColumnRecord[]
     return { columns: cols };
   }
   return { columns: columns.filter((c) => c.taskType !== 'raw') };
-}
-
-/** A column's stage: the longest chain of columns it reads among the targeted ones (0 = reads none). */
-export function stages(columns: readonly ColumnRecord[]): Map<string, number> {
-  const targeted = new Map(columns.map((c) => [c.id, c]));
-  const memo = new Map<string, number>();
-  const depth = (id: string, seen: Set<string>): number => {
-    if (memo.has(id)) return memo.get(id)!;
-    if (seen.has(id)) return 0; // cycles are refused when columns are saved; never loop here
-    seen.add(id);
-    const deps = targeted.get(id)!.dependsOn.filter((d) => targeted.has(d) && d !== id);
-    const d = deps.length ? 1 + Math.max(...deps.map((x) => depth(x, seen))) : 0;
-    memo.set(id, d);
-    return d;
-  };
-  for (const c of columns) depth(c.id, new Set());
-  return memo;
 }

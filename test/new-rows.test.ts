@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startFakeOpenAI, type FakeLlmServer, type FakeReply, type RecordedRequest } from './fakes/openai-server.ts';
+import { waitForTask } from './helpers/tasks.ts';
+import { expectError, startTestApp, type TestApp } from './helpers/app.ts';
+
+let app: TestApp;
+let fake: FakeLlmServer;
+/** How the fake writes a batch of rows; undefined = fresh rows numbered by batch. */
+let rowsFor: ((count: number, batch: number, req: RecordedRequest) => FakeReply) | undefined;
+
+const userText = (req: RecordedRequest) => String(req.body.messages?.at(-1)?.content ?? '');
+const isGeneration = (req: RecordedRequest) => (req.body.response_format as { json_schema?: { name?: string } } | undefined)?.json_schema?.name === 'new_rows';
+
+before(async () => {
+  fake = await startFakeOpenAI({
+    latencyMs: 5,
+    respond: (req) => {
+      if (!isGeneration(req)) return undefined;
+      const count = Number(/Write (\d+) new rows/.exec(userText(req))?.[1]);
+      const batch = Number(/Batch (\d+) of/.exec(userText(req))?.[1]);
+      if (rowsFor) return rowsFor(count, batch, req);
+      return { kind: 'json', value: { rows: Array.from({ length: count }, (_, i) => ({ Name: `Person ${batch}-${i}`, City: `City ${batch}-${i}`, Age: 20 + i })) } };
+    },
+  });
+  app = await startTestApp({ openaiBaseUrl: fake.baseUrl, model: 'openai:gpt-4o-mini', llmMaxAttempts: 2 });
+});
+after(async () => {
+  await app.close();
+  await fake.close();
+});
+
+async function dataset(name = 'People') {
+  const res = await app.post('/api/v2/datasets', { name, type: 'analysis', rows: [{ Name: 'Ada', City: 'London', Age: 36 }, { Name: 'Alan', City: 'Wilmslow', Age: 41 }] });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body.datasetId as string;
+}
+
+async function allRows(id: string) {
+  const g = (await app.get(`/api/v2/datasets/${id}/data?limit=1000&includeMetadata=true`)).body;
+  const names = g.columns.map((c: { name: string }) => c.name) as string[];
+  return (g.data as { value: unknown; status: string }[][]).map((cells) => Object.fromEntries(cells.map((cell, i) => [names[i], cell])));
+}
+
+describe('new-rows tasks', () => {
+  it('writes rows from the raw columns and examples in batches, then fills their computed cells', async () => {
+    const id = await dataset();
+    const bio = await app.post(`/api/v2/datasets/${id}/columns`, { name: 'Bio', taskType: 'ai_enrich', metadata: { prompt: 'Write a bio of {{Name}} from {{City}}' } });
+    assert.equal(bio.status, 201);
+    const before = fake.requests.length;
+    const res = await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 60 });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(res.body.type, 'new-rows');
+    expectError(await app.post(`/api/v2/datasets/${id}/rows`, { rows: [{ Name: 'X' }] }), 409, 'PROCESSING_IN_PROGRESS');
+    const task = await waitForTask(app, id, res.body.taskId, undefined, 60_000);
+    assert.equal(task.status, 'completed', JSON.stringify(task));
+    assert.equal(task.error, null);
+    // 3 batches (25 + 25 + 10 rows) and one Bio cell per new row.
+    assert.deepEqual(task.progress, { total: 63, completed: 63, failed: 0, skipped: 0 });
+    const calls = fake.requests.slice(before);
+    const generation = calls.filter(isGeneration);
+    assert.equal(generation.length, 3);
+    assert.deepEqual(generation.map((r) => Number(/Write (\d+) new rows/.exec(userText(r))?.[1])).sort((a, b) => a - b), [10, 25, 25]);
+    // The examples and the raw columns are what the model is shown; the schema types Age as an integer.
+    assert.match(userText(generation[0]!), /"Name":"Ada","City":"London","Age":36/);
+    const schema = (generation[0]!.body.response_format as { json_schema: { schema: { properties: { rows: { items: { properties: Record<string, { type: string[] }> } } } } } }).json_schema.schema;
+    assert.deepEqual(schema.properties.rows.items.properties.Age!.type, ['integer', 'null']);
+    assert.equal(calls.length, 63);
+    assert.equal(task.usage.llmCalls, 63);
+
+    const detail = (await app.get(`/api/v2/datasets/${id}`)).body;
+    assert.equal(detail.rowCount, 62);
+    assert.equal(detail.status, 'completed');
+    assert.equal(detail.activeTaskId, null);
+    const rows = await allRows(id);
+    assert.equal(rows[0]!.Name!.value, 'Ada');
+    const added = rows.slice(2);
+    assert.equal(new Set(added.map((r) => r.Name!.value)).size, 60);
+    for (const r of added) {
+      assert.match(String(r.Name!.value), /^Person \d-\d+$/);
+      assert.equal(typeof r.Age!.value, 'number');
+      assert.equal(r.Bio!.status, 'done');
+      assert.match(String(r.Bio!.value), /^fake answer /);
+    }
+  });
+
+  it('drops rows that repeat an example, each other or are empty', async () => {
+    const id = await dataset('Dupes');
+    rowsFor = () => ({ kind: 'json', value: { rows: [{ Name: 'Ada', City: 'London', Age: 36 }, { Name: 'Grace', City: 'New York', Age: 85 }, { Name: 'Grace', City: 'New York', Age: 85 }, { Name: null, City: null, Age: null }] } });
+    try {
+      const res = await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 4 });
+      const task = await waitForTask(app, id, res.body.taskId);
+      assert.equal(task.status, 'completed');
+      const rows = await allRows(id);
+      assert.equal(rows.length, 3);
+      assert.deepEqual([rows[2]!.Name!.value, rows[2]!.City!.value, rows[2]!.Age!.value], ['Grace', 'New York', 85]);
+    } finally {
+      rowsFor = undefined;
+    }
+  });
+
+  it('fails the task with a reason when the model cannot write rows, and adds none', async () => {
+    const id = await dataset('Broken');
+    rowsFor = () => ({ kind: 'error', status: 400, message: 'this model does not do JSON' });
+    try {
+      const res = await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 30 });
+      const task = await waitForTask(app, id, res.body.taskId);
+      assert.equal(task.status, 'failed');
+      assert.match(task.error, /could not be generated/);
+      assert.deepEqual(task.progress, { total: 2, completed: 0, failed: 2, skipped: 0 });
+      assert.equal(task.usage.costUsd, 0);
+      assert.equal((await app.get(`/api/v2/datasets/${id}`)).body.rowCount, 2);
+    } finally {
+      rowsFor = undefined;
+    }
+  });
+
+  it('can be cancelled: batches not yet written add no rows', async () => {
+    const id = await dataset('Cancelled');
+    rowsFor = (count, batch) => ({ kind: 'json', value: { rows: Array.from({ length: count }, (_, i) => ({ Name: `C ${batch}-${i}`, City: 'x', Age: 1 })) }, delayMs: 300 });
+    try {
+      const res = await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 2000 });
+      const cancel = await app.post(`/api/v2/datasets/${id}/tasks/${res.body.taskId}/cancel`, {});
+      assert.equal(cancel.status, 200);
+      assert.equal(cancel.body.status, 'cancelled');
+      const after = (await app.get(`/api/v2/datasets/${id}`)).body;
+      assert.equal(after.activeTaskId, null);
+      assert.ok(after.rowCount < 2002, 'not all batches ran');
+      assert.equal((await allRows(id)).length, after.rowCount);
+    } finally {
+      rowsFor = undefined;
+    }
+  });
+
+  it('refuses bad bodies, unknown webhooks, datasets without raw columns and locked datasets', async () => {
+    const id = await dataset('Invalid');
+    expectError(await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, {}), 400, 'INVALID_PARAMETERS');
+    expectError(await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 0 }), 400, 'INVALID_PARAMETERS');
+    expectError(await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 10_001 }), 400, 'INVALID_PARAMETERS');
+    expectError(await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 5, extra: true }), 400, 'INVALID_PARAMETERS');
+    expectError(await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 5, webhookId: 'whk_nope' }), 404, 'WEBHOOK_NOT_FOUND');
+    expectError(await app.post(`/api/v2/datasets/ds_nope/tasks/new-rows`, { rowCount: 5 }), 404, 'DATASET_NOT_FOUND');
+    const empty = await app.post('/api/v2/datasets', { name: 'No raw', type: 'analysis', columns: [{ name: 'Idea', taskType: 'ai_enrich', metadata: { prompt: 'An idea' } }] });
+    assert.equal(empty.status, 201, JSON.stringify(empty.body));
+    expectError(await app.post(`/api/v2/datasets/${empty.body.datasetId}/tasks/new-rows`, { rowCount: 5 }), 400, 'INVALID_PARAMETERS');
+    rowsFor = (count) => ({ kind: 'json', value: { rows: Array.from({ length: count }, (_, i) => ({ Name: `L ${i}`, City: 'x', Age: 1 })) }, delayMs: 200 });
+    try {
+      const first = await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 5 });
+      assert.equal(first.status, 202);
+      expectError(await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 5 }), 409, 'PROCESSING_IN_PROGRESS');
+      await waitForTask(app, id, first.body.taskId);
+    } finally {
+      rowsFor = undefined;
+    }
+  });
+});
