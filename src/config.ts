@@ -30,6 +30,8 @@ export const Config = z.object({
   llmConcurrency: int(1, 10_000).default(8),
   /** Requests per minute per provider; unset means unlimited. */
   llmRpm: int(1, 1_000_000).optional(),
+  /** A cap on this process's LLM calls in flight, below its share of llmConcurrency (scale-out: the same per-worker concurrency on every machine). */
+  workerConcurrency: int(1, 10_000).optional(),
   llmTimeoutMs: int(100, 3_600_000).default(60_000),
   /** Tries per cell for retryable failures (429, 5xx, timeouts) before the cell ends in error. */
   llmMaxAttempts: int(1, 20).default(4),
@@ -60,6 +62,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   ollamaBaseUrl: 'OLLAMA_BASE_URL',
   llmConcurrency: 'CELLWISE_LLM_CONCURRENCY',
   llmRpm: 'CELLWISE_LLM_RPM',
+  workerConcurrency: 'CELLWISE_WORKER_CONCURRENCY',
   llmTimeoutMs: 'CELLWISE_LLM_TIMEOUT_MS',
   llmMaxAttempts: 'CELLWISE_LLM_MAX_ATTEMPTS',
   workers: 'CELLWISE_WORKERS',

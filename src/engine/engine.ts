@@ -18,9 +18,10 @@ import { createLlmCache, createLlmClient, emptyTally, type CallTally } from './c
 import { CellError, type ExecutionResult } from './executor.ts';
 import type { Executors } from './executors/index.ts';
 import { createLimiter } from './limiter.ts';
+import { createShares } from './shares.ts';
 
-export type EngineConfig = Pick<Config, 'model' | 'llmConcurrency' | 'llmRpm' | 'llmMaxAttempts' | 'taskLeaseMs'>;
-export type EngineDeps = { store: Store; events: EventBus; live: EventBus; registry: LlmRegistry; executors: Executors; config: EngineConfig; logger: Logger; pollMs?: number };
+export type EngineConfig = Pick<Config, 'model' | 'llmConcurrency' | 'llmRpm' | 'llmMaxAttempts' | 'taskLeaseMs' | 'workerConcurrency'>;
+export type EngineDeps = { store: Store; events: EventBus; live: EventBus; registry: LlmRegistry; executors: Executors; config: EngineConfig; logger: Logger; pollMs?: number; sharesHeartbeatMs?: number };
 type TaskContext = { task: tasksDb.TaskRecord; dataset: DatasetRecord; columns: ColumnRecord[]; maxCostUsd?: number; examples?: Promise<Record<string, unknown>[]> };
 type Inflight = { item: tasksDb.ClaimedItem; controller: AbortController; done: Promise<void> };
 type Failure = { code: string; message: string; retryable: boolean; retryAfterMs?: number };
@@ -43,9 +44,9 @@ export function backoffMs(attempt: number, retryAfterMs?: number): number {
 export function createEngine(deps: EngineDeps) {
   const { store, config, logger } = deps;
   const owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  const capacity = config.llmConcurrency * 2;
-  const batch = Math.max(1, config.llmConcurrency);
-  const limiter = createLimiter({ concurrency: config.llmConcurrency, rpm: config.llmRpm });
+  // This process's share of the deployment's LLM limits; it bounds both the calls and the claims.
+  const shares = createShares({ store, id: owner, concurrency: config.llmConcurrency, rpm: config.llmRpm, workerConcurrency: config.workerConcurrency, logger, onChange: () => (limiter.pump(), wake()), ...(deps.sharesHeartbeatMs ? { heartbeatMs: deps.sharesHeartbeatMs } : {}) });
+  const limiter = createLimiter({ concurrency: () => shares.concurrency(), rpm: () => shares.rpm() });
   const cache = createLlmCache(store);
   const clientDeps = { registry: deps.registry, cache, limiter, onCacheError: (err: unknown) => logger.warn('llm cache write failed', { error: String(err) }) };
   const inflight = new Map<string, Inflight>();
@@ -80,7 +81,11 @@ export function createEngine(deps: EngineDeps) {
   }
 
   async function run() {
+    await shares.start();
     while (!stopping) {
+      const share = shares.concurrency();
+      const capacity = share * 2;
+      const batch = Math.max(1, share);
       const free = capacity - inflight.size;
       let claimed: tasksDb.ClaimedItem[] = [];
       // Claim in batches of half the capacity: one claim per finished item would spend a
@@ -104,7 +109,7 @@ export function createEngine(deps: EngineDeps) {
             wake();
           });
       }
-      if (!claimed.length || capacity - inflight.size < batch) await rest(deps.pollMs ?? 250);
+      if (!claimed.length || shares.concurrency() * 2 - inflight.size < batch) await rest(deps.pollMs ?? 250);
     }
   }
 
@@ -327,6 +332,7 @@ export function createEngine(deps: EngineDeps) {
 
   return {
     owner,
+    shares,
     start() {
       if (loop) return;
       stopping = false;
@@ -355,6 +361,7 @@ export function createEngine(deps: EngineDeps) {
       for (const f of inflight.values()) f.controller.abort();
       await all();
       clearInterval(heartbeat);
+      await shares.stop();
     },
   };
 }

@@ -238,4 +238,15 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
     },
   },
+  // Engine processes alive now: each takes an equal share of the per-provider LLM limits.
+  '0009_workers': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('engine_workers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

@@ -40,6 +40,7 @@ export interface Database {
     updated_at: string;
   };
   dataset_rows: { id: string; dataset_id: string; position: number; created_at: string };
+  engine_workers: { id: string; started_at: string; expires_at: string };
   cells: {
     row_id: string;
     column_id: string;
