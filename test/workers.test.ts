@@ -22,9 +22,9 @@ describe('cellwise worker processes (PostgreSQL)', { skip: backend.kind !== 'pos
     await fake?.close();
   });
 
-  function startWorker(): Promise<ChildProcess> {
+  function startWorker(env: Record<string, string> = {}): Promise<ChildProcess> {
     const child = spawn(process.execPath, ['bin/cellwise.js', 'worker'], {
-      env: { ...process.env, DATABASE_URL: (backend as { url: string }).url, CELLWISE_DATABASE_SCHEMA: schema, CELLWISE_DATA_DIR: app.config.dataDir, CELLWISE_ADMIN_KEY: ADMIN_KEY, OPENAI_BASE_URL: fake.baseUrl, CELLWISE_TASK_LEASE_MS: '1000', CELLWISE_LLM_CONCURRENCY: '4', CELLWISE_LOG_LEVEL: 'error' },
+      env: { ...process.env, DATABASE_URL: (backend as { url: string }).url, CELLWISE_DATABASE_SCHEMA: schema, CELLWISE_DATA_DIR: app.config.dataDir, CELLWISE_ADMIN_KEY: ADMIN_KEY, OPENAI_BASE_URL: fake.baseUrl, CELLWISE_TASK_LEASE_MS: '1000', CELLWISE_LLM_CONCURRENCY: '4', CELLWISE_LOG_LEVEL: 'error', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     workers.push(child);
@@ -61,5 +61,42 @@ describe('cellwise worker processes (PostgreSQL)', { skip: backend.kind !== 'pos
     assert.equal(prompts.size, 60, 'every cell was asked for');
     // Calls the killed worker had in flight are asked again by the survivor; their cells are written once.
     assert.ok(fake.count - 60 <= 8, `at most the killed worker's in-flight calls are repeated (${fake.count - 60})`);
+  });
+
+  async function stopWorkers() {
+    await Promise.all(workers.splice(0).map((w) => new Promise<void>((resolve) => (w.exitCode !== null || w.signalCode !== null ? resolve() : (w.once('exit', () => resolve()), w.kill('SIGTERM'))))));
+  }
+
+  async function runBio(rows: number, name: string) {
+    const data = Array.from({ length: rows }, (_, i) => ({ Name: `${name} ${i}` }));
+    const ds = (await app.post('/api/v2/datasets', { name, type: 'analysis', rows: data, columns: [{ name: 'Bio', taskType: 'ai_enrich', metadata: { prompt: 'About {{Name}}' } }] })).body;
+    const task = (await app.post(`/api/v2/datasets/${ds.datasetId}/tasks/bulk`, {})).body;
+    return waitForTask(ds.datasetId, task.taskId);
+  }
+
+  it('two workers keep together to one provider concurrency limit', async () => {
+    await stopWorkers();
+    await Promise.all([startWorker(), startWorker()]);
+    // Let both register and take their shares (a joining worker waits until the other has seen it).
+    await new Promise((r) => setTimeout(r, 4000));
+    fake.reset();
+    const done = await runBio(80, 'concurrency');
+    assert.equal(done.status, 'completed');
+    // CELLWISE_LLM_CONCURRENCY=4 is the deployment's limit: 2 + 2, not 4 per worker.
+    assert.ok(fake.peakInFlight <= 4, `peak in flight ${fake.peakInFlight}`);
+    assert.ok(fake.peakInFlight >= 3, `both workers worked (peak ${fake.peakInFlight})`);
+  });
+
+  it('two workers keep together to one requests-per-minute limit', async () => {
+    await stopWorkers();
+    await Promise.all([startWorker({ CELLWISE_LLM_RPM: '600' }), startWorker({ CELLWISE_LLM_RPM: '600' })]);
+    await new Promise((r) => setTimeout(r, 4000));
+    fake.reset();
+    const done = await runBio(40, 'rpm');
+    assert.equal(done.status, 'completed');
+    const at = fake.requests.map((r) => r.at).sort((a, b) => a - b);
+    const perMinute = ((at.length - 1) / (at.at(-1)! - at[0]!)) * 60_000;
+    // 300 per minute each (one call every 200 ms); alone, each would go at 600.
+    assert.ok(perMinute <= 660 && perMinute >= 400, `observed ${perMinute.toFixed(0)} per minute`);
   });
 });

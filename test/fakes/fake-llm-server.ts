@@ -61,6 +61,8 @@ export type FakeLlmServer = {
   readonly count: number;
   /** TCP connections accepted so far: far fewer than `count` when clients keep connections alive. */
   readonly connections: number;
+  /** The most completion requests that were open at once (arrived, not yet answered or abandoned). */
+  readonly peakInFlight: number;
   /** Replies used, one per request, before `respond` and the default: scripted failures. */
   enqueue(...replies: FakeReply[]): void;
   /** Forgets recorded requests and queued replies. */
@@ -85,6 +87,8 @@ export type FakeProtocol = {
 export async function startFakeServer(protocol: FakeProtocol, options: FakeServerOptions = {}): Promise<FakeLlmServer> {
   const requests: RecordedRequest[] = [];
   const queue: FakeReply[] = [];
+  let inFlight = 0;
+  let peakInFlight = 0;
 
   const server = createServer((req, res) => {
     const at = Date.now();
@@ -102,6 +106,8 @@ export async function startFakeServer(protocol: FakeProtocol, options: FakeServe
       if (record.method !== 'POST' || record.path !== protocol.path) {
         return send(res, 404, protocol.renderError(404, `no route ${record.method} ${record.path}`));
       }
+      peakInFlight = Math.max(peakInFlight, ++inFlight);
+      res.once('close', () => inFlight--);
       const reply = queue.shift() ?? options.respond?.(record) ?? protocol.defaultReply(record);
       // Latency counts from arrival, like a server that takes that long to answer, body read included.
       const delay = (reply.delayMs ?? options.latencyMs ?? 0) - (Date.now() - at);
@@ -156,11 +162,15 @@ export async function startFakeServer(protocol: FakeProtocol, options: FakeServe
     get connections() {
       return connections;
     },
+    get peakInFlight() {
+      return peakInFlight;
+    },
     enqueue: (...replies) => void queue.push(...replies),
     reset() {
       requests.length = 0;
       queue.length = 0;
       connections = 0;
+      peakInFlight = inFlight;
     },
     close: () =>
       new Promise<void>((resolve) => {
