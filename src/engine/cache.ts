@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { LlmRequest, LlmResponse } from '../providers/llm/llm.ts';
 import { costUsd } from '../providers/llm/pricing.ts';
 import type { LlmRegistry } from '../providers/llm/registry.ts';
-import type { Store } from '../store/store.ts';
+import type { Db, Store } from '../store/store.ts';
 import type { LlmClient } from './executor.ts';
 import type { Limiter } from './limiter.ts';
 
@@ -15,7 +15,10 @@ export type LlmCache = {
   key(modelId: string, req: Omit<LlmRequest, 'model' | 'signal'>): string;
   get(workspaceId: string, key: string): Promise<LlmResponse | undefined>;
   put(workspaceId: string, key: string, response: LlmResponse): Promise<void>;
+  /** Stores many answers in the caller's transaction (the engine's group commit). */
+  putMany(db: Db, entries: readonly CacheWrite[]): Promise<void>;
 };
+export type CacheWrite = { workspaceId: string; key: string; response: LlmResponse };
 
 export function createLlmCache(store: Store): LlmCache {
   return {
@@ -27,11 +30,17 @@ export function createLlmCache(store: Store): LlmCache {
       const row = await store.db.selectFrom('llm_cache').select('response').where('workspace_id', '=', workspaceId).where('cache_key', '=', key).executeTakeFirst();
       return row ? (JSON.parse(row.response) as LlmResponse) : undefined;
     },
-    async put(workspaceId, key, response) {
+    put(workspaceId, key, response) {
+      return this.putMany(store.db, [{ workspaceId, key, response }]);
+    },
+    async putMany(db, entries) {
+      if (!entries.length) return;
       // Two workers may compute the same answer at once; the first one stored wins.
-      await store.db
+      const at = new Date().toISOString();
+      const rows = [...new Map(entries.map((e) => [`${e.workspaceId}/${e.key}`, { workspace_id: e.workspaceId, cache_key: e.key, response: JSON.stringify(e.response), created_at: at }])).values()];
+      await db
         .insertInto('llm_cache')
-        .values({ workspace_id: workspaceId, cache_key: key, response: JSON.stringify(response), created_at: new Date().toISOString() })
+        .values(rows)
         .onConflict((oc) => oc.columns(['workspace_id', 'cache_key']).doNothing())
         .execute();
     },
@@ -39,7 +48,18 @@ export function createLlmCache(store: Store): LlmCache {
 }
 
 /** What one cell's LLM calls cost, summed by the client below. */
-export type CallTally = { llmCalls: number; cachedCalls: number; inputTokens: number; outputTokens: number; costUsd: number; answeredInput: number; answeredOutput: number; model?: string };
+export type CallTally = {
+  llmCalls: number;
+  cachedCalls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  answeredInput: number;
+  answeredOutput: number;
+  model?: string;
+  /** Answers to store in the cache, when the client defers that to the caller (the engine writes them with the cell). */
+  cacheWrites?: CacheWrite[];
+};
 export const emptyTally = (): CallTally => ({ llmCalls: 0, cachedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, answeredInput: 0, answeredOutput: 0 });
 
 /**
@@ -47,7 +67,7 @@ export const emptyTally = (): CallTally => ({ llmCalls: 0, cachedCalls: 0, input
  * tokens and cost added to `tally`. Cached answers cost nothing and are counted as cachedCalls;
  * `answered*` tokens include them, for the cell's metadata.
  */
-export function createLlmClient(deps: { registry: LlmRegistry; cache: LlmCache; limiter: Limiter; onCacheError: (err: unknown) => void }, workspaceId: string, tally: CallTally, signal: AbortSignal): LlmClient {
+export function createLlmClient(deps: { registry: LlmRegistry; cache: LlmCache; limiter: Limiter; onCacheError: (err: unknown) => void; deferCacheWrites?: boolean }, workspaceId: string, tally: CallTally, signal: AbortSignal): LlmClient {
   return {
     async complete(modelId, req) {
       const key = deps.cache.key(modelId, req);
@@ -68,7 +88,8 @@ export function createLlmClient(deps: { registry: LlmRegistry; cache: LlmCache; 
       tally.answeredInput += response.usage.inputTokens;
       tally.answeredOutput += response.usage.outputTokens;
       tally.costUsd += cost;
-      await deps.cache.put(workspaceId, key, response).catch(deps.onCacheError);
+      if (deps.deferCacheWrites) (tally.cacheWrites ??= []).push({ workspaceId, key, response });
+      else await deps.cache.put(workspaceId, key, response).catch(deps.onCacheError);
       return { ...response, cached: false, costUsd: cost, modelId };
     },
   };

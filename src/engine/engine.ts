@@ -14,7 +14,7 @@ import { stages } from './dependencies.ts';
 import { EXAMPLE_ROWS, generateRows, ROWS_PER_BATCH } from './new-rows.ts';
 import { now, type Store } from '../store/store.ts';
 import * as tasksDb from '../store/tasks.ts';
-import { createLlmCache, createLlmClient, emptyTally, type CallTally } from './cache.ts';
+import { createLlmCache, createLlmClient, emptyTally, type CacheWrite, type CallTally } from './cache.ts';
 import { CellError, type ExecutionResult } from './executor.ts';
 import type { Executors } from './executors/index.ts';
 import { createLimiter } from './limiter.ts';
@@ -24,6 +24,8 @@ export type EngineConfig = Pick<Config, 'model' | 'llmConcurrency' | 'llmRpm' | 
 export type EngineDeps = { store: Store; events: EventBus; live: EventBus; registry: LlmRegistry; executors: Executors; config: EngineConfig; logger: Logger; pollMs?: number; sharesHeartbeatMs?: number };
 type TaskContext = { task: tasksDb.TaskRecord; dataset: DatasetRecord; columns: ColumnRecord[]; maxCostUsd?: number; examples?: Promise<Record<string, unknown>[]> };
 type Inflight = { item: tasksDb.ClaimedItem; controller: AbortController; done: Promise<void> };
+type RowCells = { columnId: string; value: unknown; status: string }[];
+type PendingWrite = { result: tasksDb.ItemResult; cacheWrites: CacheWrite[]; resolve(written: boolean): void; reject(err: unknown): void };
 type Failure = { code: string; message: string; retryable: boolean; retryAfterMs?: number };
 
 const BACKOFF_BASE_MS = 500;
@@ -48,8 +50,11 @@ export function createEngine(deps: EngineDeps) {
   const shares = createShares({ store, id: owner, concurrency: config.llmConcurrency, rpm: config.llmRpm, workerConcurrency: config.workerConcurrency, logger, onChange: () => (limiter.pump(), wake()), ...(deps.sharesHeartbeatMs ? { heartbeatMs: deps.sharesHeartbeatMs } : {}) });
   const limiter = createLimiter({ concurrency: () => shares.concurrency(), rpm: () => shares.rpm() });
   const cache = createLlmCache(store);
-  const clientDeps = { registry: deps.registry, cache, limiter, onCacheError: (err: unknown) => logger.warn('llm cache write failed', { error: String(err) }) };
+  // Answers go to the cache in the transaction that writes their cell (see `write` below).
+  const clientDeps = { registry: deps.registry, cache, limiter, deferCacheWrites: true, onCacheError: (err: unknown) => logger.warn('llm cache write failed', { error: String(err) }) };
   const inflight = new Map<string, Inflight>();
+  /** Items in flight whose result is written: they no longer count as work left in this process. */
+  const finished = new Set<string>();
   const contexts = new Map<string, Promise<TaskContext | undefined>>();
   const started = new Set<string>();
   const lastProgress = new Map<string, number>();
@@ -97,20 +102,73 @@ export function createEngine(deps: EngineDeps) {
           logger.error('claiming task items failed', { error: String(err) });
         }
       }
-      if (claimed.length) await announceStarts(claimed);
+      let rows = new Map<string, RowCells>();
+      if (claimed.length) {
+        await announceStarts(claimed);
+        try {
+          rows = await prepareClaimed(claimed);
+        } catch (err) {
+          // The items stay leased to us; they are processed without the prefetch, or expire.
+          logger.error('preparing claimed items failed', { error: String(err) });
+        }
+      }
       for (const item of claimed) {
         const controller = new AbortController();
         const entry: Inflight = { item, controller, done: Promise.resolve() };
         inflight.set(keyOf(item), entry);
-        entry.done = processItem(item, controller.signal)
+        entry.done = processItem(item, controller.signal, rows.get(item.rowId))
           .catch((err: unknown) => logger.error('task item failed unexpectedly', { ...item, error: String(err) }))
           .finally(() => {
             inflight.delete(keyOf(item));
+            finished.delete(keyOf(item));
             wake();
           });
       }
       if (!claimed.length || shares.concurrency() * 2 - inflight.size < batch) await rest(deps.pollMs ?? 250);
     }
+  }
+
+  /**
+   * One claim's cells go `processing` in one statement, and their rows are read in one query: a
+   * claimed item's lower stages in its row are finished (the claim's condition) and the dataset is
+   * locked, so the values read now are the values the executor must see.
+   */
+  async function prepareClaimed(items: tasksDb.ClaimedItem[]): Promise<Map<string, RowCells>> {
+    const cellItems = items.filter((i) => i.columnId !== tasksDb.GENERATE_COLUMN);
+    if (!cellItems.length) return new Map();
+    await tasksDb.markClaimedProcessing(store.db, owner, cellItems, now());
+    return tasksDb.rowsCells(store.db, cellItems.map((i) => i.rowId));
+  }
+
+  /**
+   * Group commit: results are queued and written by one transaction at a time, each taking
+   * everything queued meanwhile (finishItems: two statements for the whole batch, plus the batch's
+   * cache entries). Under load a commit carries tens of cells instead of one, which is what keeps
+   * the database (and SQLite's single connection) from being the engine's bottleneck.
+   */
+  const queue: PendingWrite[] = [];
+  let flushing = false;
+  function write(result: tasksDb.ItemResult, cacheWrites: CacheWrite[] = []): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      queue.push({ result, cacheWrites, resolve, reject });
+      if (!flushing) void flush();
+    });
+  }
+  async function flush() {
+    flushing = true;
+    while (queue.length) {
+      const batch = queue.splice(0, 500);
+      try {
+        const written = await store.transaction(async (trx) => {
+          await cache.putMany(trx, batch.flatMap((b) => b.cacheWrites));
+          return tasksDb.finishItems(trx, owner, batch.map((b) => b.result), now());
+        });
+        for (const b of batch) b.resolve(written.has(keyOf(b.result.key)));
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    flushing = false;
   }
 
   async function announceStarts(items: tasksDb.ClaimedItem[]) {
@@ -140,14 +198,14 @@ export function createEngine(deps: EngineDeps) {
     return ctx;
   }
 
-  async function processItem(item: tasksDb.ClaimedItem, signal: AbortSignal) {
+  async function processItem(item: tasksDb.ClaimedItem, signal: AbortSignal, prefetched?: RowCells) {
     const ctx = await context(item.taskId);
     const column = ctx?.columns.find((c) => c.id === item.columnId);
     if (!ctx) return; // the dataset was deleted: its items went with it
     if (item.columnId === tasksDb.GENERATE_COLUMN) return generateBatch(ctx, item, signal);
-    if (!column || !(await tasksDb.setHeldCellStatus(store.db, item, owner, 'processing', now()))) {
-      // Cancelled meanwhile (a no-op then), or the cell is gone: never keep an item leased forever.
-      if (await tasksDb.finishItem(store.db, item, owner, 'failed', emptyTally())) await afterItem(ctx);
+    if (!column || !prefetched) {
+      // The column is gone, or the row could not be read: never keep an item leased forever.
+      if (await tasksDb.finishItem(store.db, item, owner, 'failed', emptyTally())) await afterItem(ctx, item);
       return;
     }
     publishCell(ctx, item, 'processing', null);
@@ -155,7 +213,7 @@ export function createEngine(deps: EngineDeps) {
     const tally = emptyTally();
     let result: ExecutionResult;
     try {
-      const cells = await tasksDb.rowCells(store.db, item.rowId);
+      const cells = prefetched;
       const row: Record<string, unknown> = {};
       const byId = new Map(cells.map((c) => [c.columnId, c]));
       for (const c of ctx.columns) row[c.id] = row[c.name] = byId.get(c.id)?.value ?? null;
@@ -182,13 +240,9 @@ export function createEngine(deps: EngineDeps) {
       attempts: item.attempts,
       ...(typeof threshold === 'number' && typeof confidence === 'number' && confidence < threshold ? { needsReview: true } : {}),
     };
-    const written = await store.transaction(async (trx) => {
-      if (!(await tasksDb.finishItem(trx, item, owner, 'done', tally))) return false;
-      await tasksDb.writeCellResult(trx, item, result.value ?? null, 'done', metadata, now());
-      return true;
-    });
+    const written = await write({ key: item, status: 'done', usage: tally, cell: { value: result.value ?? null, status: 'done', metadata } }, tally.cacheWrites);
     if (written) publishCell(ctx, item, 'done', result.value ?? null);
-    await afterItem(ctx);
+    await afterItem(ctx, item);
   }
 
   async function onFailure(ctx: TaskContext, item: tasksDb.ClaimedItem, tally: CallTally, failure: Failure, signal: AbortSignal) {
@@ -196,6 +250,10 @@ export function createEngine(deps: EngineDeps) {
       // Cancelled: the cancel already took the item. Stopping: hand it back without using up an attempt.
       if (stopping && (await holdsCell(item, 'queued'))) await tasksDb.releaseItem(store.db, item, owner, now(), true);
       return;
+    }
+    if (tally.cacheWrites?.length && (signal.aborted || (failure.retryable && item.attempts < config.llmMaxAttempts))) {
+      // Answers already paid for are kept even though the item goes back to the queue.
+      await cache.putMany(store.db, tally.cacheWrites).catch(clientDeps.onCacheError);
     }
     if (failure.retryable && item.attempts < config.llmMaxAttempts) {
       const delay = backoffMs(item.attempts, failure.retryAfterMs);
@@ -208,14 +266,11 @@ export function createEngine(deps: EngineDeps) {
     }
     // A cell that ends in error costs nothing: its usage is not charged to the task.
     const metadata = { error: { code: failure.code, message: failure.message, retryable: failure.retryable }, ...(tally.model ? { model: tally.model } : {}), costUsd: 0, cached: false, taskId: item.taskId, processedAt: now(), attempts: item.attempts };
-    const written = await store.transaction(async (trx) => {
-      if (!(await tasksDb.finishItem(trx, item, owner, 'failed', emptyTally()))) return false;
-      if (item.columnId === tasksDb.GENERATE_COLUMN) await tasksDb.setTaskError(trx, item.taskId, `Some rows could not be generated: ${failure.message}`);
-      else await tasksDb.writeCellResult(trx, item, null, 'error', metadata, now());
-      return true;
-    });
+    const generation = item.columnId === tasksDb.GENERATE_COLUMN;
+    const written = await write({ key: item, status: 'failed', usage: emptyTally(), ...(generation ? {} : { cell: { value: null, status: 'error', metadata } }) }, tally.cacheWrites);
+    if (written && generation) await tasksDb.setTaskError(store.db, item.taskId, `Some rows could not be generated: ${failure.message}`);
     if (written) publishCell(ctx, item, 'error', null);
-    await afterItem(ctx);
+    await afterItem(ctx, item);
   }
 
   /** Sets the held item's cell status; a generation item has no cell, so holding the item is enough. */
@@ -276,7 +331,7 @@ export function createEngine(deps: EngineDeps) {
       deps.live.emit({ type: 'rows', workspaceId: ctx.task.workspaceId, data: { datasetId: ctx.dataset.id, taskId: item.taskId, rowIds } });
       wake();
     }
-    await afterItem(ctx);
+    await afterItem(ctx, item);
   }
 
   /** Stops the task before a call that would likely exceed maxCostUsd (the average call so far, per item in flight). */
@@ -292,13 +347,23 @@ export function createEngine(deps: EngineDeps) {
       await tasksDb.stopPendingItems(trx, item.taskId, 'skipped', false, now());
     });
     ctx.task.error = 'budget reached';
-    await afterItem(ctx);
+    await afterItem(ctx, item);
     return true;
   }
 
-  async function afterItem(ctx: TaskContext) {
+  /**
+   * After each item: live progress (throttled), and the end of the task when nothing is left. The
+   * "anything left?" probe runs only when no other item of the task is in flight in this process:
+   * if one is, it will probe when it finishes, so the last item of a task, in whichever process,
+   * still ends it, and a busy task does not pay a query per cell.
+   */
+  async function afterItem(ctx: TaskContext, item: tasksDb.ItemKey) {
     const taskId = ctx.task.id;
-    if (await tasksDb.hasRemainingItems(store.db, taskId)) {
+    // Marked and checked in one synchronous step: of items finishing together (one group commit),
+    // the last to get here sees all the others marked, and probes.
+    finished.add(keyOf(item));
+    const othersInFlight = [...inflight.values()].some((f) => f.item.taskId === taskId && !finished.has(keyOf(f.item)));
+    if (othersInFlight || (await tasksDb.hasRemainingItems(store.db, taskId))) {
       // Live progress at most twice a second per task: an aggregate per cell would cost more than the cell.
       if (Date.now() - (lastProgress.get(taskId) ?? 0) > 500) {
         lastProgress.set(taskId, Date.now());

@@ -139,14 +139,17 @@ export async function hasRemainingItems(db: Db, taskId: string): Promise<boolean
  */
 export async function claimItems(db: Db, opts: { owner: string; limit: number; leaseUntil: string; now: string }): Promise<ClaimedItem[]> {
   const lock = isPostgres(db) ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+  // The pick is a CTE joined by key, not an IN (subquery): PostgreSQL then locks and limits exactly
+  // once, and the update finds its rows by primary key.
   const result = await sql<{ task_id: string; row_id: string; column_id: string; attempts: number }>`
-    UPDATE task_items SET status = 'running', lease_owner = ${opts.owner}, lease_until = ${opts.leaseUntil}, attempts = attempts + 1
-    WHERE (task_id, row_id, column_id) IN (
+    WITH picked AS (
       SELECT i.task_id, i.row_id, i.column_id FROM task_items i
       WHERE ((i.status = 'pending' AND i.available_at <= ${opts.now}) OR (i.status = 'running' AND i.lease_until < ${opts.now}))
         AND NOT EXISTS (SELECT 1 FROM task_items p WHERE p.task_id = i.task_id AND p.row_id = i.row_id AND p.stage < i.stage AND p.status IN ('pending', 'running'))
       ORDER BY i.available_at LIMIT ${opts.limit} ${lock})
-    RETURNING task_id, row_id, column_id, attempts`.execute(db);
+    UPDATE task_items SET status = 'running', lease_owner = ${opts.owner}, lease_until = ${opts.leaseUntil}, attempts = task_items.attempts + 1
+    FROM picked WHERE task_items.task_id = picked.task_id AND task_items.row_id = picked.row_id AND task_items.column_id = picked.column_id
+    RETURNING task_items.task_id, task_items.row_id, task_items.column_id, task_items.attempts`.execute(db);
   return result.rows.map((r) => ({ taskId: r.task_id, rowId: r.row_id, columnId: r.column_id, attempts: toNumber(r.attempts) }));
 }
 
@@ -335,4 +338,76 @@ export async function rowCells(db: Db, rowId: string): Promise<{ columnId: strin
 export async function listItemKeys(db: Db, taskId: string): Promise<{ rowId: string; columnId: string }[]> {
   const rows = await db.selectFrom('task_items').select(['row_id', 'column_id']).where('task_id', '=', taskId).orderBy('stage').orderBy('row_id').execute();
   return rows.map((r) => ({ rowId: r.row_id, columnId: r.column_id }));
+}
+
+/** One finished item and what goes on its cell: written together with many others by finishItems. */
+export type ItemResult = { key: ItemKey; status: 'done' | 'failed'; usage: ItemUsage; cell?: { value: unknown; status: 'done' | 'error'; metadata: Record<string, unknown> } };
+
+const itemKeyOf = (k: ItemKey) => `${k.taskId}/${k.rowId}/${k.columnId}`;
+
+/**
+ * Finishes many items in two statements (the engine's group commit): each item only while `owner`
+ * still holds it, and the cells only of the items that were finished. Returns the keys finished.
+ * The rows to apply are a UNION ALL of SELECTs with typed parameters rather than VALUES, because
+ * SQLite cannot name the columns of a VALUES list; both backends support UPDATE ... FROM.
+ */
+export async function finishItems(db: Db, owner: string, results: readonly ItemResult[], at: string): Promise<Set<string>> {
+  const written = new Set<string>();
+  for (const part of chunk(results, 500)) {
+    const rows = sql.join(
+      part.map(
+        (r) =>
+          sql`SELECT CAST(${r.key.taskId} AS text) AS task_id, CAST(${r.key.rowId} AS text) AS row_id, CAST(${r.key.columnId} AS text) AS column_id, CAST(${r.status} AS text) AS status,
+                     CAST(${r.usage.llmCalls} AS integer) AS llm_calls, CAST(${r.usage.cachedCalls} AS integer) AS cached_calls, CAST(${r.usage.inputTokens} AS integer) AS input_tokens,
+                     CAST(${r.usage.outputTokens} AS integer) AS output_tokens, CAST(${r.usage.costUsd} AS double precision) AS cost_usd`,
+      ),
+      sql` UNION ALL `,
+    );
+    const finished = await sql<{ task_id: string; row_id: string; column_id: string }>`
+      UPDATE task_items SET status = v.status, lease_owner = NULL, lease_until = NULL, llm_calls = v.llm_calls, cached_calls = v.cached_calls,
+        input_tokens = v.input_tokens, output_tokens = v.output_tokens, cost_usd = v.cost_usd
+      FROM (${rows}) AS v
+      WHERE task_items.task_id = v.task_id AND task_items.row_id = v.row_id AND task_items.column_id = v.column_id
+        AND task_items.status = 'running' AND task_items.lease_owner = ${owner}
+      RETURNING task_items.task_id, task_items.row_id, task_items.column_id`.execute(db);
+    const now = new Set(finished.rows.map((r) => itemKeyOf({ taskId: r.task_id, rowId: r.row_id, columnId: r.column_id })));
+    now.forEach((k) => written.add(k));
+    const cells = part.filter((r) => r.cell && now.has(itemKeyOf(r.key)));
+    if (!cells.length) continue;
+    const values = sql.join(
+      cells.map((r) => {
+        const value = r.cell!.value === null || r.cell!.value === undefined ? null : JSON.stringify(r.cell!.value);
+        return sql`SELECT CAST(${r.key.rowId} AS text) AS row_id, CAST(${r.key.columnId} AS text) AS column_id, CAST(${value} AS text) AS value, CAST(${r.cell!.status} AS text) AS status, CAST(${JSON.stringify(r.cell!.metadata)} AS text) AS metadata`;
+      }),
+      sql` UNION ALL `,
+    );
+    await sql`UPDATE cells SET value = v.value, status = v.status, metadata = v.metadata, updated_at = ${at}
+              FROM (${values}) AS v WHERE cells.row_id = v.row_id AND cells.column_id = v.column_id`.execute(db);
+  }
+  return written;
+}
+
+/** Marks the cells of items `owner` just claimed as processing: one statement per claim instead of one per item. */
+export async function markClaimedProcessing(db: Db, owner: string, items: readonly ItemKey[], at: string): Promise<void> {
+  if (!items.length) return;
+  const taskIds = [...new Set(items.map((i) => i.taskId))];
+  const rowIds = [...new Set(items.map((i) => i.rowId))];
+  // task_id first: the items' primary key is (task_id, row_id, column_id).
+  await sql`UPDATE cells SET status = 'processing', updated_at = ${at}
+            WHERE (row_id, column_id) IN (SELECT ti.row_id, ti.column_id FROM task_items ti
+              WHERE ti.task_id IN (${sql.join(taskIds)}) AND ti.row_id IN (${sql.join(rowIds)}) AND ti.status = 'running' AND ti.lease_owner = ${owner})`.execute(db);
+}
+
+/** Every cell of these rows, values decoded, by row: the executors' view of the rows of one claim. */
+export async function rowsCells(db: Db, rowIds: readonly string[]): Promise<Map<string, { columnId: string; value: unknown; status: string }[]>> {
+  const out = new Map<string, { columnId: string; value: unknown; status: string }[]>();
+  for (const part of chunk([...new Set(rowIds)], 1000)) {
+    const rows = await db.selectFrom('cells').select(['row_id', 'column_id', 'value', 'status']).where('row_id', 'in', part).execute();
+    for (const r of rows) {
+      let list = out.get(r.row_id);
+      if (!list) out.set(r.row_id, (list = []));
+      list.push({ columnId: r.column_id, value: r.value === null ? null : (JSON.parse(r.value) as unknown), status: r.status });
+    }
+  }
+  return out;
 }
