@@ -23,7 +23,8 @@ import { createShares } from './shares.ts';
 export type EngineConfig = Pick<Config, 'model' | 'llmConcurrency' | 'llmRpm' | 'llmMaxAttempts' | 'taskLeaseMs' | 'workerConcurrency'>;
 export type EngineDeps = { store: Store; events: EventBus; live: EventBus; registry: LlmRegistry; executors: Executors; config: EngineConfig; logger: Logger; pollMs?: number; sharesHeartbeatMs?: number };
 type TaskContext = { task: tasksDb.TaskRecord; dataset: DatasetRecord; columns: ColumnRecord[]; maxCostUsd?: number; examples?: Promise<Record<string, unknown>[]> };
-type Inflight = { item: tasksDb.ClaimedItem; controller: AbortController; done: Promise<void> };
+/** An item in hand; `writing` once its result waits for the group commit (it then no longer holds a claim slot). */
+type Inflight = { item: tasksDb.ClaimedItem; controller: AbortController; done: Promise<void>; writing?: boolean };
 type RowCells = { columnId: string; value: unknown; status: string }[];
 type PendingWrite = { result: tasksDb.ItemResult; cacheWrites: CacheWrite[]; resolve(written: boolean): void; reject(err: unknown): void };
 type Failure = { code: string; message: string; retryable: boolean; retryAfterMs?: number };
@@ -89,13 +90,12 @@ export function createEngine(deps: EngineDeps) {
     await shares.start();
     while (!stopping) {
       const share = shares.concurrency();
-      const capacity = share * 2;
       const batch = Math.max(1, share);
-      const free = capacity - inflight.size;
+      const free = share * 2 - working();
       let claimed: tasksDb.ClaimedItem[] = [];
       // Claim in batches of half the capacity: one claim per finished item would spend a
       // statement (and on SQLite the single connection) per item.
-      if (free >= batch || (free > 0 && inflight.size === 0)) {
+      if (free >= batch || (free > 0 && working() === 0)) {
         try {
           claimed = await tasksDb.claimItems(store.db, { owner, limit: free, leaseUntil: leaseUntil(), now: now() });
         } catch (err) {
@@ -124,7 +124,7 @@ export function createEngine(deps: EngineDeps) {
             wake();
           });
       }
-      if (!claimed.length || shares.concurrency() * 2 - inflight.size < batch) await rest(deps.pollMs ?? 250);
+      if (!claimed.length || shares.concurrency() * 2 - working() < batch) await rest(deps.pollMs ?? 250);
     }
   }
 
@@ -141,6 +141,26 @@ export function createEngine(deps: EngineDeps) {
   }
 
   /**
+   * Items claimed and not yet written: what the claim capacity (twice the LLM share) counts. An
+   * item waiting for the group commit has done its call, so it leaves room for the next claim;
+   * otherwise slow commits would starve the LLM of work.
+   */
+  function working(): number {
+    let n = 0;
+    for (const f of inflight.values()) if (!f.writing) n++;
+    return n;
+  }
+
+  function write(result: tasksDb.ItemResult, cacheWrites: CacheWrite[] = []): Promise<boolean> {
+    const entry = inflight.get(keyOf(result.key));
+    if (entry && !entry.writing) {
+      entry.writing = true;
+      wake();
+    }
+    return commit(result, cacheWrites);
+  }
+
+  /**
    * Group commit: results are queued and written by one transaction at a time, each taking
    * everything queued meanwhile (finishItems: two statements for the whole batch, plus the batch's
    * cache entries). Under load a commit carries tens of cells instead of one, which is what keeps
@@ -148,7 +168,7 @@ export function createEngine(deps: EngineDeps) {
    */
   const queue: PendingWrite[] = [];
   let flushing = false;
-  function write(result: tasksDb.ItemResult, cacheWrites: CacheWrite[] = []): Promise<boolean> {
+  function commit(result: tasksDb.ItemResult, cacheWrites: CacheWrite[]): Promise<boolean> {
     return new Promise((resolve, reject) => {
       queue.push({ result, cacheWrites, resolve, reject });
       if (!flushing) void flush();

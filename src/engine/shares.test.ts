@@ -9,7 +9,7 @@ import { createShares, shareOf } from './shares.ts';
 const logger = createLogger('error');
 const HEARTBEAT = 100;
 
-async function until(check: () => boolean, what: string, timeoutMs = 5000) {
+async function until(check: () => boolean, what: string, timeoutMs = 15_000) {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -56,7 +56,7 @@ describe('LLM limits shared between engine processes', () => {
     const a = createShares({ store, id: 'worker-c', concurrency: 10, logger, heartbeatMs: HEARTBEAT });
     await a.start();
     // A process that registered and died: its row expires on its own.
-    await store.db.insertInto('engine_workers').values({ id: 'worker-dead', started_at: new Date(0).toISOString(), expires_at: new Date(Date.now() + 300).toISOString() }).execute();
+    await store.db.insertInto('engine_workers').values({ id: 'worker-dead', started_at: new Date(0).toISOString(), expires_at: new Date(Date.now() + 2000).toISOString() }).execute();
     await until(() => a.workers() === 2, 'the dead process seen');
     assert.equal(a.concurrency(), 5);
     await until(() => a.workers() === 1 && a.concurrency() === 10, 'the dead process expired');
