@@ -19,6 +19,7 @@ import { CellError, type ExecutionResult } from './executor.ts';
 import type { Executors } from './executors/index.ts';
 import { createLimiter } from './limiter.ts';
 import { createShares } from './shares.ts';
+import { createGroupCommit } from './group-commit.ts';
 
 export type EngineConfig = Pick<Config, 'model' | 'llmConcurrency' | 'llmRpm' | 'llmMaxAttempts' | 'taskLeaseMs' | 'workerConcurrency'>;
 export type EngineDeps = { store: Store; events: EventBus; live: EventBus; registry: LlmRegistry; executors: Executors; config: EngineConfig; logger: Logger; pollMs?: number; sharesHeartbeatMs?: number };
@@ -26,7 +27,6 @@ type TaskContext = { task: tasksDb.TaskRecord; dataset: DatasetRecord; columns: 
 /** An item in hand; `writing` once its result waits for the group commit (it then no longer holds a claim slot). */
 type Inflight = { item: tasksDb.ClaimedItem; controller: AbortController; done: Promise<void>; writing?: boolean };
 type RowCells = { columnId: string; value: unknown; status: string }[];
-type PendingWrite = { result: tasksDb.ItemResult; cacheWrites: CacheWrite[]; resolve(written: boolean): void; reject(err: unknown): void };
 type Failure = { code: string; message: string; retryable: boolean; retryAfterMs?: number };
 
 const BACKOFF_BASE_MS = 500;
@@ -53,6 +53,9 @@ export function createEngine(deps: EngineDeps) {
   const cache = createLlmCache(store);
   // Answers go to the cache in the transaction that writes their cell (see `write` below).
   const clientDeps = { registry: deps.registry, cache, limiter, deferCacheWrites: true, onCacheError: (err: unknown) => logger.warn('llm cache write failed', { error: String(err) }) };
+  const groupCommit = createGroupCommit({ store, cache, owner });
+  /** Per task: LLM spend of results queued for the group commit and not yet in the database. */
+  const uncommitted = new Map<string, { costUsd: number; llmCalls: number }>();
   const inflight = new Map<string, Inflight>();
   /** Items in flight whose result is written: they no longer count as work left in this process. */
   const finished = new Set<string>();
@@ -157,38 +160,16 @@ export function createEngine(deps: EngineDeps) {
       entry.writing = true;
       wake();
     }
-    return commit(result, cacheWrites);
-  }
-
-  /**
-   * Group commit: results are queued and written by one transaction at a time, each taking
-   * everything queued meanwhile (finishItems: two statements for the whole batch, plus the batch's
-   * cache entries). Under load a commit carries tens of cells instead of one, which is what keeps
-   * the database (and SQLite's single connection) from being the engine's bottleneck.
-   */
-  const queue: PendingWrite[] = [];
-  let flushing = false;
-  function commit(result: tasksDb.ItemResult, cacheWrites: CacheWrite[]): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      queue.push({ result, cacheWrites, resolve, reject });
-      if (!flushing) void flush();
+    // Spend not yet committed still counts against maxCostUsd (see overBudget).
+    const spend = uncommitted.get(result.key.taskId) ?? { costUsd: 0, llmCalls: 0 };
+    uncommitted.set(result.key.taskId, { costUsd: spend.costUsd + result.usage.costUsd, llmCalls: spend.llmCalls + result.usage.llmCalls });
+    return groupCommit.write(result, cacheWrites).finally(() => {
+      const left = uncommitted.get(result.key.taskId);
+      if (!left) return;
+      left.costUsd -= result.usage.costUsd;
+      left.llmCalls -= result.usage.llmCalls;
+      if (left.llmCalls <= 0) uncommitted.delete(result.key.taskId);
     });
-  }
-  async function flush() {
-    flushing = true;
-    while (queue.length) {
-      const batch = queue.splice(0, 500);
-      try {
-        const written = await store.transaction(async (trx) => {
-          await cache.putMany(trx, batch.flatMap((b) => b.cacheWrites));
-          return tasksDb.finishItems(trx, owner, batch.map((b) => b.result), now());
-        });
-        for (const b of batch) b.resolve(written.has(keyOf(b.result.key)));
-      } catch (err) {
-        for (const b of batch) b.reject(err);
-      }
-    }
-    flushing = false;
   }
 
   async function announceStarts(items: tasksDb.ClaimedItem[]) {
@@ -357,9 +338,13 @@ export function createEngine(deps: EngineDeps) {
   /** Stops the task before a call that would likely exceed maxCostUsd (the average call so far, per item in flight). */
   async function overBudget(ctx: TaskContext, item: tasksDb.ClaimedItem): Promise<boolean> {
     const { usage } = await tasksDb.aggregateItems(store.db, item.taskId);
-    const perCall = usage.llmCalls ? usage.costUsd / usage.llmCalls : 0;
-    const others = [...inflight.values()].filter((f) => f.item.taskId === item.taskId).length - 1;
-    if (usage.costUsd + perCall * (others + 1) <= ctx.maxCostUsd! && usage.costUsd < ctx.maxCostUsd!) return false;
+    const pending = uncommitted.get(item.taskId) ?? { costUsd: 0, llmCalls: 0 };
+    const spent = usage.costUsd + pending.costUsd;
+    const calls = usage.llmCalls + pending.llmCalls;
+    const perCall = calls ? spent / calls : 0;
+    // Items of the task still before their write: each may make about one more call.
+    const others = [...inflight.values()].filter((f) => f.item.taskId === item.taskId && !f.writing).length - 1;
+    if (spent + perCall * (others + 1) <= ctx.maxCostUsd! && spent < ctx.maxCostUsd!) return false;
     await tasksDb.releaseItem(store.db, item, owner, now(), true);
     await store.transaction(async (trx) => {
       await store.lockDataset(trx, ctx.dataset.id);

@@ -1,0 +1,46 @@
+import { now, type Store } from '../store/store.ts';
+import { finishItems, type ItemResult } from '../store/tasks.ts';
+import type { CacheWrite, LlmCache } from './cache.ts';
+
+type Pending = { result: ItemResult; cacheWrites: readonly CacheWrite[]; resolve(written: boolean): void; reject(err: unknown): void };
+
+const MAX_BATCH = 500;
+const keyOf = (k: ItemResult['key']) => `${k.taskId}/${k.rowId}/${k.columnId}`;
+
+/**
+ * Group commit of the engine's results: results are queued and written by one transaction at a
+ * time, each taking everything queued meanwhile (finishItems: two statements for the whole batch,
+ * plus the batch's cache entries). Under load a commit carries tens of cells instead of one, which
+ * keeps the database (and SQLite's single connection) from being the engine's bottleneck. `write`
+ * resolves false when the item was no longer held by `owner` (cancelled, or its lease taken over).
+ */
+export function createGroupCommit({ store, cache, owner }: { store: Store; cache: LlmCache; owner: string }) {
+  const queue: Pending[] = [];
+  let flushing = false;
+
+  async function flush() {
+    flushing = true;
+    while (queue.length) {
+      const batch = queue.splice(0, MAX_BATCH);
+      try {
+        const written = await store.transaction(async (trx) => {
+          await cache.putMany(trx, batch.flatMap((b) => b.cacheWrites));
+          return finishItems(trx, owner, batch.map((b) => b.result), now());
+        });
+        for (const b of batch) b.resolve(written.has(keyOf(b.result.key)));
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    flushing = false;
+  }
+
+  return {
+    write(result: ItemResult, cacheWrites: readonly CacheWrite[] = []): Promise<boolean> {
+      return new Promise((resolve, reject) => {
+        queue.push({ result, cacheWrites, resolve, reject });
+        if (!flushing) void flush();
+      });
+    },
+  };
+}
