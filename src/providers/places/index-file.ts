@@ -1,0 +1,201 @@
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import KDBush from 'kdbush';
+
+/**
+ * The local places index on disk, one file:
+ *
+ *   "CWPLACE1" | u32 header length | header JSON | sections, each padded to 8 bytes
+ *
+ * Sections: kdbush's own serialised ArrayBuffer (coordinates as Float64: Float32 would move points
+ * by up to ~2 m and break "exactly on the radius"), then per point its tag pairs (offsets + pair
+ * ids into a dictionary of distinct key=value pairs) and its name (offsets + UTF-8 bytes), then the
+ * pair dictionary. Reopening reads the file and wraps typed arrays around it: no parsing, no rebuild.
+ */
+const MAGIC = 'CWPLACE1';
+export const INDEX_FORMAT_VERSION = 1;
+
+export type IndexHeader = {
+  version: number;
+  points: number;
+  pairs: number;
+  builtAt: string;
+  /** What it was built from, so a changed CELLWISE_PLACES_FILE is noticed. */
+  source: { path: string; size: number; mtimeMs: number; format: string };
+  /** Section byte lengths, in file order. */
+  sections: { kdbush: number; tagOffsets: number; tagIds: number; nameOffsets: number; names: number; pairs: number };
+};
+
+/** Keys that describe a feature but are never useful to count by; dropping them keeps the pair dictionary small. */
+const DROPPED_KEY = /^(name|alt_name|old_name|official_name|short_name|loc_name|int_name|reg_name|addr|contact|source|note|fixme|description|opening_hours|phone|fax|email|website|url|wikidata|wikipedia|wikimedia_commons|image|mapillary|check_date|survey|created_by|ref|start_date)(:|$)/i;
+
+export function keepTag(key: string, value: string): boolean {
+  return key.length > 0 && key.length <= 64 && value.length > 0 && value.length <= 100 && !DROPPED_KEY.test(key);
+}
+
+/** Doubling typed-array storage: a million points cost tens of megabytes, not a million objects. */
+class Grow<T extends Float64Array | Uint32Array> {
+  length = 0;
+  constructor(
+    private data: T,
+    private readonly make: (n: number) => T,
+  ) {}
+  push(v: number) {
+    if (this.length === this.data.length) {
+      const next = this.make(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  view(): T {
+    return this.data.subarray(0, this.length) as T;
+  }
+}
+
+export type PlaceInput = { lat: number; lng: number; tags: Iterable<readonly [string, string]>; name?: string | undefined };
+
+/** Collects points in compact arrays, then writes the index file (via a temp file and a rename). */
+export class PlaceIndexBuilder {
+  private readonly lats = new Grow(new Float64Array(1024), (n) => new Float64Array(n));
+  private readonly lngs = new Grow(new Float64Array(1024), (n) => new Float64Array(n));
+  private readonly tagOffsets = new Grow(new Uint32Array(1024), (n) => new Uint32Array(n));
+  private readonly tagIds = new Grow(new Uint32Array(4096), (n) => new Uint32Array(n));
+  private readonly nameOffsets = new Grow(new Uint32Array(1024), (n) => new Uint32Array(n));
+  private readonly nameChunks: Buffer[] = [];
+  private nameBytes = 0;
+  private readonly pairIds = new Map<string, number>();
+
+  constructor() {
+    this.tagOffsets.push(0);
+    this.nameOffsets.push(0);
+  }
+
+  get size(): number {
+    return this.lats.length;
+  }
+
+  add(place: PlaceInput): void {
+    this.lats.push(place.lat);
+    this.lngs.push(place.lng);
+    for (const [k, v] of place.tags) {
+      if (!keepTag(k, v)) continue;
+      const pair = `${k}\u0000${v}`;
+      let id = this.pairIds.get(pair);
+      if (id === undefined) this.pairIds.set(pair, (id = this.pairIds.size));
+      this.tagIds.push(id);
+    }
+    this.tagOffsets.push(this.tagIds.length);
+    if (place.name) {
+      const bytes = Buffer.from(place.name.slice(0, 200), 'utf8');
+      this.nameChunks.push(bytes);
+      this.nameBytes += bytes.length;
+    }
+    this.nameOffsets.push(this.nameBytes);
+  }
+
+  async write(file: string, source: IndexHeader['source']): Promise<IndexHeader> {
+    const n = this.size;
+    const kdb = new KDBush(Math.max(n, 1));
+    const lats = this.lats.view();
+    const lngs = this.lngs.view();
+    for (let i = 0; i < n; i++) kdb.add(lngs[i]!, lats[i]!);
+    // kdbush cannot index zero items; an empty extract gets one unreachable dummy point that no query returns (it has no tags).
+    if (n === 0) kdb.add(0, 0);
+    kdb.finish();
+    const pairs = Buffer.from(JSON.stringify([...this.pairIds.keys()].map((p) => p.split('\u0000'))), 'utf8');
+    const names = Buffer.concat(this.nameChunks, this.nameBytes);
+    const parts: Uint8Array[] = [new Uint8Array(kdb.data as ArrayBuffer), u8(this.tagOffsets.view()), u8(this.tagIds.view()), u8(this.nameOffsets.view()), names, pairs];
+    const header: IndexHeader = {
+      version: INDEX_FORMAT_VERSION,
+      points: n,
+      pairs: this.pairIds.size,
+      builtAt: new Date().toISOString(),
+      source,
+      sections: { kdbush: parts[0]!.length, tagOffsets: parts[1]!.length, tagIds: parts[2]!.length, nameOffsets: parts[3]!.length, names: parts[4]!.length, pairs: parts[5]!.length },
+    };
+    const head = Buffer.from(JSON.stringify(header), 'utf8');
+    const prefix = Buffer.alloc(pad8(12 + head.length));
+    prefix.write(MAGIC, 0, 'latin1');
+    prefix.writeUInt32LE(head.length, 8);
+    head.copy(prefix, 12);
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.write(prefix);
+      for (const part of parts) {
+        await fh.write(part);
+        const gap = pad8(part.length) - part.length;
+        if (gap) await fh.write(Buffer.alloc(gap));
+      }
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file).catch(async (err: unknown) => {
+      await rm(tmp, { force: true });
+      throw err;
+    });
+    return header;
+  }
+}
+
+const pad8 = (n: number) => Math.ceil(n / 8) * 8;
+const u8 = (a: Uint32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** An opened index: the kd-tree and the per-point tag and name tables. */
+export type IndexData = {
+  header: IndexHeader;
+  kdbush: KDBush;
+  tagOffsets: Uint32Array;
+  tagIds: Uint32Array;
+  nameOffsets: Uint32Array;
+  names: Buffer;
+  /** [key, value] by pair id. */
+  pairs: [string, string][];
+};
+
+export class IndexFileError extends Error {}
+
+/** Reads the header only (to decide whether an index is stale without loading it). */
+export async function readIndexHeader(file: string): Promise<IndexHeader> {
+  const fh = await open(file, 'r');
+  try {
+    const first = Buffer.alloc(12);
+    await fh.read(first, 0, 12, 0);
+    if (first.toString('latin1', 0, 8) !== MAGIC) throw new IndexFileError(`${file} is not a cellwise places index`);
+    const len = first.readUInt32LE(8);
+    const head = Buffer.alloc(len);
+    await fh.read(head, 0, len, 12);
+    return JSON.parse(head.toString('utf8')) as IndexHeader;
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function readIndexFile(file: string): Promise<IndexData> {
+  const buf = await readFile(file);
+  if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC) throw new IndexFileError(`${file} is not a cellwise places index`);
+  const headLen = buf.readUInt32LE(8);
+  const header = JSON.parse(buf.toString('utf8', 12, 12 + headLen)) as IndexHeader;
+  if (header.version !== INDEX_FORMAT_VERSION) throw new IndexFileError(`${file} has index format ${header.version}; this cellwise reads ${INDEX_FORMAT_VERSION}: import the extract again`);
+  // Typed-array views need aligned offsets; a Buffer from readFile may sit inside a shared pool.
+  const base = buf.byteOffset % 8 === 0 ? buf : Buffer.from(buf);
+  let at = pad8(12 + headLen);
+  const take = (len: number) => {
+    const start = at;
+    at += pad8(len);
+    if (start + len > base.length) throw new IndexFileError(`${file} is truncated`);
+    return { start: base.byteOffset + start, len };
+  };
+  const s = header.sections;
+  const k = take(s.kdbush);
+  const kdbush = KDBush.from(base.buffer.slice(k.start, k.start + k.len));
+  const u32 = (r: { start: number; len: number }) => new Uint32Array(base.buffer, r.start, r.len / 4);
+  const tagOffsets = u32(take(s.tagOffsets));
+  const tagIds = u32(take(s.tagIds));
+  const nameOffsets = u32(take(s.nameOffsets));
+  const nr = take(s.names);
+  const names = Buffer.from(base.buffer, nr.start, nr.len);
+  const pr = take(s.pairs);
+  const pairs = JSON.parse(Buffer.from(base.buffer, pr.start, pr.len).toString('utf8')) as [string, string][];
+  return { header, kdbush, tagOffsets, tagIds, nameOffsets, names, pairs };
+}
