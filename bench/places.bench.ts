@@ -12,6 +12,7 @@ import { copyFile, mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { buildPlacesIndex } from '../src/providers/places/import.ts';
 import { readIndexFile } from '../src/providers/places/index-file.ts';
 import { createLocalPlacesProvider } from '../src/providers/places/local.ts';
@@ -109,16 +110,22 @@ try {
     const ds = await app.post('/api/v2/datasets', { name: 'stores', type: 'analysis', rows: data });
     const id = ds.body.datasetId as string;
     const col = await app.post(`/api/v2/datasets/${id}/columns`, { name: 'Cafes', taskType: 'places_count', metadata: { prompt: 'cafes', radiusMeters: 1000 } });
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
     const started = performance.now();
     const task = await app.post(`/api/v2/datasets/${id}/tasks/bulk`, { columnIds: [col.body.columnId] });
     let final: any;
     for (;;) {
-      final = (await app.get(`/api/v2/datasets/${id}/tasks/${task.body.taskId}`)).body;
+      final = (await app.get(`/api/v2/datasets/${id}/tasks/${task.body.taskId}`).catch((err: unknown) => {
+        console.log(`poll failed after ${((performance.now() - started) / 1000).toFixed(1)} s (max event-loop delay so far ${(lag.max / 1e6).toFixed(0)} ms): ${String(err)}`);
+        throw err;
+      })).body;
       if (['completed', 'failed', 'cancelled'].includes(final.status)) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     const wall = (performance.now() - started) / 1000;
-    console.log(`places_count: ${rows} rows through the task API (engine concurrency ${concurrency}) in ${wall.toFixed(2)} s (${((wall * 1e6) / rows).toFixed(0)} us per cell; ${final.status}, ${final.progress.completed} done, ${final.progress.failed} failed)`);
+    lag.disable();
+    console.log(`places_count: ${rows} rows through the task API (engine concurrency ${concurrency}) in ${wall.toFixed(2)} s (${((wall * 1e6) / rows).toFixed(0)} us per cell; ${final.status}, ${final.progress.completed} done, ${final.progress.failed} failed; max event-loop delay ${(lag.max / 1e6).toFixed(0)} ms)`);
   } finally {
     await app.close();
   }

@@ -1,7 +1,4 @@
-/**
- * Great-circle helpers on a sphere of radius 6371 km: the same model geokdbush uses, so the index's
- * answer and a brute-force check agree to the millimetre.
- */
+/** Great-circle helpers on a sphere of radius 6371 km (the usual mean Earth radius). */
 export const EARTH_RADIUS_M = 6_371_000;
 const RAD = Math.PI / 180;
 
@@ -51,4 +48,25 @@ export function centroid(lats: ArrayLike<number>, lngs: ArrayLike<number>): { la
     sumLng += lng;
   }
   return { lat: sumLat / n, lng: normalizeLng(sumLng / n) };
+}
+
+/**
+ * Longitude/latitude boxes ([minLng, minLat, maxLng, maxLat]) that together hold every point within
+ * `meters` of the centre: one box, two when the circle crosses the antimeridian, or the whole
+ * longitude band when it reaches over a pole (the exact bound of a spherical cap's longitudes is
+ * asin(sin(d) / cos(lat)), which grows without limit towards the poles).
+ */
+export function capBoxes(lat: number, lng: number, meters: number): [number, number, number, number][] {
+  const d = meters / EARTH_RADIUS_M;
+  const dLat = d / RAD;
+  const minLat = lat - dLat;
+  const maxLat = lat + dLat;
+  if (d >= Math.PI / 2 || maxLat >= 90 || minLat <= -90) return [[-180, Math.max(-90, minLat), 180, Math.min(90, maxLat)]];
+  const dLng = Math.asin(Math.min(1, Math.sin(d) / Math.cos(lat * RAD))) / RAD;
+  const west = lng - dLng;
+  const east = lng + dLng;
+  if (dLng >= 180 || east - west >= 360) return [[-180, minLat, 180, maxLat]];
+  if (west < -180) return [[west + 360, minLat, 180, maxLat], [-180, minLat, east, maxLat]];
+  if (east > 180) return [[west, minLat, 180, maxLat], [-180, minLat, east - 360, maxLat]];
+  return [[west, minLat, east, maxLat]];
 }

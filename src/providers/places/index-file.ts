@@ -1,4 +1,4 @@
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import KDBush from 'kdbush';
 
 /**
@@ -155,47 +155,65 @@ export type IndexData = {
 
 export class IndexFileError extends Error {}
 
+type Handle = Awaited<ReturnType<typeof open>>;
+
+async function readHead(fh: Handle, file: string): Promise<{ header: IndexHeader; end: number }> {
+  const first = Buffer.alloc(12);
+  const { bytesRead } = await fh.read(first, 0, 12, 0);
+  if (bytesRead < 12 || first.toString('latin1', 0, 8) !== MAGIC) throw new IndexFileError(`${file} is not a cellwise places index`);
+  const len = first.readUInt32LE(8);
+  const head = Buffer.alloc(len);
+  await fh.read(head, 0, len, 12);
+  try {
+    return { header: JSON.parse(head.toString('utf8')) as IndexHeader, end: pad8(12 + len) };
+  } catch {
+    throw new IndexFileError(`${file} has a damaged header`);
+  }
+}
+
 /** Reads the header only (to decide whether an index is stale without loading it). */
 export async function readIndexHeader(file: string): Promise<IndexHeader> {
   const fh = await open(file, 'r');
   try {
-    const first = Buffer.alloc(12);
-    await fh.read(first, 0, 12, 0);
-    if (first.toString('latin1', 0, 8) !== MAGIC) throw new IndexFileError(`${file} is not a cellwise places index`);
-    const len = first.readUInt32LE(8);
-    const head = Buffer.alloc(len);
-    await fh.read(head, 0, len, 12);
-    return JSON.parse(head.toString('utf8')) as IndexHeader;
+    return (await readHead(fh, file)).header;
   } finally {
     await fh.close();
   }
 }
 
 export async function readIndexFile(file: string): Promise<IndexData> {
-  const buf = await readFile(file);
-  if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC) throw new IndexFileError(`${file} is not a cellwise places index`);
-  const headLen = buf.readUInt32LE(8);
-  const header = JSON.parse(buf.toString('utf8', 12, 12 + headLen)) as IndexHeader;
-  if (header.version !== INDEX_FORMAT_VERSION) throw new IndexFileError(`${file} has index format ${header.version}; this cellwise reads ${INDEX_FORMAT_VERSION}: import the extract again`);
-  // Typed-array views need aligned offsets; a Buffer from readFile may sit inside a shared pool.
-  const base = buf.byteOffset % 8 === 0 ? buf : Buffer.from(buf);
-  let at = pad8(12 + headLen);
-  const take = (len: number) => {
-    const start = at;
-    at += pad8(len);
-    if (start + len > base.length) throw new IndexFileError(`${file} is truncated`);
-    return { start: base.byteOffset + start, len };
-  };
-  const s = header.sections;
-  const k = take(s.kdbush);
-  const kdbush = KDBush.from(base.buffer.slice(k.start, k.start + k.len));
-  const u32 = (r: { start: number; len: number }) => new Uint32Array(base.buffer, r.start, r.len / 4);
-  const tagOffsets = u32(take(s.tagOffsets));
-  const tagIds = u32(take(s.tagIds));
-  const nameOffsets = u32(take(s.nameOffsets));
-  const nr = take(s.names);
-  const names = Buffer.from(base.buffer, nr.start, nr.len);
-  const pr = take(s.pairs);
-  const pairs = JSON.parse(Buffer.from(base.buffer, pr.start, pr.len).toString('utf8')) as [string, string][];
-  return { header, kdbush, tagOffsets, tagIds, nameOffsets, names, pairs };
+  const fh = await open(file, 'r');
+  try {
+    const { header, end } = await readHead(fh, file);
+    if (header.version !== INDEX_FORMAT_VERSION) throw new IndexFileError(`${file} has index format ${header.version}; this cellwise reads ${INDEX_FORMAT_VERSION}: import the extract again`);
+    const s = header.sections;
+    const size = (await fh.stat()).size;
+    let at = end;
+    const read = async (into: Uint8Array, len: number) => {
+      if (at + len > size) throw new IndexFileError(`${file} is truncated`);
+      await fh.read(into, 0, len, at);
+      at += pad8(len);
+    };
+    // The kd-tree gets its own ArrayBuffer (kdbush reads its header at offset 0); the tables share
+    // one more, each section 8-aligned within it so typed arrays can view it without copies.
+    const kdData = new ArrayBuffer(s.kdbush);
+    await read(new Uint8Array(kdData), s.kdbush);
+    const lens = [s.tagOffsets, s.tagIds, s.nameOffsets, s.names, s.pairs];
+    const rest = new ArrayBuffer(lens.reduce((a, b) => a + pad8(b), 0));
+    const offsets: number[] = [];
+    let off = 0;
+    for (const len of lens) {
+      offsets.push(off);
+      await read(new Uint8Array(rest, off, len), len);
+      off += pad8(len);
+    }
+    const u32 = (i: number) => new Uint32Array(rest, offsets[i]!, lens[i]! / 4);
+    const pairs = JSON.parse(Buffer.from(rest, offsets[4]!, s.pairs).toString('utf8')) as [string, string][];
+    return { header, kdbush: KDBush.from(kdData), tagOffsets: u32(0), tagIds: u32(1), nameOffsets: u32(2), names: Buffer.from(rest, offsets[3]!, s.names), pairs };
+  } catch (err) {
+    if (err instanceof IndexFileError) throw err;
+    throw new IndexFileError(`${file} is not a readable places index: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await fh.close();
+  }
 }

@@ -1,4 +1,4 @@
-import { around } from 'geokdbush';
+import { capBoxes, EARTH_RADIUS_M } from './geo.ts';
 import { OSM_ATTRIBUTION, type PlacesProvider, type PlacesQuery, type PlacesResult, type TagClause } from './places.ts';
 import type { IndexData } from './index-file.ts';
 
@@ -8,11 +8,15 @@ const ON_RADIUS_TOLERANCE_M = 0.001;
 /** A clause compiled against the pair dictionary: per condition, which pair ids satisfy it. */
 type CompiledClause = Uint8Array[];
 
+const RAD = Math.PI / 180;
+
 /**
- * The local adapter: geokdbush's great-circle `around` over the kd-tree (it handles the
- * antimeridian and the poles: its box distance is periodic in longitude), with the tag filter as its
- * predicate, so non-matching points never enter the result. Results come nearest first, which gives
- * the sample for free.
+ * The local adapter: a kdbush range query over the bounding boxes of the spherical cap (two boxes
+ * across the antimeridian, the full longitude band around a pole), then the tag filter, then the
+ * exact haversine distance. geokdbush's `around` was the first choice, but with a tag predicate it
+ * stops only when it meets a *matching* point beyond the radius: a tag with no match nearby made
+ * it walk the whole tree (200 ms per query on 1M points, against under 2 ms here), and without a
+ * predicate every point in the radius goes through its priority queue.
  */
 export function createLocalPlacesProvider(data: IndexData, attribution = OSM_ATTRIBUTION): PlacesProvider & { readonly points: number } {
   const compiled = new Map<string, CompiledClause[]>();
@@ -43,6 +47,10 @@ export function createLocalPlacesProvider(data: IndexData, attribution = OSM_ATT
     return out;
   }
 
+  // range() answers ids; their coordinates sit at each id's position in kdbush's kd-sorted arrays.
+  const positionOf = new Uint32Array(data.kdbush.ids.length);
+  data.kdbush.ids.forEach((id, i) => (positionOf[id] = i));
+
   const name = (id: number) => data.names.toString('utf8', data.nameOffsets[id]!, data.nameOffsets[id + 1]!);
 
   return {
@@ -51,6 +59,8 @@ export function createLocalPlacesProvider(data: IndexData, attribution = OSM_ATT
     points: data.header.points,
     async count(q: PlacesQuery): Promise<PlacesResult> {
       const clauses = compile(q.tags);
+      // A filter no pair in the index can satisfy needs no spatial query at all.
+      if (!clauses.some((conditions) => conditions.every((mask) => mask.includes(1)))) return { count: 0, sample: [] };
       const { tagOffsets, tagIds } = data;
       const points = data.header.points;
       const matches = (id: number) => {
@@ -64,14 +74,36 @@ export function createLocalPlacesProvider(data: IndexData, attribution = OSM_ATT
           }),
         );
       };
-      const ids = around(data.kdbush, q.lng, q.lat, Infinity, (q.radiusMeters + ON_RADIUS_TOLERANCE_M) / 1000, matches);
-      const sample: string[] = [];
-      for (const id of ids) {
-        if (sample.length >= q.sampleSize) break;
-        const n = name(id);
-        if (n) sample.push(n);
+      const { coords } = data.kdbush;
+      const limit = q.radiusMeters + ON_RADIUS_TOLERANCE_M;
+      const lat1 = q.lat * RAD;
+      const cosLat1 = Math.cos(lat1);
+      // Haversine with the centre's cosine computed once: this loop is the whole cost of a query.
+      const within = (lng: number, lat: number) => {
+        const sLat = Math.sin((lat * RAD - lat1) / 2);
+        const sLng = Math.sin(((lng - q.lng) * RAD) / 2);
+        const h = sLat * sLat + cosLat1 * Math.cos(lat * RAD) * sLng * sLng;
+        return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
+      };
+      let count = 0;
+      // The nearest named matches, kept sorted: the sample is a handful, so insertion is cheapest.
+      const nearest: { d: number; id: number }[] = [];
+      for (const [minLng, minLat, maxLng, maxLat] of capBoxes(q.lat, q.lng, limit + 1)) {
+        for (const id of data.kdbush.range(minLng, minLat, maxLng, maxLat)) {
+          if (!matches(id)) continue;
+          const at = 2 * positionOf[id]!;
+          const d = within(coords[at]!, coords[at + 1]!);
+          if (d > limit) continue;
+          count++;
+          if (q.sampleSize > 0 && data.nameOffsets[id + 1]! > data.nameOffsets[id]! && (nearest.length < q.sampleSize || d < nearest[nearest.length - 1]!.d)) {
+            let at = nearest.length;
+            while (at > 0 && nearest[at - 1]!.d > d) at--;
+            nearest.splice(at, 0, { d, id });
+            if (nearest.length > q.sampleSize) nearest.pop();
+          }
+        }
       }
-      return { count: ids.length, sample };
+      return { count, sample: nearest.map((n) => name(n.id)) };
     },
   };
 }
