@@ -61,7 +61,8 @@ export class PlaceIndexBuilder {
   private readonly tagOffsets = new Grow(new Uint32Array(1024), (n) => new Uint32Array(n));
   private readonly tagIds = new Grow(new Uint32Array(4096), (n) => new Uint32Array(n));
   private readonly nameOffsets = new Grow(new Uint32Array(1024), (n) => new Uint32Array(n));
-  private readonly nameChunks: Buffer[] = [];
+  // Names go straight into one growing byte buffer: a Buffer per name would cost ~100 bytes of object each.
+  private names = Buffer.allocUnsafe(64 * 1024);
   private nameBytes = 0;
   private readonly pairIds = new Map<string, number>();
 
@@ -86,9 +87,14 @@ export class PlaceIndexBuilder {
     }
     this.tagOffsets.push(this.tagIds.length);
     if (place.name) {
-      const bytes = Buffer.from(place.name.slice(0, 200), 'utf8');
-      this.nameChunks.push(bytes);
-      this.nameBytes += bytes.length;
+      const name = place.name.slice(0, 200);
+      // 200 UTF-16 units are at most 600 UTF-8 bytes.
+      if (this.nameBytes + 600 > this.names.length) {
+        const next = Buffer.allocUnsafe(this.names.length * 2);
+        this.names.copy(next, 0, 0, this.nameBytes);
+        this.names = next;
+      }
+      this.nameBytes += this.names.write(name, this.nameBytes, 'utf8');
     }
     this.nameOffsets.push(this.nameBytes);
   }
@@ -103,7 +109,7 @@ export class PlaceIndexBuilder {
     if (n === 0) kdb.add(0, 0);
     kdb.finish();
     const pairs = Buffer.from(JSON.stringify([...this.pairIds.keys()].map((p) => p.split('\u0000'))), 'utf8');
-    const names = Buffer.concat(this.nameChunks, this.nameBytes);
+    const names = this.names.subarray(0, this.nameBytes);
     const parts: Uint8Array[] = [new Uint8Array(kdb.data as ArrayBuffer), u8(this.tagOffsets.view()), u8(this.tagIds.view()), u8(this.nameOffsets.view()), names, pairs];
     const header: IndexHeader = {
       version: INDEX_FORMAT_VERSION,

@@ -53,15 +53,3 @@ export class PlacesError extends Error {
     super(message);
   }
 }
-
-/** A tag filter as a predicate over a feature's tags (used by the local index's reader and by fakes). */
-export function matchesTags(tags: TagClause[], get: (key: string) => string | undefined): boolean {
-  return tags.some((clause) =>
-    Object.entries(clause).every(([key, want]) => {
-      const have = get(key);
-      if (have === undefined) return false;
-      if (want === true) return true;
-      return Array.isArray(want) ? want.includes(have) : want === have;
-    }),
-  );
-}
