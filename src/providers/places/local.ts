@@ -18,7 +18,7 @@ const RAD = Math.PI / 180;
  * it walk the whole tree (200 ms per query on 1M points, against under 2 ms here), and without a
  * predicate every point in the radius goes through its priority queue.
  */
-export function createLocalPlacesProvider(data: IndexData, attribution = OSM_ATTRIBUTION): PlacesProvider & { readonly points: number } {
+export function createLocalPlacesProvider(data: IndexData, attribution = OSM_ATTRIBUTION): PlacesProvider & { readonly points: number; countNow(q: PlacesQuery): PlacesResult } {
   const compiled = new Map<string, CompiledClause[]>();
   const byKey = new Map<string, number[]>();
   data.pairs.forEach(([k], id) => {
@@ -62,21 +62,32 @@ export function createLocalPlacesProvider(data: IndexData, attribution = OSM_ATT
       // as microtasks): without one real turn of the event loop per query, a task of ten thousand
       // local counts would run start to finish without letting a single HTTP request in.
       await new Promise<void>((resolve) => setImmediate(resolve));
+      return this.countNow(q);
+    },
+    /** The index query alone, synchronously (benchmarks; callers in the server use `count`). */
+    countNow(q: PlacesQuery): PlacesResult {
       const clauses = compile(q.tags);
       // A filter no pair in the index can satisfy needs no spatial query at all.
       if (!clauses.some((conditions) => conditions.every((mask) => mask.includes(1)))) return { count: 0, sample: [] };
       const { tagOffsets, tagIds } = data;
       const points = data.header.points;
+      // Plain loops: this runs for every candidate in the box, and closures per call showed up as a third of the query time.
       const matches = (id: number) => {
         if (id >= points) return false;
         const from = tagOffsets[id]!;
         const to = tagOffsets[id + 1]!;
-        return clauses.some((conditions) =>
-          conditions.every((mask) => {
-            for (let i = from; i < to; i++) if (mask[tagIds[i]!]) return true;
-            return false;
-          }),
-        );
+        for (let c = 0; c < clauses.length; c++) {
+          const conditions = clauses[c]!;
+          let all = true;
+          for (let k = 0; k < conditions.length && all; k++) {
+            const mask = conditions[k]!;
+            let hit = false;
+            for (let i = from; i < to && !hit; i++) hit = mask[tagIds[i]!] === 1;
+            all = hit;
+          }
+          if (all) return true;
+        }
+        return false;
       };
       const { coords } = data.kdbush;
       const limit = q.radiusMeters + ON_RADIUS_TOLERANCE_M;
