@@ -33,7 +33,7 @@ export function keepTag(key: string, value: string): boolean {
 }
 
 /** Doubling typed-array storage: a million points cost tens of megabytes, not a million objects. */
-class Grow<T extends Float64Array | Uint32Array> {
+export class Grow<T extends Float64Array | Uint32Array> {
   length = 0;
   constructor(
     private data: T,

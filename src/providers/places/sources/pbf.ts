@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
 import { PbfReader } from 'pbf';
 import { centroid, validLatLng } from '../geo.ts';
-import type { PlaceInput } from '../index-file.ts';
+import { Grow, type PlaceInput } from '../index-file.ts';
 import { PlacesImportError, type ImportStats } from './source.ts';
 
 /**
@@ -32,19 +32,25 @@ type WayVisitor = (id: number, refs: number[], tags: Tags) => void;
 /** Reads `file` (twice when ways need their nodes) and hands every place to `sink`. */
 export async function readOsmPbf(file: string, sink: (place: PlaceInput) => void): Promise<ImportStats> {
   const stats: ImportStats = { points: 0, fromNodes: 0, fromWays: 0, skipped: 0 };
-  const ways: { refs: number[]; tags: Tags }[] = [];
+  // Way node references in one typed array (a country has millions of tagged ways), each way its slice.
+  const refs = new Grow(new Float64Array(1 << 16), (n) => new Float64Array(n));
+  const ways: { from: number; to: number; tags: Tags }[] = [];
   await eachBlock(file, {
     node(_id, lat, lng, tags) {
       if (!tags || !tags.some(([k]) => FEATURE_KEYS.has(k) || NODE_ONLY_FEATURE_KEYS.has(k))) return;
       sink(place(lat, lng, tags));
       stats.fromNodes++;
     },
-    way(_id, refs, tags) {
-      if (tags.some(([k]) => FEATURE_KEYS.has(k))) ways.push({ refs, tags });
+    way(_id, wayRefs, tags) {
+      if (!tags.some(([k]) => FEATURE_KEYS.has(k))) return;
+      const from = refs.length;
+      for (const r of wayRefs) refs.push(r);
+      ways.push({ from, to: refs.length, tags });
     },
   });
   if (ways.length) {
-    const needed = uniqueSorted(ways.flatMap((w) => w.refs));
+    const all = refs.view();
+    const needed = uniqueSorted(all);
     const lats = new Float64Array(needed.length).fill(NaN);
     const lngs = new Float64Array(needed.length).fill(NaN);
     await eachBlock(file, {
@@ -59,8 +65,8 @@ export async function readOsmPbf(file: string, sink: (place: PlaceInput) => void
     for (const way of ways) {
       const wl: number[] = [];
       const wg: number[] = [];
-      for (const ref of way.refs) {
-        const at = search(needed, ref);
+      for (let i = way.from; i < way.to; i++) {
+        const at = search(needed, all[i]!);
         // Extracts cut at a border keep ways whose nodes lie partly outside: use the nodes present.
         if (at >= 0 && !Number.isNaN(lats[at]!)) {
           wl.push(lats[at]!);
@@ -84,7 +90,7 @@ function place(lat: number, lng: number, tags: Tags): PlaceInput {
   return { lat, lng, tags, name: tags.find(([k]) => k === 'name')?.[1] };
 }
 
-function uniqueSorted(ids: number[]): Float64Array {
+function uniqueSorted(ids: Float64Array): Float64Array {
   const sorted = Float64Array.from(ids).sort();
   let n = 0;
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i]!;
