@@ -39,6 +39,12 @@ export const Config = z.object({
   workers: z.enum(['in-process', 'none']).default('in-process'),
   /** How long a claimed cell stays owned by a worker without a heartbeat before another may take it. */
   taskLeaseMs: int(500, 3_600_000).default(60_000),
+  /** An OSM PBF, GeoJSON or CSV of places, indexed on first use for offline places_count. */
+  placesFile: z.string().min(1).optional(),
+  overpassUrl: z.string().url().default('https://overpass-api.de/api/interpreter'),
+  /** Overpass requests in flight per process: the public instance's etiquette is about two. */
+  overpassConcurrency: int(1, 64).default(2),
+  overpassTimeoutMs: int(1000, 600_000).default(30_000),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -67,6 +73,10 @@ const ENV_NAMES: Record<keyof Config, string> = {
   llmMaxAttempts: 'CELLWISE_LLM_MAX_ATTEMPTS',
   workers: 'CELLWISE_WORKERS',
   taskLeaseMs: 'CELLWISE_TASK_LEASE_MS',
+  placesFile: 'CELLWISE_PLACES_FILE',
+  overpassUrl: 'CELLWISE_OVERPASS_URL',
+  overpassConcurrency: 'CELLWISE_OVERPASS_CONCURRENCY',
+  overpassTimeoutMs: 'CELLWISE_OVERPASS_TIMEOUT_MS',
 };
 
 export class ConfigError extends Error {}

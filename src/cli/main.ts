@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, publicBaseUrl } from '../config.ts';
 import { startServer, startWorker } from '../main.ts';
+import { placesCommand } from './places.ts';
 
 const USAGE = `cellwise <command>
 
@@ -7,12 +8,18 @@ Commands:
   serve     start the API server (PORT, HOST, CELLWISE_DATA_DIR, DATABASE_URL, ...)
   worker    process tasks without serving HTTP (PostgreSQL only: DATABASE_URL; run the
             server with CELLWISE_WORKERS=none, or keep its in-process engine as well)
+  places import FILE
+            index an OSM PBF, GeoJSON or CSV of places for offline places_count
   help      show this help`;
 
 async function main(argv: string[]) {
   const [command = 'serve'] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
     console.log(USAGE);
+    return;
+  }
+  if (command === 'places') {
+    process.exitCode = await placesCommand(argv.slice(1), loadConfig());
     return;
   }
   if (command === 'worker') {

@@ -5,13 +5,15 @@ import type { Store } from '../../store/store.ts';
 import { CellError, type Executor } from '../executor.ts';
 import { aiEnrich } from './ai-enrich.ts';
 import { classification } from './classification.ts';
+import { placesCount } from './places-count.ts';
+import { createPlacesProviders, type PlacesProviders } from '../../providers/places/providers.ts';
 
 /**
  * What executors may need beyond the row: the store (documents' pages, caches), the blob store
  * (files), the configuration (providers' URLs and limits) and the logger. The composition root
  * builds the executors once per process; each task type's factory opens what it needs lazily.
  */
-export type ExecutorDeps = { store: Store; blobs: BlobStore; config: Readonly<Config>; logger: Logger };
+export type ExecutorDeps = { store: Store; blobs: BlobStore; config: Readonly<Config>; logger: Logger; places?: PlacesProviders };
 export type Executors = Readonly<Record<string, Executor>>;
 
 const notImplemented = (taskType: string): Executor => ({
@@ -20,12 +22,14 @@ const notImplemented = (taskType: string): Executor => ({
 
 /** The executor of each computed task type. */
 export function createExecutors(deps: ExecutorDeps): Executors {
-  void deps;
+  const places =
+    deps.places ??
+    createPlacesProviders({ dataDir: deps.config.dataDir, placesFile: deps.config.placesFile, overpassUrl: deps.config.overpassUrl, overpassConcurrency: deps.config.overpassConcurrency, overpassTimeoutMs: deps.config.overpassTimeoutMs, logger: deps.logger });
   return {
     ai_enrich: aiEnrich,
     classification,
     doc_extraction: notImplemented('doc_extraction'),
     web_enrich: notImplemented('web_enrich'),
-    places_count: notImplemented('places_count'),
+    places_count: placesCount({ places }),
   };
 }

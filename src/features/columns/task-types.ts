@@ -19,6 +19,9 @@ const columnRef = z.string().min(1).max(200);
 const jsonSchema = z
   .record(z.string(), z.unknown())
   .refine((s) => typeof s.type === 'string' || Array.isArray(s.type) || 'properties' in s || 'anyOf' in s || 'oneOf' in s || 'enum' in s, 'must be a JSON Schema object (with type, properties, enum, anyOf or oneOf)');
+const tagClause = z
+  .record(z.string().trim().min(1).max(64), z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200)).min(1).max(100), z.literal(true)]))
+  .refine((c) => Object.keys(c).length > 0, 'a tag clause needs at least one key');
 const common = {
   /** Threshold: computed cells below it get needsReview. */
   confidence: z.number().min(0).max(1).optional(),
@@ -47,7 +50,8 @@ export const METADATA_SCHEMAS = {
     prompt,
     radiusMeters: z.number().gt(0).max(50_000).optional(),
     radiusColumnId: columnRef.optional(),
-    tags: z.record(z.string().min(1), z.union([z.string(), z.array(z.string()), z.literal(true)])).optional(),
+    /** One clause ({key: value}: every key must match) or an array of clauses (a place matching any counts). */
+    tags: z.union([tagClause, z.array(tagClause).min(1).max(20)]).optional(),
     provider: z.enum(['local', 'overpass']).optional(),
     latitudeColumnId: columnRef.optional(),
     longitudeColumnId: columnRef.optional(),

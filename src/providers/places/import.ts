@@ -1,0 +1,54 @@
+import { open, stat, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PlaceIndexBuilder, type IndexHeader, type PlaceInput } from './index-file.ts';
+import { readCsv } from './sources/csv.ts';
+import { readGeoJson } from './sources/geojson.ts';
+import { readOsmPbf } from './sources/pbf.ts';
+import { PlacesImportError, type ImportStats } from './sources/source.ts';
+
+export type SourceFormat = 'pbf' | 'geojson' | 'csv' | 'tsv';
+
+/** By extension, else by the first bytes (a PBF starts with a 4-byte length then "\n\x09OSMHeader"). */
+export async function detectFormat(file: string): Promise<SourceFormat> {
+  const lower = file.toLowerCase();
+  if (lower.endsWith('.pbf')) return 'pbf';
+  if (lower.endsWith('.geojson') || lower.endsWith('.json')) return 'geojson';
+  if (lower.endsWith('.csv')) return 'csv';
+  if (lower.endsWith('.tsv')) return 'tsv';
+  const fh = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(64);
+    const { bytesRead } = await fh.read(head, 0, 64, 0);
+    const text = head.subarray(0, bytesRead);
+    if (text.includes('OSMHeader')) return 'pbf';
+    const first = text.toString('utf8').trimStart()[0];
+    if (first === '{' || first === '[') return 'geojson';
+    return 'csv';
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Builds the index file for `source` (streaming: the source is never held in memory, only the
+ * compact point arrays). The index records the source's size and mtime so a changed file is rebuilt.
+ */
+export async function buildPlacesIndex(source: string, indexFile: string): Promise<{ header: IndexHeader; stats: ImportStats }> {
+  const info = await stat(source).catch(() => {
+    throw new PlacesImportError(`${source} does not exist or cannot be read`);
+  });
+  if (!info.isFile()) throw new PlacesImportError(`${source} is not a file`);
+  const format = await detectFormat(source);
+  const builder = new PlaceIndexBuilder();
+  const sink = (p: PlaceInput) => builder.add(p);
+  const stats = format === 'pbf' ? await readOsmPbf(source, sink) : format === 'geojson' ? await readGeoJson(source, sink) : await readCsv(source, sink, format === 'tsv' ? '\t' : ',');
+  await mkdir(path.dirname(indexFile), { recursive: true });
+  const header = await builder.write(indexFile, { path: path.resolve(source), size: info.size, mtimeMs: info.mtimeMs, format });
+  return { header, stats };
+}
+
+/** Whether an index header was built from `source` as it is now. */
+export async function isCurrent(header: IndexHeader, source: string): Promise<boolean> {
+  const info = await stat(source).catch(() => undefined);
+  return !!info && header.source.path === path.resolve(source) && header.source.size === info.size && header.source.mtimeMs === info.mtimeMs;
+}
