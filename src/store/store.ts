@@ -84,7 +84,9 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
 async function migrate(db: Kysely<Database>, schema: string | undefined): Promise<void> {
   // Kysely looks its bookkeeping tables up across all schemas; naming ours keeps several cellwise
   // schemas in one database (tests, tenants) from seeing each other's.
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(schema ? { migrationTableSchema: schema } : {}) });
+  // Unordered: features developed side by side add migrations with neighbouring numbers; each is
+  // self-contained, so a database that already ran a later-numbered one still gets an earlier one.
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true, ...(schema ? { migrationTableSchema: schema } : {}) });
   // That look-up reads every schema's catalog: a schema dropped at the same moment by another
   // process (parallel test runs share a database) fails it with "schema ... does not exist".
   // The race is transient, so try again a few times before giving up.

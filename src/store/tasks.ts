@@ -139,14 +139,21 @@ export async function hasRemainingItems(db: Db, taskId: string): Promise<boolean
  */
 export async function claimItems(db: Db, opts: { owner: string; limit: number; leaseUntil: string; now: string }): Promise<ClaimedItem[]> {
   const lock = isPostgres(db) ? sql`FOR UPDATE SKIP LOCKED` : sql``;
-  // The pick is a CTE joined by key, not an IN (subquery): PostgreSQL then locks and limits exactly
-  // once, and the update finds its rows by primary key.
+  // Two picks, each an ordered index range that stops after `limit` rows: items whose lease
+  // expired (few: at most what dead workers held), then due pending items by available_at. One
+  // WHERE with an OR made both backends collect and sort every pending item of every task per claim.
+  // The picks are CTEs joined by key, so PostgreSQL locks and limits exactly once.
   const result = await sql<{ task_id: string; row_id: string; column_id: string; attempts: number }>`
-    WITH picked AS (
+    WITH expired AS (
       SELECT i.task_id, i.row_id, i.column_id FROM task_items i
-      WHERE ((i.status = 'pending' AND i.available_at <= ${opts.now}) OR (i.status = 'running' AND i.lease_until < ${opts.now}))
+      WHERE i.status = 'running' AND i.lease_until < ${opts.now}
+      LIMIT ${opts.limit} ${lock}),
+    due AS (
+      SELECT i.task_id, i.row_id, i.column_id FROM task_items i
+      WHERE i.status = 'pending' AND i.available_at <= ${opts.now}
         AND NOT EXISTS (SELECT 1 FROM task_items p WHERE p.task_id = i.task_id AND p.row_id = i.row_id AND p.stage < i.stage AND p.status IN ('pending', 'running'))
-      ORDER BY i.available_at LIMIT ${opts.limit} ${lock})
+      ORDER BY i.available_at LIMIT ${opts.limit} ${lock}),
+    picked AS (SELECT * FROM expired UNION ALL SELECT * FROM due LIMIT ${opts.limit})
     UPDATE task_items SET status = 'running', lease_owner = ${opts.owner}, lease_until = ${opts.leaseUntil}, attempts = task_items.attempts + 1
     FROM picked WHERE task_items.task_id = picked.task_id AND task_items.row_id = picked.row_id AND task_items.column_id = picked.column_id
     RETURNING task_items.task_id, task_items.row_id, task_items.column_id, task_items.attempts`.execute(db);
