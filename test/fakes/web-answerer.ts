@@ -2,8 +2,8 @@ import type { FakeReply, RecordedRequest } from './fake-llm-server.ts';
 
 /**
  * A `respond` function for the fake OpenAI server that plays the web_enrich model honestly: it
- * reads the question and the numbered pages from the prompt, picks the sentence sharing the most
- * words with the question, and answers with it, quoting it from its page. No matching sentence:
+ * reads the question and the numbered pages from the prompt, picks the line (paragraph) sharing the most
+ * words with the question, and answers with it, quoting it from its page. No matching line:
  * found false. `invent` adds a quote that is on no page (a hallucination the executor must drop).
  */
 export function webAnswerer(options: { invent?: boolean; confidence?: number } = {}) {
@@ -18,7 +18,7 @@ export function webAnswerer(options: { invent?: boolean; confidence?: number } =
     for (const block of prompt.split(/\n\n(?=\[\d+\] )/)) {
       const m = /^\[(\d+)\] [^\n]*\nURL: [^\n]*\n---\n([\s\S]*)$/.exec(block.replace(/^[\s\S]*?Pages:\n\n/, ''));
       if (!m) continue;
-      for (const sentence of m[2]!.split(/(?<=[.!?])\s+|\n/)) {
+      for (const sentence of m[2]!.split('\n')) {
         const s = sentence.replace(/^(#+|-|>) /, '').trim();
         const score = words.filter((w) => s.toLowerCase().includes(w)).length;
         if (s.length >= 8 && score > (best?.score ?? 0)) best = { page: Number(m[1]), sentence: s, score };

@@ -68,7 +68,7 @@ export function createWebReader(deps: { fetcher: Fetcher; robots: Robots; polite
   }
 
   return {
-    read(workspaceId, raw, options = {}) {
+    async read(workspaceId, raw, options = {}) {
       const url = parseFetchUrl(raw);
       const key = `${workspaceId} ${url.href}`;
       let pending = inflight.get(key);
