@@ -52,6 +52,8 @@ export async function startFakeWebsite(options: { slowMs?: number; hugeBytes?: n
     const p = url.pathname;
     const company = /^\/c\/(\d+)$/.exec(p);
     if (company) return html(res, companyPage(Number(company[1])));
+    const team = /^\/c\/(\d+)\/team$/.exec(p);
+    if (team) return html(res, page(`Company ${team[1]} - Team`, `<article><h1>Team</h1><p>Person ${team[1]} leads a team of ${Number(team[1]) % 50} engineers.</p>${filler(4)}</article>`));
     switch (p) {
       case '/robots.txt':
         res.writeHead(200, { 'content-type': 'text/plain' });

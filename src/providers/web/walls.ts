@@ -29,7 +29,8 @@ const BOT_MARKERS = [
   'request blocked',
 ];
 const LOGIN_TITLE = /\b(sign[ -]?in|log[ -]?in|login|sign[ -]?up to continue|members only|subscribe to continue)\b/i;
-const ERROR_TITLE = /\b(404|410|500|502|503|not found|page not found|page does not exist|no longer available|an error (has )?occurred|internal server error|something went wrong)\b/i;
+// A bare number is an error code only at the start or after "error"/"HTTP": "Company 404" is a name.
+const ERROR_TITLE = /^\s*(404|410|500|502|503)\b|\b(error|http|status)\s*(404|410|500|502|503)\b|\b(not found|page not found|page does not exist|no longer available|an error (has )?occurred|internal server error|something went wrong)\b/i;
 const SHORT = 2_000;
 
 export type Wall = { code: FetchErrorCode; reason: string };
