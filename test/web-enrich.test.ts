@@ -153,6 +153,24 @@ describe('web_enrich', () => {
   });
 });
 
+describe('web_enrich estimate', () => {
+  it('estimates calls and tokens without fetching or searching anything', async () => {
+    const ds = await app.post('/api/v2/datasets', { name: 'E', type: 'analysis', rows: [{ Website: `${site.url}/c/77` }, { Website: `${site.url}/c/78` }] });
+    const id = ds.body.datasetId as string;
+    await app.post(`/api/v2/datasets/${id}/columns`, { name: 'CEO', taskType: 'web_enrich', metadata: { prompt: 'Who is the CEO?', query: '{{Website}} ceo', maxPages: 2 } });
+    const pagesBefore = site.requests.length;
+    const searchesBefore = search.queries.length;
+    const llmBefore = fake.count;
+    const est = await app.post(`/api/v2/datasets/${id}/tasks/estimate`, {});
+    assert.equal(est.status, 200, JSON.stringify(est.body));
+    assert.equal(est.body.llmCalls, 2);
+    assert.ok(est.body.inputTokens > 2 * 2_000, String(est.body.inputTokens));
+    assert.equal(site.requests.length, pagesBefore, 'no page fetched');
+    assert.equal(search.queries.length, searchesBefore, 'no search made');
+    assert.equal(fake.count, llmBefore, 'no LLM call made');
+  });
+});
+
 describe('web_enrich SSRF end to end (private fetching disabled)', () => {
   it('refuses private, encoded, mapped, local-name, redirected, non-http and credentialed URLs on the cell', async () => {
     const p = site.port;

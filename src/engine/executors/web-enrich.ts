@@ -53,6 +53,8 @@ export function createWebEnrich(deps: WebEnrichDeps): Executor {
       const start = urlColumn ? toUrl(valueText(ctx.row[urlColumn.id])) : undefined;
       if (!start && !query) return { value: null, metadata: { reason: `The row has no URL in column ${urlColumn!.name}`, sources: [], pagesRead: [] } };
 
+      if (ctx.dryRun) return estimateOnly(ctx, question, maxPages);
+
       const read = (url: string) => deps.reader.read(ctx.workspaceId, url, { signal: ctx.signal });
       const pages: ReadPage[] = [];
       const skipped: Skipped[] = [];
@@ -93,21 +95,7 @@ export function createWebEnrich(deps: WebEnrichDeps): Executor {
         return { value: null, metadata: { reason: `The search for "${query}" found no pages`, sources: [], ...context, ...(searched ? { searchResults: 0 } : {}) } };
       }
 
-      const perPage = Math.max(2_000, Math.floor(TEXT_BUDGET / pages.length));
-      const material = pages.map((p, i) => `[${i + 1}] ${p.title || p.finalUrl}\nURL: ${p.finalUrl}\n---\n${p.text.slice(0, perPage)}`).join('\n\n');
-      const res = await ctx.llm.complete(String(meta.model ?? ctx.defaultModel), {
-        messages: [
-          {
-            role: 'system',
-            content:
-              'You answer a question about one spreadsheet row using only the numbered web pages given. Support the answer with quotes copied word for word from the page text, each with its page number. ' +
-              'If the pages do not answer the question, set found to false, answer to null, and say in reason what is missing. Never guess. The answer is the value of one spreadsheet cell: short, no preamble.',
-          },
-          { role: 'user', content: `Question: ${question}\n\nPages:\n\n${material}` },
-        ],
-        jsonSchema: { name: 'web_answer', schema: ANSWER_SCHEMA },
-        temperature: 0,
-      });
+      const res = await ask(ctx, question, pages);
       const json = res.json as Answer | undefined;
       if (!json || typeof json !== 'object') throw new CellError('LLM_INVALID_OUTPUT', `The model did not answer in the expected JSON: ${res.text.slice(0, 200)}`);
       const answer = typeof json.answer === 'string' ? json.answer.trim() : '';
@@ -129,6 +117,37 @@ export function createWebEnrich(deps: WebEnrichDeps): Executor {
       return { value: answer, metadata: { confidence, sources, ...(dropped.length ? { droppedQuotes: dropped } : {}), ...context } };
     },
   };
+}
+
+/** The model's request: the question and the numbered pages, sharing TEXT_BUDGET characters. */
+function ask(ctx: ExecutionContext, question: string, pages: readonly { title: string; finalUrl: string; text: string }[]) {
+  const perPage = Math.max(2_000, Math.floor(TEXT_BUDGET / pages.length));
+  const material = pages.map((p, i) => `[${i + 1}] ${p.title || p.finalUrl}\nURL: ${p.finalUrl}\n---\n${p.text.slice(0, perPage)}`).join('\n\n');
+  return ctx.llm.complete(String(ctx.column.metadata.model ?? ctx.defaultModel), {
+    messages: [
+      {
+        role: 'system',
+        content:
+          'You answer a question about one spreadsheet row using only the numbered web pages given. Support the answer with quotes copied word for word from the page text, each with its page number. ' +
+          'If the pages do not answer the question, set found to false, answer to null, and say in reason what is missing. Never guess. The answer is the value of one spreadsheet cell: short, no preamble.',
+      },
+      { role: 'user', content: `Question: ${question}\n\nPages:\n\n${material}` },
+    ],
+    jsonSchema: { name: 'web_answer', schema: ANSWER_SCHEMA },
+    temperature: 0,
+  });
+}
+
+/**
+ * The estimate's stand-in: no fetch or search (an estimate runs nothing), one request shaped like
+ * the real one over maxPages pages of ESTIMATED_PAGE_CHARS each (typical readable text of a page;
+ * the real prompt is capped at TEXT_BUDGET), so tokens and cost come out about right.
+ */
+const ESTIMATED_PAGE_CHARS = 6_000;
+async function estimateOnly(ctx: ExecutionContext, question: string, maxPages: number) {
+  const stand = Array.from({ length: maxPages }, (_, i) => ({ title: `page ${i + 1}`, finalUrl: 'https://example.com/', text: 'x'.repeat(Math.min(ESTIMATED_PAGE_CHARS, Math.floor(TEXT_BUDGET / maxPages))) }));
+  await ask(ctx, question, stand);
+  return { value: null };
 }
 
 /** A row value as a URL: http(s) URLs as they are, bare domains as https, other schemes kept (and refused by the fetcher). */
