@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 /**
  * Which addresses outgoing requests (web fetches, webhooks) may reach. Shared by the web fetcher,
@@ -96,4 +96,16 @@ export async function resolvePublic(host: string, resolve: Resolver = systemReso
     if (why) return { ok: false, resolved: true, reason: `host ${host} resolves to ${a.address}, ${why}` };
   }
   return { ok: true, addresses };
+}
+
+/**
+ * A socket `lookup` that answers with addresses checked beforehand instead of asking DNS again:
+ * what was checked is what gets connected to. Handles both the single-address and the `all`
+ * (happy eyeballs) forms Node asks for.
+ */
+export function pinnedLookup(addresses: readonly ResolvedAddress[]): LookupFunction {
+  return (_hostname, options, callback) => {
+    if (options.all) (callback as unknown as (err: null, list: readonly ResolvedAddress[]) => void)(null, addresses);
+    else callback(null, addresses[0]!.address, addresses[0]!.family);
+  };
 }

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { resolvePublic, systemResolver, urlHost, type ResolvedAddress, type Resolver } from './address-policy.ts';
+import { pinnedLookup, resolvePublic, systemResolver, urlHost, type ResolvedAddress, type Resolver } from './address-policy.ts';
 import { FetchError, parseFetchUrl, type FetchedResponse, type Fetcher, type FetchOptions } from './fetcher.ts';
 
 export type HttpFetcherOptions = {
@@ -61,10 +61,7 @@ export function createHttpFetcher(options: HttpFetcherOptions): Fetcher {
   }
 
   function hop(url: URL, signal: AbortSignal, accept: string, addresses: ResolvedAddress[]): Promise<{ status: number; headers: http.IncomingHttpHeaders; body?: Buffer }> {
-    const lookup: LookupFunction = (_hostname, opts, callback) => {
-      if (opts.all) (callback as unknown as (err: null, list: ResolvedAddress[]) => void)(null, addresses);
-      else callback(null, addresses[0]!.address, addresses[0]!.family);
-    };
+    const lookup = pinnedLookup(addresses);
     const host = urlHost(url);
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
