@@ -16,13 +16,22 @@ export async function saveWebPage(db: Db, workspaceId: string, url: string, page
     .execute();
 }
 
-/** The web reader's PageCache over the store. */
-export function createPageCache(store: Store): PageCache {
+/** Drops pages fetched before `before` (in every workspace): they would be fetched again anyway. */
+export async function pruneWebPages(db: Db, before: string): Promise<void> {
+  await db.deleteFrom('web_pages').where('fetched_at', '<', before).execute();
+}
+
+/** The web reader's PageCache over the store; every 500th write also prunes pages older than `maxAgeMs`. */
+export function createPageCache(store: Store, maxAgeMs: number): PageCache {
+  let writes = 0;
   return {
     async get(workspaceId, url, notBefore) {
       const row = await findWebPage(store.db, workspaceId, url, notBefore.toISOString());
       return row && (JSON.parse(row.page) as WebPage);
     },
-    put: (workspaceId, url, page) => saveWebPage(store.db, workspaceId, url, JSON.stringify(page), page.fetchedAt),
+    async put(workspaceId, url, page) {
+      await saveWebPage(store.db, workspaceId, url, JSON.stringify(page), page.fetchedAt);
+      if (++writes % 500 === 0) await pruneWebPages(store.db, new Date(Date.now() - maxAgeMs).toISOString());
+    },
   };
 }

@@ -19,7 +19,7 @@ export function createWebEnrichDeps(deps: ExecutorDeps): WebEnrichDeps {
     fetcher,
     robots: createRobots({ fetcher, agent }),
     politeness: createPoliteness({ concurrency: config.fetchHostConcurrency, delayMs: config.fetchHostDelayMs }),
-    ...(config.fetchCacheMaxAgeS > 0 ? { cache: createPageCache(deps.store) } : {}),
+    ...(config.fetchCacheMaxAgeS > 0 ? { cache: createPageCache(deps.store, config.fetchCacheMaxAgeS * 1000) } : {}),
     maxAgeMs: config.fetchCacheMaxAgeS * 1000,
   });
   const search = deps.search ?? (config.searchUrl ? createSearxngSearch({ baseUrl: config.searchUrl, timeoutMs: config.fetchTimeoutMs }) : undefined);

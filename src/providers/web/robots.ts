@@ -17,9 +17,11 @@ export type RobotsVerdict = { allowed: true; crawlDelayMs?: number } | { allowed
 export function createRobots({ fetcher, agent, ttlMs = 3_600_000 }: { fetcher: Fetcher; agent: string; ttlMs?: number }) {
   const cache = new Map<string, Entry>();
 
-  function load(origin: string, signal?: AbortSignal): Entry['rules'] {
+  // Not tied to the asking cell's signal: the answer is shared, and a cancelled task must not leave
+  // "unreachable" behind for everyone else (the fetcher's own timeout bounds it).
+  function load(origin: string): Entry['rules'] {
     const robotsUrl = `${origin}/robots.txt`;
-    return fetcher.fetch(robotsUrl, { accept: 'text/plain,*/*;q=0.5', ...(signal ? { signal } : {}) }).then(
+    return fetcher.fetch(robotsUrl, { accept: 'text/plain,*/*;q=0.5' }).then(
       (res): Rules | { unreachable: string } => {
         if (res.status >= 200 && res.status < 300) return robotsParser(robotsUrl, res.body.toString('utf8'));
         if (res.status >= 400 && res.status < 500) return { isAllowed: () => true, getCrawlDelay: () => undefined };
@@ -34,11 +36,11 @@ export function createRobots({ fetcher, agent, ttlMs = 3_600_000 }: { fetcher: F
   }
 
   return {
-    async check(url: URL, signal?: AbortSignal): Promise<RobotsVerdict> {
+    async check(url: URL): Promise<RobotsVerdict> {
       const origin = url.origin;
       let entry = cache.get(origin);
       if (!entry || entry.expires < Date.now()) {
-        entry = { expires: Date.now() + ttlMs, rules: load(origin, signal) };
+        entry = { expires: Date.now() + ttlMs, rules: load(origin) };
         cache.set(origin, entry);
         entry.rules.then(
           (r) => {

@@ -42,7 +42,7 @@ export function createWebReader(deps: { fetcher: Fetcher; robots: Robots; polite
   const inflight = new Map<string, Promise<WebPage & { cached: boolean }>>();
 
   async function fetchPage(url: URL, signal?: AbortSignal): Promise<WebPage> {
-    const verdict = await deps.robots.check(url, signal);
+    const verdict = await deps.robots.check(url);
     if (!verdict.allowed) throw new FetchError('FETCH_ROBOTS_DISALLOWED', verdict.reason, verdict.retryable);
     const res = await deps.politeness.run(url.host, () => deps.fetcher.fetch(url.href, signal ? { signal } : {}), { ...(verdict.crawlDelayMs ? { crawlDelayMs: verdict.crawlDelayMs } : {}), ...(signal ? { signal } : {}) });
     const type = res.contentType || sniff(res.body);
