@@ -58,11 +58,15 @@ export function createWebEnrich(deps: WebEnrichDeps): Executor {
       const read = (url: string) => deps.reader.read(ctx.workspaceId, url, { signal: ctx.signal });
       const pages: ReadPage[] = [];
       const skipped: Skipped[] = [];
+      let retryable = false;
       const readAll = async (urls: string[]) => {
         const results = await Promise.allSettled(urls.map(read));
         results.forEach((r, i) => {
           if (r.status === 'fulfilled') pages.push(r.value);
-          else skipped.push({ url: urls[i]!, code: r.reason instanceof FetchError ? r.reason.code : 'FETCH_FAILED', message: r.reason instanceof Error ? r.reason.message : String(r.reason) });
+          else {
+            skipped.push({ url: urls[i]!, code: r.reason instanceof FetchError ? r.reason.code : 'FETCH_FAILED', message: r.reason instanceof Error ? r.reason.message : String(r.reason) });
+            retryable ||= r.reason instanceof FetchError && r.reason.retryable;
+          }
         });
       };
       const seen = new Set<string>();
@@ -75,11 +79,9 @@ export function createWebEnrich(deps: WebEnrichDeps): Executor {
         more.forEach((u) => seen.add(u));
         if (more.length) await readAll(more);
       }
-      let searched: string[] | undefined;
       if (query && pages.length < maxPages) {
         if (!deps.search) throw new CellError('SEARCH_NOT_CONFIGURED', 'This column has a search query but no search engine is configured (set CELLWISE_SEARCH_URL)');
         const results = await deps.search.search(query, { limit: Math.max(5, maxPages * 2), signal: ctx.signal }).catch((err: unknown) => Promise.reject(toCellError(err)));
-        searched = results.map((r) => r.url);
         // Candidates in rank order; a failed one makes room for the next.
         for (const r of results) {
           if (pages.length >= maxPages) break;
@@ -91,8 +93,9 @@ export function createWebEnrich(deps: WebEnrichDeps): Executor {
       const pagesRead = pages.map((p) => ({ url: p.finalUrl, title: p.title, cached: p.cached }));
       const context = { pagesRead, ...(query ? { query } : {}), ...(skipped.length ? { skipped } : {}) };
       if (!pages.length) {
-        if (skipped.length) throw new CellError(skipped[0]!.code, `No page could be read: ${skipped.map((s) => s.message).join('; ').slice(0, 1000)}`, false);
-        return { value: null, metadata: { reason: `The search for "${query}" found no pages`, sources: [], ...context, ...(searched ? { searchResults: 0 } : {}) } };
+        // Only a search can leave nothing read (the row's URL either reads or fails the cell).
+        if (skipped.length) throw new CellError(skipped[0]!.code, `No page found by the search could be read: ${skipped.map((s) => s.message).join('; ').slice(0, 1000)}`, retryable);
+        return { value: null, metadata: { reason: `The search for "${query}" found no pages`, sources: [], ...context } };
       }
 
       const res = await ask(ctx, question, pages);
