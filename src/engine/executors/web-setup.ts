@@ -1,11 +1,15 @@
 import { createSearxngSearch } from '../../providers/search/searxng.ts';
 import { createHttpFetcher } from '../../providers/web/http-fetcher.ts';
 import { createPoliteness } from '../../providers/web/politeness.ts';
+import { createReadablePool, type ReadablePool } from '../../providers/web/readable-pool.ts';
 import { createRobots } from '../../providers/web/robots.ts';
 import { createWebReader } from '../../providers/web/web-reader.ts';
 import { createPageCache } from '../../store/web-pages.ts';
 import type { ExecutorDeps } from './index.ts';
 import type { WebEnrichDeps } from './web-enrich.ts';
+
+/** One pool of page-reading threads per process, however many apps (tests) it builds. */
+let pool: ReadablePool | undefined;
 
 /** web_enrich's outside systems from the configuration: the safe fetcher, robots.txt, politeness, the page cache and search. */
 export function createWebEnrichDeps(deps: ExecutorDeps): WebEnrichDeps {
@@ -21,6 +25,7 @@ export function createWebEnrichDeps(deps: ExecutorDeps): WebEnrichDeps {
     politeness: createPoliteness({ concurrency: config.fetchHostConcurrency, delayMs: config.fetchHostDelayMs }),
     ...(config.fetchCacheMaxAgeS > 0 ? { cache: createPageCache(deps.store, config.fetchCacheMaxAgeS * 1000) } : {}),
     maxAgeMs: config.fetchCacheMaxAgeS * 1000,
+    readHtml: (html, url) => (pool ??= createReadablePool()).read(html, url),
   });
   const search = deps.search ?? (config.searchUrl ? createSearxngSearch({ baseUrl: config.searchUrl, timeoutMs: config.fetchTimeoutMs }) : undefined);
   return { reader, ...(search ? { search } : {}) };

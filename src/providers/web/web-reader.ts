@@ -1,6 +1,6 @@
 import { FetchError, parseFetchUrl, type FetchedResponse, type Fetcher } from './fetcher.ts';
 import type { Politeness } from './politeness.ts';
-import { readHtml, MAX_TEXT_CHARS, type PageLink } from './readable.ts';
+import { readHtml, MAX_TEXT_CHARS, type PageLink, type ReadablePage } from './readable.ts';
 import type { Robots } from './robots.ts';
 import { detectWall } from './walls.ts';
 
@@ -38,7 +38,9 @@ const TEXT = new Set(['text/plain', 'text/markdown', 'text/x-markdown']);
  * then the safe fetcher; the answer is classified (HTTP errors, content types, walls) and only
  * real content comes back. Concurrent reads of one URL in a workspace share one fetch.
  */
-export function createWebReader(deps: { fetcher: Fetcher; robots: Robots; politeness: Politeness; cache?: PageCache; maxAgeMs: number }): WebReader {
+export function createWebReader(deps: { fetcher: Fetcher; robots: Robots; politeness: Politeness; cache?: PageCache; maxAgeMs: number; readHtml?: (html: string, url: string) => Promise<ReadablePage> }): WebReader {
+  // Inline by default; production passes the worker pool (readable-pool.ts) to keep parsing off the event loop.
+  const parse = deps.readHtml ?? ((html: string, url: string) => Promise.resolve(readHtml(html, url)));
   const inflight = new Map<string, Promise<WebPage & { cached: boolean }>>();
 
   async function fetchPage(url: URL, signal?: AbortSignal): Promise<WebPage> {
@@ -48,7 +50,7 @@ export function createWebReader(deps: { fetcher: Fetcher; robots: Robots; polite
     const type = res.contentType || sniff(res.body);
     if (HTML.has(type)) {
       const html = decode(res);
-      const page = readHtml(html, res.url);
+      const page = await parse(html, res.url);
       const wall = detectWall({ status: res.status, html, title: page.title, text: page.text, signals: page.signals });
       if (wall) throw new FetchError(wall.code, `${res.url}: ${wall.reason}`, wall.code === 'FETCH_BOT_WALL');
       if (res.status >= 400) throw httpError(res);
