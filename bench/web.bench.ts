@@ -1,8 +1,9 @@
 /**
  * Web enrichment figures.
  * 1. Reading: N pages of the local test website, fetch + readable text through the web reader
- *    (safe fetcher, robots.txt, politeness gate, Readability on linkedom), against a floor of plain
- *    fetch() + text() of the same pages in the same run, both with the same concurrency.
+ *    (safe fetcher, robots.txt, politeness gate, Readability on linkedom), inline and in the worker
+ *    threads the server uses, against a floor of plain fetch() + text() of the same pages in the
+ *    same run, all with the same concurrency.
  * 2. web_enrich over R rows (row URL + one linked page each) with the fake LLM at 50 ms latency:
  *    wall time, then a second run of the column: pages fetched again vs saved by the page cache.
  * Usage: node --import tsx bench/web.bench.ts [pages=500] [rows=300]
@@ -10,6 +11,7 @@
  */
 import { createHttpFetcher } from '../src/providers/web/http-fetcher.ts';
 import { createPoliteness } from '../src/providers/web/politeness.ts';
+import { createReadablePool } from '../src/providers/web/readable-pool.ts';
 import { createRobots } from '../src/providers/web/robots.ts';
 import { createWebReader } from '../src/providers/web/web-reader.ts';
 import { startFakeOpenAI } from '../test/fakes/openai-server.ts';
@@ -35,8 +37,11 @@ try {
   const warm = Array.from({ length: 20 }, (_, i) => `${site.url}/c/${100_000 + i}`);
   const fetcher = createHttpFetcher({ allowPrivate: true, userAgent: 'cellwise/0.1 (bench)', connectTimeoutMs: 5_000, timeoutMs: 30_000, maxBytes: 5_000_000 });
   const reader = createWebReader({ fetcher, robots: createRobots({ fetcher, agent: 'cellwise' }), politeness: createPoliteness({ concurrency, delayMs: 0 }), maxAgeMs: 0 });
+  const threads = createReadablePool();
+  const threaded = createWebReader({ fetcher, robots: createRobots({ fetcher, agent: 'cellwise' }), politeness: createPoliteness({ concurrency, delayMs: 0 }), maxAgeMs: 0, readHtml: (html, url) => threads.read(html, url) });
   await pool(warm, concurrency, async (u) => (await fetch(u)).text());
   await pool(warm, concurrency, (u) => reader.read('bench', u));
+  await pool(warm, concurrency, (u) => threaded.read('bench', u));
 
   let bytes = 0;
   let t = performance.now();
@@ -52,10 +57,15 @@ try {
     chars += page.text.length;
   });
   const readMs = performance.now() - t;
+  t = performance.now();
+  await pool(urls, concurrency, (u) => threaded.read('bench', u));
+  const threadedMs = performance.now() - t;
+  await threads.close();
   const rate = (ms: number) => (pages / (ms / 1000)).toFixed(0);
   console.log(`reading: ${pages} pages (${(bytes / pages / 1024).toFixed(1)} KB HTML each), concurrency ${concurrency}`);
   console.log(`  plain fetch+text (floor): ${floorMs.toFixed(0)} ms, ${rate(floorMs)} pages/s`);
   console.log(`  fetch + readable text:    ${readMs.toFixed(0)} ms, ${rate(readMs)} pages/s (${(chars / pages).toFixed(0)} chars of text per page); ratio ${(readMs / floorMs).toFixed(2)}x the floor`);
+  console.log(`  same, parsed in worker threads (as the server does): ${threadedMs.toFixed(0)} ms, ${rate(threadedMs)} pages/s; ratio ${(threadedMs / floorMs).toFixed(2)}x the floor`);
 
   const fake = await startFakeOpenAI({ latencyMs: 50, respond: webAnswerer() });
   // A local site: politeness opened up to the engine's concurrency (the default is 2 per host, 1 s apart).
