@@ -8,7 +8,7 @@ describe('webhook target', () => {
   it('a delivery connects to the checked addresses, never re-resolving the name (no DNS-rebinding gap)', async () => {
     const seen: string[] = [];
     const server = createServer((req, res) => {
-      seen.push(`${req.headers.host} ${req.headers['x-test']}`);
+      seen.push(`${req.headers.host} ${req.headers['x-test']} ${req.headers['transfer-encoding'] ?? ''}`);
       res.statusCode = 204;
       res.end();
     });
@@ -16,9 +16,9 @@ describe('webhook target', () => {
     const port = (server.address() as AddressInfo).port;
     try {
       // `.invalid` never resolves (RFC 6761): the request can only arrive through the pinned address.
-      const status = await postToTarget(`http://hook.invalid:${port}/x`, [{ address: '127.0.0.1', family: 4 }], { 'x-test': 'pinned' }, '{}', 5_000);
+      const status = await postToTarget(`http://hook.invalid:${port}/x`, [{ address: '127.0.0.1', family: 4 }], { 'x-test': 'pinned', Host: 'other.example', 'Transfer-Encoding': 'chunked' }, '{}', 5_000);
       assert.equal(status, 204);
-      assert.deepEqual(seen, [`hook.invalid:${port} pinned`]);
+      assert.deepEqual(seen, [`hook.invalid:${port} pinned `], 'framing headers of the webhook config are not sent');
     } finally {
       server.close();
     }

@@ -24,6 +24,8 @@ export async function checkWebhookTarget(url: string, allowPrivate: boolean, pat
   return checked.addresses;
 }
 
+const FRAMING_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'proxy-connection']);
+
 /**
  * POSTs a delivery to the target, connecting to `addresses` when given rather than resolving the
  * name again (a name that re-resolved to a private address between check and connect would be a
@@ -31,11 +33,13 @@ export async function checkWebhookTarget(url: string, allowPrivate: boolean, pat
  */
 export function postToTarget(url: string, addresses: readonly ResolvedAddress[] | undefined, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
   const target = new URL(url);
+  // fetch() used to drop these silently; node:http would send them and break the message framing.
+  const own = Object.fromEntries(Object.entries(headers).filter(([k]) => !FRAMING_HEADERS.has(k.toLowerCase())));
   const mod = target.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = mod.request(
       target,
-      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, signal: AbortSignal.timeout(timeoutMs), ...(addresses?.length ? { lookup: pinnedLookup(addresses) } : {}) },
+      { method: 'POST', headers: { ...own, 'content-length': String(Buffer.byteLength(body)) }, signal: AbortSignal.timeout(timeoutMs), ...(addresses?.length ? { lookup: pinnedLookup(addresses) } : {}) },
       (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
