@@ -45,6 +45,20 @@ export const Config = z.object({
   /** Overpass requests in flight per process: the public instance's etiquette is about two. */
   overpassConcurrency: int(1, 64).default(2),
   overpassTimeoutMs: int(1000, 600_000).default(30_000),
+  /** A SearXNG-compatible JSON search endpoint for web_enrich's `query`; unset: no search. */
+  searchUrl: z.string().url().optional(),
+  /** web_enrich fetches: whole exchange (redirects and body), and connecting alone. */
+  fetchTimeoutMs: int(100, 600_000).default(15_000),
+  fetchConnectTimeoutMs: int(100, 600_000).default(5_000),
+  /** Largest page body accepted (after decompression). */
+  fetchMaxBytes: int(1_000, 1_000_000_000).default(5_000_000),
+  /** How long a read page is reused instead of fetched again; 0 turns the page cache off. */
+  fetchCacheMaxAgeS: int(0, 31_536_000).default(86_400),
+  /** Politeness per host: requests in flight, and the least time between two request starts. */
+  fetchHostConcurrency: int(1, 1_000).default(2),
+  fetchHostDelayMs: int(0, 600_000).default(1_000),
+  /** Sent with every fetch; robots.txt rules are matched against its product token (`cellwise`). */
+  fetchUserAgent: z.string().min(1).default('cellwise/0.1 (self-hosted data enrichment; respects robots.txt)'),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -77,6 +91,14 @@ const ENV_NAMES: Record<keyof Config, string> = {
   overpassUrl: 'CELLWISE_OVERPASS_URL',
   overpassConcurrency: 'CELLWISE_OVERPASS_CONCURRENCY',
   overpassTimeoutMs: 'CELLWISE_OVERPASS_TIMEOUT_MS',
+  searchUrl: 'CELLWISE_SEARCH_URL',
+  fetchTimeoutMs: 'CELLWISE_FETCH_TIMEOUT_MS',
+  fetchConnectTimeoutMs: 'CELLWISE_FETCH_CONNECT_TIMEOUT_MS',
+  fetchMaxBytes: 'CELLWISE_FETCH_MAX_BYTES',
+  fetchCacheMaxAgeS: 'CELLWISE_FETCH_CACHE_MAX_AGE_S',
+  fetchHostConcurrency: 'CELLWISE_FETCH_HOST_CONCURRENCY',
+  fetchHostDelayMs: 'CELLWISE_FETCH_HOST_DELAY_MS',
+  fetchUserAgent: 'CELLWISE_FETCH_USER_AGENT',
 };
 
 export class ConfigError extends Error {}

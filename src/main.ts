@@ -13,7 +13,7 @@ import type { Db } from './store/store.ts';
 import { createEngine } from './engine/engine.ts';
 import { createLlmCache } from './engine/cache.ts';
 import { estimateCells } from './engine/estimate.ts';
-import { createExecutors } from './engine/executors/index.ts';
+import { createExecutors, type ExecutorDeps } from './engine/executors/index.ts';
 import { createLlmRegistry } from './providers/llm/registry.ts';
 import { createTaskService } from './features/tasks/tasks.service.ts';
 import { registerTaskRoutes } from './features/tasks/tasks.routes.ts';
@@ -36,8 +36,11 @@ import { registerWebhookRoutes } from './features/webhooks/webhooks.routes.ts';
 import { createExportService } from './features/exports/exports.service.ts';
 import { registerExportRoutes } from './features/exports/exports.routes.ts';
 
+/** Providers that replace the ones built from the configuration (tests and benchmarks: a fetcher that plays a public site). */
+export type ProviderOverrides = Pick<ExecutorDeps, 'fetcher' | 'search'>;
+
 /** The composition root: config -> store -> providers -> services -> app. */
-export async function buildApp(config: Readonly<Config>, logger: Logger = createLogger(config.logLevel)) {
+export async function buildApp(config: Readonly<Config>, logger: Logger = createLogger(config.logLevel), providers: ProviderOverrides = {}) {
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
   const events = createEventBus();
   // Cell-level progress goes on its own bus: domain-event listeners (webhooks) query the store per event.
@@ -59,7 +62,7 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
     ...(config.ollamaBaseUrl ? { ollamaBaseUrl: config.ollamaBaseUrl } : {}),
     timeoutMs: config.llmTimeoutMs,
   });
-  const executors = createExecutors({ store, blobs, config, logger });
+  const executors = createExecutors({ store, blobs, config, logger, ...providers });
   const engine = createEngine({ store, events, live, registry, executors, config, logger });
   const llmCache = createLlmCache(store);
   const tasks = createTaskService({ store, access, engine, events, live, estimate: (ctx, items) => estimateCells({ store, cache: llmCache, executors, defaultModel: config.model }, ctx, items) });
@@ -87,8 +90,8 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   return { app, store, events, live, engine, tasks, sse, keys, datasets, datasources, exports: exportsService, webhooks, signer, blobs, access, bootstrap, logger, listeningOn };
 }
 
-export async function startServer(config: Readonly<Config>) {
-  const built = await buildApp(config);
+export async function startServer(config: Readonly<Config>, providers: ProviderOverrides = {}) {
+  const built = await buildApp(config, undefined, providers);
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: built.app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
   });

@@ -115,11 +115,12 @@ describe('engine faults', () => {
       assert.equal(c.metadata.error.code, 'LLM_INVALID_OUTPUT');
     }));
 
-  it('task types without an executor end in NOT_IMPLEMENTED', async () => {
-    const ds = await setup(app, ['x'], { prompt: 'CEO of {{Name}}' }, 'web_enrich');
-    await runTask(app, ds.id);
+  it("an executor's own refusal (a row without coordinates) ends the cell in error with its code, once", async () => {
+    const ds = await setup(app, ['x'], { prompt: 'coffee shops' }, 'places_count');
+    const task = await runTask(app, ds.id);
     const [c] = await cells(app, ds.id, ds.col);
-    assert.deepEqual([c.status, c.metadata.error.code, c.metadata.error.retryable], ['error', 'NOT_IMPLEMENTED', false]);
+    assert.deepEqual([c.status, c.metadata.error.code, c.metadata.error.retryable, c.metadata.attempts], ['error', 'MISSING_COORDINATES', false, 1]);
+    assert.equal(task.usage.costUsd, 0);
   });
 
   it('an unreachable LLM ends cells in error and the task ends', async () => {

@@ -51,7 +51,7 @@ export async function estimateCells(deps: { store: Store; cache: LlmCache; execu
     const byId = new Map((await rowCells(deps.store.db, item.rowId)).map((c) => [c.columnId, c.value]));
     for (const c of ctx.columns) row[c.id] = row[c.name] = byId.get(c.id) ?? null;
     // The stub answer may not parse as the executor expects; the request it made is what counts.
-    await executor.execute({ workspaceId: ctx.workspaceId, taskId: 'estimate', dataset: ctx.dataset, column, columns: ctx.columns, row, llm, defaultModel: deps.defaultModel, signal }).catch(() => undefined);
+    await executor.execute({ workspaceId: ctx.workspaceId, taskId: 'estimate', dataset: ctx.dataset, column, columns: ctx.columns, row, llm, defaultModel: deps.defaultModel, signal, dryRun: true }).catch(() => undefined);
   }
   const scale = sample.length ? items.length / sample.length : 0;
   return {

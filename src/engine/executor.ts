@@ -29,6 +29,11 @@ export type ExecutionContext = {
   defaultModel: string;
   /** Fires when the task is cancelled or the worker stops: pass it on to any outside call. */
   signal: AbortSignal;
+  /**
+   * A cost estimate, not a run (engine/estimate.ts): make the LLM request the run would make, but
+   * no outside call with effects or cost of its own (web fetches, searches); approximate instead.
+   */
+  dryRun?: boolean;
 };
 
 export type Source = { type: 'web' | 'document' | 'map'; url?: string; title?: string; quote?: string; page?: number; datasourceId?: string; provider?: string };

@@ -238,6 +238,20 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
     },
   },
+  '0007_web': {
+    async up(db: Kysely<unknown>) {
+      // Readable pages fetched by web_enrich, per workspace, so re-runs read them again without a
+      // fetch while they are younger than CELLWISE_FETCH_CACHE_MAX_AGE_S. Only successes are kept.
+      await db.schema
+        .createTable('web_pages')
+        .addColumn('workspace_id', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('page', 'text', (c) => c.notNull())
+        .addColumn('fetched_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('web_pages_pk', ['workspace_id', 'url'])
+        .execute();
+    },
+  },
   // Engine processes alive now: each takes an equal share of the per-provider LLM limits.
   '0009_workers': {
     async up(db: Kysely<unknown>) {

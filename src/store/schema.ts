@@ -142,4 +142,6 @@ export interface Database {
     cost_usd: number;
   };
   llm_cache: { workspace_id: string; cache_key: string; response: string; created_at: string };
+  /** `page` is the JSON of a providers/web WebPage. */
+  web_pages: { workspace_id: string; url: string; page: string; fetched_at: string };
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { startServer } from '../../src/main.ts';
+import { startServer, type ProviderOverrides } from '../../src/main.ts';
 
 export const ADMIN_KEY = 'cw_test_admin_key_0123456789abcdef';
 
@@ -42,10 +42,10 @@ export type ApiResponse<T = any> = { status: number; body: T; headers: Headers }
 export type TestApp = Awaited<ReturnType<typeof startTestApp>>;
 
 /** Starts the real server on an ephemeral port with a fresh database; talk to it over HTTP. */
-export async function startTestApp(overrides: Partial<Config> = {}) {
+export async function startTestApp(overrides: Partial<Config> = {}, providers: ProviderOverrides = {}) {
   const db = await freshDatabase();
   const config = loadConfig({}, { port: 0, host: '127.0.0.1', dataDir: db.dataDir, adminKey: ADMIN_KEY, logLevel: 'error', rateLimitPerMinute: 0, ...(db.databaseUrl ? { databaseUrl: db.databaseUrl, databaseSchema: db.databaseSchema } : {}), ...overrides });
-  const running = await startServer(config);
+  const running = await startServer(config, providers);
   const baseUrl = `http://127.0.0.1:${running.port}`;
 
   async function request<T = any>(method: string, urlPath: string, options: { body?: unknown; key?: string | null; headers?: Record<string, string>; form?: FormData; raw?: string | Uint8Array } = {}): Promise<ApiResponse<T>> {

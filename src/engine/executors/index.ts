@@ -7,13 +7,18 @@ import { aiEnrich } from './ai-enrich.ts';
 import { classification } from './classification.ts';
 import { placesCount } from './places-count.ts';
 import { createPlacesProviders, type PlacesProviders } from '../../providers/places/providers.ts';
+import type { Fetcher } from '../../providers/web/fetcher.ts';
+import type { SearchProvider } from '../../providers/search/search.ts';
+import { createWebEnrich } from './web-enrich.ts';
+import { createWebEnrichDeps } from './web-setup.ts';
 
 /**
  * What executors may need beyond the row: the store (documents' pages, caches), the blob store
  * (files), the configuration (providers' URLs and limits) and the logger. The composition root
  * builds the executors once per process; each task type's factory opens what it needs lazily.
+ * `fetcher` and `search` replace the ones built from the configuration (tests, benchmarks).
  */
-export type ExecutorDeps = { store: Store; blobs: BlobStore; config: Readonly<Config>; logger: Logger; places?: PlacesProviders };
+export type ExecutorDeps = { store: Store; blobs: BlobStore; config: Readonly<Config>; logger: Logger; places?: PlacesProviders; fetcher?: Fetcher; search?: SearchProvider };
 export type Executors = Readonly<Record<string, Executor>>;
 
 const notImplemented = (taskType: string): Executor => ({
@@ -29,7 +34,7 @@ export function createExecutors(deps: ExecutorDeps): Executors {
     ai_enrich: aiEnrich,
     classification,
     doc_extraction: notImplemented('doc_extraction'),
-    web_enrich: notImplemented('web_enrich'),
+    web_enrich: createWebEnrich(createWebEnrichDeps(deps)),
     places_count: placesCount({ places }),
   };
 }

@@ -28,6 +28,8 @@ export function placesCount(deps: { places: PlacesProviders }): Executor {
       const radiusMeters = radius(ctx);
       const { tags, tagSource } = await tagsFor(ctx);
       const name = (meta.provider as PlacesProviderName | undefined) ?? deps.places.defaultName();
+      // An estimate prices the LLM calls (the tag fallback above) and asks no map service.
+      if (ctx.dryRun) return { value: 0 };
       try {
         const provider = await deps.places.get(name);
         const result = await provider.count({ ...center, radiusMeters, tags, sampleSize: SAMPLE_SIZE, signal: ctx.signal });

@@ -1,24 +1,15 @@
-import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import http from 'node:http';
+import https from 'node:https';
 import { InvalidParametersError } from '../../http/errors.ts';
-
-/** Loopback, private, link-local, metadata, CGNAT and other non-public ranges, v4 and v6. */
-const PRIVATE = new BlockList();
-for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96], ['64:ff9b::', 96]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
-
-export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return true;
-  return PRIVATE.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
+import { pinnedLookup, resolvePublic, urlHost, type ResolvedAddress } from '../../providers/web/address-policy.ts';
 
 /**
  * A webhook target must be HTTPS on a public address, unless CELLWISE_FETCH_ALLOW_PRIVATE lets
  * tests and intranets use http and private addresses. Checked when the webhook is saved and again
- * before every delivery (DNS can change in between).
+ * before every delivery (DNS can change in between). Returns the checked addresses (none when
+ * private targets are allowed): a delivery connects to exactly those (see postToTarget).
  */
-export async function checkWebhookTarget(url: string, allowPrivate: boolean, path = 'url'): Promise<void> {
+export async function checkWebhookTarget(url: string, allowPrivate: boolean, path = 'url'): Promise<ResolvedAddress[] | undefined> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -27,13 +18,34 @@ export async function checkWebhookTarget(url: string, allowPrivate: boolean, pat
   }
   if (parsed.username || parsed.password) throw new InvalidParametersError([{ path, message: 'must not contain credentials' }]);
   if (parsed.protocol !== 'https:' && !(allowPrivate && parsed.protocol === 'http:')) throw new InvalidParametersError([{ path, message: 'must use https' }]);
-  if (allowPrivate) return;
-  const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  let addresses: string[];
-  try {
-    addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-  } catch {
-    throw new InvalidParametersError([{ path, message: `host ${host} does not resolve` }]);
-  }
-  if (addresses.some(isPrivateAddress)) throw new InvalidParametersError([{ path, message: `host ${host} is a private or loopback address` }]);
+  if (allowPrivate) return undefined;
+  const checked = await resolvePublic(urlHost(parsed));
+  if (!checked.ok) throw new InvalidParametersError([{ path, message: checked.resolved ? `${checked.reason}: not a public address` : checked.reason }]);
+  return checked.addresses;
+}
+
+const FRAMING_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'proxy-connection']);
+
+/**
+ * POSTs a delivery to the target, connecting to `addresses` when given rather than resolving the
+ * name again (a name that re-resolved to a private address between check and connect would be a
+ * DNS-rebinding hole). Redirects are not followed. Resolves with the status code.
+ */
+export function postToTarget(url: string, addresses: readonly ResolvedAddress[] | undefined, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
+  const target = new URL(url);
+  // fetch() used to drop these silently; node:http would send them and break the message framing.
+  const own = Object.fromEntries(Object.entries(headers).filter(([k]) => !FRAMING_HEADERS.has(k.toLowerCase())));
+  const mod = target.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(
+      target,
+      { method: 'POST', headers: { ...own, 'content-length': String(Buffer.byteLength(body)) }, signal: AbortSignal.timeout(timeoutMs), ...(addresses?.length ? { lookup: pinnedLookup(addresses) } : {}) },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }

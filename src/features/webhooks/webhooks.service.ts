@@ -7,7 +7,7 @@ import { now, type Store } from '../../store/store.ts';
 import * as hooksDb from '../../store/webhooks.ts';
 import type { DeliveryRecord, WebhookRecord } from '../../store/webhooks.ts';
 import type { Auth } from '../keys/keys.service.ts';
-import { checkWebhookTarget } from './webhook-target.ts';
+import { checkWebhookTarget, postToTarget } from './webhook-target.ts';
 
 export const WEBHOOK_EVENTS = ['dataset.created', 'dataset.task.started', 'dataset.task.completed', 'dataset.task.failed', 'datasource.processed', 'dataset.deleted', 'dataset.exported'] as const;
 /** Seconds to wait before attempt n+1; after the last, the delivery is failed (and can be retried by hand). */
@@ -58,17 +58,10 @@ export function createWebhookService({ store, events, logger, allowPrivate }: { 
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      await checkWebhookTarget(hook.url, allowPrivate);
-      const res = await fetch(hook.url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-        headers: { ...hook.headers, 'content-type': 'application/json', 'user-agent': 'cellwise-webhooks/1', 'x-cellwise-event': d.event, 'x-cellwise-delivery': d.id, 'x-cellwise-timestamp': timestamp, 'x-cellwise-signature': signDelivery(hook.secret, timestamp, d.payload) },
-        body: d.payload,
-      });
-      statusCode = res.status;
-      await res.body?.cancel();
-      if (res.status < 200 || res.status >= 300) error = `endpoint answered ${res.status}`;
+      const addresses = await checkWebhookTarget(hook.url, allowPrivate);
+      const headers = { ...hook.headers, 'content-type': 'application/json', 'user-agent': 'cellwise-webhooks/1', 'x-cellwise-event': d.event, 'x-cellwise-delivery': d.id, 'x-cellwise-timestamp': timestamp, 'x-cellwise-signature': signDelivery(hook.secret, timestamp, d.payload) };
+      statusCode = await postToTarget(hook.url, addresses, headers, d.payload, TIMEOUT_MS);
+      if (statusCode < 200 || statusCode >= 300) error = `endpoint answered ${statusCode}`;
     } catch (err) {
       error = err instanceof InvalidParametersError ? err.message : `request failed: ${(err as Error).message}`;
     }
