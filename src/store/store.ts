@@ -46,13 +46,40 @@ function openSqlite(dataDir: string): Store {
   database.pragma('busy_timeout = 5000');
   // 16 MB of page cache: large imports stay within the memory budget; reads are index ranges.
   database.pragma('cache_size = -16384');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return {
     db,
     dialect: 'sqlite',
     transaction: (fn) => db.transaction().execute(fn),
     lockDataset: async () => {},
     close: () => db.destroy(),
+  };
+}
+
+/**
+ * Kysely's SQLite driver prepares every query it runs; preparing is a third of the engine's SQLite
+ * time (profiled: 2.0 s of prepare against 4.4 s of execution for 5,000 cells). Statements are
+ * reusable, so keep the most recent ones by SQL text. One connection runs one query at a time,
+ * and a statement still busy (an unfinished iteration) is never handed out again.
+ */
+function withStatementCache(database: SqliteDatabase.Database, size = 500) {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    prepare(text: string) {
+      const hit = cache.get(text);
+      if (hit && !hit.busy) {
+        cache.delete(text);
+        cache.set(text, hit);
+        return hit;
+      }
+      const fresh = database.prepare(text);
+      if (!hit) {
+        if (cache.size >= size) cache.delete(cache.keys().next().value!);
+        cache.set(text, fresh);
+      }
+      return fresh;
+    },
+    close: () => database.close(),
   };
 }
 

@@ -355,21 +355,20 @@ const itemKeyOf = (k: ItemKey) => `${k.taskId}/${k.rowId}/${k.columnId}`;
 /**
  * Finishes many items in two statements (the engine's group commit): each item only while `owner`
  * still holds it, and the cells only of the items that were finished. Returns the keys finished.
- * The rows to apply are a UNION ALL of SELECTs with typed parameters rather than VALUES, because
- * SQLite cannot name the columns of a VALUES list; both backends support UPDATE ... FROM.
+ * The batch travels as one JSON parameter, so the SQL text is the same for every batch size and
+ * is prepared (SQLite) or planned (PostgreSQL) once. Dialects differ only in how JSON becomes rows:
+ * jsonb_to_recordset on PostgreSQL, json_each + json_extract on SQLite.
  */
 export async function finishItems(db: Db, owner: string, results: readonly ItemResult[], at: string): Promise<Set<string>> {
   const written = new Set<string>();
+  const pg = isPostgres(db);
   for (const part of chunk(results, 500)) {
-    const rows = sql.join(
-      part.map(
-        (r) =>
-          sql`SELECT CAST(${r.key.taskId} AS text) AS task_id, CAST(${r.key.rowId} AS text) AS row_id, CAST(${r.key.columnId} AS text) AS column_id, CAST(${r.status} AS text) AS status,
-                     CAST(${r.usage.llmCalls} AS integer) AS llm_calls, CAST(${r.usage.cachedCalls} AS integer) AS cached_calls, CAST(${r.usage.inputTokens} AS integer) AS input_tokens,
-                     CAST(${r.usage.outputTokens} AS integer) AS output_tokens, CAST(${r.usage.costUsd} AS double precision) AS cost_usd`,
-      ),
-      sql` UNION ALL `,
-    );
+    const items = JSON.stringify(part.map((r) => ({ task_id: r.key.taskId, row_id: r.key.rowId, column_id: r.key.columnId, status: r.status, llm_calls: r.usage.llmCalls, cached_calls: r.usage.cachedCalls, input_tokens: r.usage.inputTokens, output_tokens: r.usage.outputTokens, cost_usd: r.usage.costUsd })));
+    const rows = pg
+      ? sql`SELECT * FROM jsonb_to_recordset(CAST(${items} AS jsonb)) AS x(task_id text, row_id text, column_id text, status text, llm_calls int, cached_calls int, input_tokens int, output_tokens int, cost_usd float8)`
+      : sql`SELECT json_extract(value, '$.task_id') AS task_id, json_extract(value, '$.row_id') AS row_id, json_extract(value, '$.column_id') AS column_id, json_extract(value, '$.status') AS status,
+                   json_extract(value, '$.llm_calls') AS llm_calls, json_extract(value, '$.cached_calls') AS cached_calls, json_extract(value, '$.input_tokens') AS input_tokens,
+                   json_extract(value, '$.output_tokens') AS output_tokens, json_extract(value, '$.cost_usd') AS cost_usd FROM json_each(${items})`;
     const finished = await sql<{ task_id: string; row_id: string; column_id: string }>`
       UPDATE task_items SET status = v.status, lease_owner = NULL, lease_until = NULL, llm_calls = v.llm_calls, cached_calls = v.cached_calls,
         input_tokens = v.input_tokens, output_tokens = v.output_tokens, cost_usd = v.cost_usd
@@ -381,15 +380,15 @@ export async function finishItems(db: Db, owner: string, results: readonly ItemR
     now.forEach((k) => written.add(k));
     const cells = part.filter((r) => r.cell && now.has(itemKeyOf(r.key)));
     if (!cells.length) continue;
-    const values = sql.join(
-      cells.map((r) => {
-        const value = r.cell!.value === null || r.cell!.value === undefined ? null : JSON.stringify(r.cell!.value);
-        return sql`SELECT CAST(${r.key.rowId} AS text) AS row_id, CAST(${r.key.columnId} AS text) AS column_id, CAST(${value} AS text) AS value, CAST(${r.cell!.status} AS text) AS status, CAST(${JSON.stringify(r.cell!.metadata)} AS text) AS metadata`;
-      }),
-      sql` UNION ALL `,
+    const values = JSON.stringify(
+      cells.map((r) => ({ row_id: r.key.rowId, column_id: r.key.columnId, value: r.cell!.value === null || r.cell!.value === undefined ? null : JSON.stringify(r.cell!.value), status: r.cell!.status, metadata: JSON.stringify(r.cell!.metadata) })),
     );
+    const cellRows = pg
+      ? sql`SELECT * FROM jsonb_to_recordset(CAST(${values} AS jsonb)) AS x(row_id text, column_id text, value text, status text, metadata text)`
+      : sql`SELECT json_extract(value, '$.row_id') AS row_id, json_extract(value, '$.column_id') AS column_id, json_extract(value, '$.value') AS value,
+                   json_extract(value, '$.status') AS status, json_extract(value, '$.metadata') AS metadata FROM json_each(${values})`;
     await sql`UPDATE cells SET value = v.value, status = v.status, metadata = v.metadata, updated_at = ${at}
-              FROM (${values}) AS v WHERE cells.row_id = v.row_id AND cells.column_id = v.column_id`.execute(db);
+              FROM (${cellRows}) AS v WHERE cells.row_id = v.row_id AND cells.column_id = v.column_id`.execute(db);
   }
   return written;
 }
