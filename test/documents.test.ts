@@ -4,19 +4,7 @@ import { loadConfig } from '../src/config.ts';
 import type { DomainEvent } from '../src/events.ts';
 import { startServer } from '../src/main.ts';
 import { ADMIN_KEY, expectError, freshDatabase, startTestApp, type TestApp } from './helpers/app.ts';
-import { docx, encryptedPdf, mixedPdf, textPdf, textPng } from './helpers/documents.ts';
-
-/** Polls a datasource until its extraction is over. */
-export async function waitForDatasource(a: Pick<TestApp, 'get'>, id: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await a.get(`/api/v2/datasources/${id}`);
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    if (res.body.status !== 'processing') return res.body;
-    if (Date.now() > deadline) throw new Error(`datasource ${id} still processing after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { docx, encryptedPdf, mixedPdf, textPdf, textPng, waitForDatasource } from './helpers/documents.ts';
 
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 

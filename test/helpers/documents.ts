@@ -2,6 +2,8 @@ import { createCanvas } from '@napi-rs/canvas';
 import JSZip from 'jszip';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import PDFKit from 'pdfkit';
+import assert from 'node:assert/strict';
+import type { TestApp } from './app.ts';
 
 /** Real document files made in memory for tests and benchmarks. */
 
@@ -72,3 +74,16 @@ export async function docx(paragraphs: readonly string[]): Promise<Buffer> {
   zip.file('word/document.xml', `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>${body}</w:body></w:document>`);
   return zip.generateAsync({ type: 'nodebuffer' });
 }
+
+/** Polls a datasource until its extraction is over. */
+export async function waitForDatasource(a: Pick<TestApp, 'get'>, id: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await a.get(`/api/v2/datasources/${id}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    if (res.body.status !== 'processing') return res.body;
+    if (Date.now() > deadline) throw new Error(`datasource ${id} still processing after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
