@@ -168,4 +168,24 @@ describe('doc_extraction', () => {
     assert.equal(col('Invoice number')[0].metadata.error.code, 'DOCUMENT_EMPTY');
     assert.equal(col('Again')[0].status, 'done');
   });
+
+  it('ocr: always reads text-layer pages through OCR too (one OCR pass, stored) and cites what OCR read', async () => {
+    const ds = await extractionDataset(app, [{ name: 'typed.pdf', content: await textPdf([['Cover page of the typed document'], ['Invoice number 7007', 'Total due: 70.00 EUR']]) }]);
+    await addColumn(app, ds.datasetId, 'Invoice number', { ocr: 'always' });
+    let sent: { page: number; text: string }[] = [];
+    script = (req) => {
+      const parsed = parseDocRequest(req);
+      if (parsed) sent = parsed.pages;
+      return honest(req);
+    };
+    const task = await run(app, ds.datasetId);
+    assert.equal(task.status, 'completed', JSON.stringify(task));
+    const cell = (await grid(app, ds.datasetId))('Invoice number')[0];
+    assert.equal(cell.value, '7007');
+    assert.equal(cell.metadata.sources[0].page, 2);
+    assert.match(sent.find((p) => p.page === 2)!.text, /Invoice number 7007/);
+    const stored = await app.running.store.db.selectFrom('document_pages').select(['page', 'method', 'ocr_text']).where('datasource_id', '=', cell.metadata.sources[0].datasourceId).orderBy('page').execute();
+    assert.deepEqual(stored.map((p) => p.method), ['text', 'text']);
+    assert.ok(stored.every((p) => typeof p.ocr_text === 'string' && p.ocr_text.length > 0), 'the OCR pass is stored beside the text layer');
+  });
 });

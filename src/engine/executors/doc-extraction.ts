@@ -80,7 +80,10 @@ export function docExtraction(options: DocExtractionOptions): Executor {
       const modelId = String(meta.model ?? ctx.defaultModel);
       const group = siblings(ctx, source, modelId, ocr);
       const fields = group.map((c) => field(ctx, c));
-      const pages = await options.documents.pages(doc, ocr);
+      const pages = await options.documents.pages(doc, ocr).catch((err: unknown) => {
+        // Only `ocr: always` extracts here (its OCR pass); a document that fails it fails this cell.
+        throw new CellError('DOCUMENT_FAILED', `Document ${doc.fileName} could not be read with OCR: ${err instanceof Error ? err.message : String(err)}`);
+      });
       const chunks = chunkPages(pages, options.chunkChars);
       if (!chunks.length) throw new CellError('DOCUMENT_EMPTY', `No text could be read from ${doc.fileName}${ocr === 'never' ? ' without OCR' : ''}`);
       const sent = selectChunks(chunks, keywords(fields.flatMap((f) => [f.name, f.prompt])), options.maxChunks);
