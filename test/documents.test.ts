@@ -76,6 +76,10 @@ describe('document extraction', () => {
     const pdfData = await app.get(`/api/v2/datasources/${pdf.datasourceId}/data`);
     assert.deepEqual(pdfData.body.pages.map((p: any) => p.method), ['text', 'ocr']);
     assert.match(pdfData.body.pages[1].text, /Delivery address Hamburg/);
+    const jpeg = await upload('photo.jpg', textPng(['Order reference 5150'], 1400, 'image/jpeg'));
+    assert.equal(jpeg.contentType, 'image/jpeg');
+    assert.equal((await waitForDatasource(app, jpeg.datasourceId, 120_000)).status, 'completed');
+    assert.match((await app.get(`/api/v2/datasources/${jpeg.datasourceId}/data`)).body.pages[0].text, /Order reference 5150/);
   });
 
   it('a 500-page PDF is extracted, every page kept', async () => {
@@ -130,9 +134,9 @@ describe('bad documents', () => {
       const big = await strict.upload('/api/v2/datasources/upload', [{ name: 'big.pdf', content: await textPdf(Array.from({ length: 6 }, (_, i) => [`This is page ${i} of a document that is too long`])) }]);
       const bigDone = await waitForDatasource(strict, big.body.datasourceId);
       assert.equal(bigDone.errorCode, 'DOCUMENT_TOO_MANY_PAGES');
-      // Three scanned pages need well over a second of OCR (a fresh thread also loads tesseract first).
+      // Ten scanned pages need well over a second of OCR (0.1-0.4 s a page, after tesseract loads its model).
       const scan = textPng(['Slow scanned page with quite a lot of words', 'and a second line of words', 'and a third line']);
-      const slow = await strict.upload('/api/v2/datasources/upload', [{ name: 'slow.pdf', content: await mixedPdf([scan, scan, scan]) }]);
+      const slow = await strict.upload('/api/v2/datasources/upload', [{ name: 'slow.pdf', content: await mixedPdf(Array.from({ length: 10 }, () => scan)) }]);
       const slowDone = await waitForDatasource(strict, slow.body.datasourceId);
       assert.equal(slowDone.errorCode, 'DOCUMENT_TIMEOUT');
       const ok = await strict.upload('/api/v2/datasources/upload', [{ name: 'ok.txt', content: 'still works' }]);

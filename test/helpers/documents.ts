@@ -18,8 +18,8 @@ export async function textPdf(pages: readonly (readonly string[])[]): Promise<Ui
   return doc.save();
 }
 
-/** A PNG of black text on white, large enough for OCR. */
-export function textPng(lines: readonly string[], width = 1400): Buffer {
+/** A PNG (or JPEG) of black text on white, large enough for OCR. */
+export function textPng(lines: readonly string[], width = 1400, format: 'image/png' | 'image/jpeg' = 'image/png'): Buffer {
   const lineHeight = 64;
   const canvas = createCanvas(width, 60 + lines.length * lineHeight);
   const g = canvas.getContext('2d');
@@ -28,7 +28,7 @@ export function textPng(lines: readonly string[], width = 1400): Buffer {
   g.fillStyle = 'black';
   g.font = '40px DejaVu Sans';
   lines.forEach((line, i) => g.fillText(line, 40, 80 + i * lineHeight));
-  return canvas.toBuffer('image/png');
+  return format === 'image/png' ? canvas.toBuffer('image/png') : canvas.toBuffer('image/jpeg', 90);
 }
 
 /** A PDF whose pages are text pages (strings) or scans (a PNG drawn as the whole page, no text layer). */

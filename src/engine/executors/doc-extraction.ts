@@ -9,7 +9,7 @@ import { chunkPages, keywords, locateQuote, pageRanges, selectChunks, squash, ty
 /** What doc_extraction needs from the documents pipeline (features/datasources/documents.service.ts). */
 export type DocumentSource = {
   /** The datasource once its extraction is over (or still `processing` after the wait); undefined if gone. */
-  waitProcessed(workspaceId: string, id: string, signal: AbortSignal): Promise<DatasourceRecord | undefined>;
+  waitProcessed(workspaceId: string, id: string, signal: AbortSignal, timeoutMs?: number): Promise<DatasourceRecord | undefined>;
   /** A completed document's page texts as the OCR mode sees them. */
   pages(d: DatasourceRecord, ocr: 'auto' | 'always' | 'never'): Promise<Page[]>;
 };
@@ -69,7 +69,9 @@ export function docExtraction(options: DocExtractionOptions): Executor {
       const source = sourceColumn(ctx, ctx.column);
       const link = ctx.row[source.id] as { datasourceId?: unknown; fileName?: unknown } | null;
       if (!link || typeof link !== 'object' || typeof link.datasourceId !== 'string') throw new CellError('NO_DOCUMENT', `Column "${source.name}" of this row links no document`);
-      const doc = await options.documents.waitProcessed(ctx.workspaceId, link.datasourceId, ctx.signal);
+      // A document still being extracted is waited for (OCR can take minutes), except by the cost
+      // estimate's dry run (engine/estimate.ts, task id 'estimate'), which must answer at once.
+      const doc = await options.documents.waitProcessed(ctx.workspaceId, link.datasourceId, ctx.signal, ctx.taskId === 'estimate' ? 0 : undefined);
       if (!doc) throw new CellError('DOCUMENT_NOT_FOUND', `Document ${link.datasourceId} no longer exists`);
       if (doc.status === 'processing') throw new CellError('DOCUMENT_PROCESSING', `Document ${doc.fileName} is still being extracted`, true);
       if (doc.status === 'failed') throw new CellError('DOCUMENT_FAILED', `Document ${doc.fileName} could not be extracted: ${doc.error ?? 'unknown reason'}`);
