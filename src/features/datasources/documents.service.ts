@@ -14,6 +14,12 @@ export type DocumentConfig = Pick<Config, 'documentTimeoutMs' | 'documentMaxPage
 
 const PAGED_FORMATS = new Set(['pdf', 'png', 'jpeg']);
 const POLL_MS = 200;
+/**
+ * Documents (and their pages, per OCR mode) recently read by doc_extraction. A finished extraction
+ * never changes, and the cells of one row (one per doc_extraction column) read the same document
+ * within milliseconds: remembering the last few saves two queries per cell.
+ */
+const RECENT_DOCUMENTS = 32;
 
 /**
  * The documents pipeline: a document datasource is stored `processing`, its text is extracted in the
@@ -25,6 +31,15 @@ export function createDocumentService({ store, blobs, events, pool, config, logg
   let stopping = false;
   const running = new Set<Promise<void>>();
   const ocrPasses = new Map<string, Promise<void>>();
+  const recent = new Map<string, DatasourceRecord>();
+  const recentPages = new Map<string, Promise<{ page: number; text: string }[]>>();
+
+  function remember<V>(map: Map<string, V>, key: string, value: V): V {
+    map.delete(key);
+    map.set(key, value);
+    if (map.size > RECENT_DOCUMENTS) map.delete(map.keys().next().value!);
+    return value;
+  }
 
   async function extract(d: DatasourceRecord): Promise<void> {
     let result: { status: 'completed' | 'failed'; error: string | null; info: Record<string, unknown>; pages: docsDb.DocumentPage[] };
@@ -85,11 +100,13 @@ export function createDocumentService({ store, blobs, events, pool, config, logg
      * process than the upload). Gives up with undefined after `timeoutMs` or when `signal` fires.
      */
     async waitProcessed(workspaceId: string, id: string, signal: AbortSignal, timeoutMs = config.documentTimeoutMs): Promise<DatasourceRecord | undefined> {
+      const known = recent.get(id);
+      if (known) return known.workspaceId === workspaceId ? known : undefined;
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const d = await findDatasourceById(store.db, id);
         if (!d || d.workspaceId !== workspaceId) return undefined;
-        if (d.status !== 'processing') return d;
+        if (d.status !== 'processing') return remember(recent, id, d);
         if (signal.aborted || Date.now() >= deadline) return d;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, POLL_MS);
@@ -107,15 +124,13 @@ export function createDocumentService({ store, blobs, events, pool, config, logg
      * A completed document's pages as one OCR mode sees them: `auto` the stored text; `never` without
      * OCR'd text; `always` the OCR text of every page (an OCR pass is run and stored the first time).
      */
-    async pages(d: DatasourceRecord, ocr: OcrMode): Promise<{ page: number; text: string }[]> {
-      let pages = await docsDb.readPages(store.db, d.id);
-      if (ocr === 'always' && PAGED_FORMATS.has(d.format)) {
-        await ensureOcr(d, pages);
-        pages = await docsDb.readPages(store.db, d.id);
-        return pages.map((p) => ({ page: p.page, text: p.ocrText ?? p.text }));
-      }
-      if (ocr === 'never') return pages.map((p) => ({ page: p.page, text: p.method === 'ocr' ? '' : p.text }));
-      return pages.map((p) => ({ page: p.page, text: p.text }));
+    pages(d: DatasourceRecord, ocr: OcrMode): Promise<{ page: number; text: string }[]> {
+      const key = `${d.id}:${ocr}`;
+      const hit = recentPages.get(key);
+      if (hit) return hit;
+      const read = loadPages(d, ocr);
+      read.catch(() => recentPages.delete(key));
+      return remember(recentPages, key, read);
     },
 
     /** Stops starting work; extractions in flight are abandoned (they stay `processing` and resume at the next start). */
@@ -125,5 +140,16 @@ export function createDocumentService({ store, blobs, events, pool, config, logg
       await Promise.allSettled([...running, ...ocrPasses.values()]);
     },
   };
+
+  async function loadPages(d: DatasourceRecord, ocr: OcrMode): Promise<{ page: number; text: string }[]> {
+    let pages = await docsDb.readPages(store.db, d.id);
+    if (ocr === 'always' && PAGED_FORMATS.has(d.format)) {
+      await ensureOcr(d, pages);
+      pages = await docsDb.readPages(store.db, d.id);
+      return pages.map((p) => ({ page: p.page, text: p.ocrText ?? p.text }));
+    }
+    if (ocr === 'never') return pages.map((p) => ({ page: p.page, text: p.method === 'ocr' ? '' : p.text }));
+    return pages.map((p) => ({ page: p.page, text: p.text }));
+  }
 }
 export type DocumentService = ReturnType<typeof createDocumentService>;
