@@ -51,6 +51,9 @@ export function createExtractorPool({ size }: { size: number }): ExtractorPool {
     worker.on('exit', () => {
       if (slot.worker === worker) slot.worker = slot.ready = undefined;
     });
+    // An 'error' with no listener would be thrown in this (the API's) thread. A job in flight hears it
+    // through its own listener; between jobs the thread simply exits and the next job starts another.
+    worker.on('error', () => {});
     return slot.ready;
   }
 
