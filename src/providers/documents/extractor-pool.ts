@@ -24,8 +24,11 @@ const WORKER_URL = new URL('./extract-worker.ts', import.meta.url).href;
 // The big JavaScript libraries are imported before tsx is registered: through tsx's loader pdfjs-dist's
 // 2 MB bundles take ~10x longer to load (4 s instead of 0.4 s each here); once in the module cache,
 // the worker's own imports reuse them. pdf.worker.mjs is what pdfjs loads for its in-thread parser.
-const PRELOAD = ['pdfjs-dist/legacy/build/pdf.mjs', 'pdfjs-dist/legacy/build/pdf.worker.mjs', 'mammoth', 'tesseract.js', 'node-html-parser'];
-const BOOTSTRAP = `Promise.all(${JSON.stringify(PRELOAD)}.map((m) => import(m))).then(() => import('tsx/esm/api')).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL)}); })`;
+// Specifiers are resolved here, to absolute URLs: an eval'd thread would resolve bare names from the
+// current directory, which need not be the project's.
+const PRELOAD = ['pdfjs-dist/legacy/build/pdf.mjs', 'pdfjs-dist/legacy/build/pdf.worker.mjs', 'mammoth', 'tesseract.js', 'node-html-parser'].map((m) => import.meta.resolve(m));
+const TSX_API = import.meta.resolve('tsx/esm/api');
+const BOOTSTRAP = `Promise.all(${JSON.stringify(PRELOAD)}.map((m) => import(m))).then(() => import(${JSON.stringify(TSX_API)})).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL)}); })`;
 /** A thread that has not started within this long is reported as failed (it never counts against a job's timeout). */
 const START_TIMEOUT_MS = 120_000;
 const WORKER_MEMORY_MB = 1024;
