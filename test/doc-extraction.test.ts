@@ -188,4 +188,21 @@ describe('doc_extraction', () => {
     assert.deepEqual(stored.map((p) => p.method), ['text', 'text']);
     assert.ok(stored.every((p) => typeof p.ocr_text === 'string' && p.ocr_text.length > 0), 'the OCR pass is stored beside the text layer');
   });
+
+  it('the cost estimate counts one call per document for its doc_extraction columns, and makes none', async () => {
+    script = honest;
+    const ds = await extractionDataset(app, [
+      { name: 'e1.pdf', content: await textPdf([['Invoice number 8008', 'Estimate me']]) },
+      { name: 'e2.pdf', content: await textPdf([['Invoice number 8009', 'Estimate me too']]) },
+    ]);
+    const g = await grid(app, ds.datasetId);
+    for (const cell of g('document')) await waitForDatasource(app, cell.value.datasourceId);
+    await addColumn(app, ds.datasetId, 'Invoice number', { extractionPrompt: 'The invoice number, for the estimate' });
+    await addColumn(app, ds.datasetId, 'Total', { extractionPrompt: 'The total, for the estimate' });
+    const before = fake.count;
+    const est = await app.post(`/api/v2/datasets/${ds.datasetId}/tasks/estimate`, {});
+    assert.equal(est.status, 200, JSON.stringify(est.body));
+    assert.deepEqual([est.body.cells, est.body.llmCalls, est.body.expectedCacheHits], [4, 2, 2]);
+    assert.equal(fake.count, before);
+  });
 });
