@@ -59,6 +59,16 @@ export const Config = z.object({
   fetchHostDelayMs: int(0, 600_000).default(1_000),
   /** Sent with every fetch; robots.txt rules are matched against its product token (`cellwise`). */
   fetchUserAgent: z.string().min(1).default('cellwise/0.1 (self-hosted data enrichment; respects robots.txt)'),
+  /** Threads extracting document text (PDF, DOCX, HTML, OCR), each one document at a time. */
+  documentWorkers: int(1, 64).default(1),
+  /** Longest one document's extraction may take before it fails (and its thread is replaced). */
+  documentTimeoutMs: int(1_000, 86_400_000).default(600_000),
+  /** Documents with more pages fail with a clear reason instead of tying up a thread. */
+  documentMaxPages: int(1, 100_000).default(2_000),
+  /** doc_extraction: characters of document text per LLM call; longer documents are split into chunks. */
+  docExtractionChunkChars: int(1_000, 2_000_000).default(48_000),
+  /** doc_extraction: chunks sent per document at most; beyond it the most relevant are chosen (and the cell says which pages). */
+  docExtractionMaxChunks: int(1, 1_000).default(8),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -99,6 +109,11 @@ const ENV_NAMES: Record<keyof Config, string> = {
   fetchHostConcurrency: 'CELLWISE_FETCH_HOST_CONCURRENCY',
   fetchHostDelayMs: 'CELLWISE_FETCH_HOST_DELAY_MS',
   fetchUserAgent: 'CELLWISE_FETCH_USER_AGENT',
+  documentWorkers: 'CELLWISE_DOCUMENT_WORKERS',
+  documentTimeoutMs: 'CELLWISE_DOCUMENT_TIMEOUT_MS',
+  documentMaxPages: 'CELLWISE_DOCUMENT_MAX_PAGES',
+  docExtractionChunkChars: 'CELLWISE_DOC_EXTRACTION_CHUNK_CHARS',
+  docExtractionMaxChunks: 'CELLWISE_DOC_EXTRACTION_MAX_CHUNKS',
 };
 
 export class ConfigError extends Error {}

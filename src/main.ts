@@ -26,6 +26,8 @@ import { createDatasetAccess } from './features/datasets/dataset-access.ts';
 import { createDatasetService } from './features/datasets/datasets.service.ts';
 import { registerDatasetRoutes } from './features/datasets/datasets.routes.ts';
 import { createDatasourceService } from './features/datasources/datasources.service.ts';
+import { createDocumentService } from './features/datasources/documents.service.ts';
+import { createExtractorPool } from './providers/documents/extractor-pool.ts';
 import { registerDatasourceRoutes } from './features/datasources/datasources.routes.ts';
 import { createKeyService } from './features/keys/keys.service.ts';
 import { registerKeyRoutes } from './features/keys/keys.routes.ts';
@@ -53,7 +55,8 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
 
   const keys = createKeyService({ store });
   const access = createDatasetAccess({ store });
-  const datasources = createDatasourceService({ store, blobs, events, signer, maxUploadBytes });
+  const documents = createDocumentService({ store, blobs, events, pool: createExtractorPool({ size: config.documentWorkers }), config, logger });
+  const datasources = createDatasourceService({ store, blobs, events, signer, maxUploadBytes, onDocument: (d) => documents.enqueue(d) });
   const registry = createLlmRegistry({
     ...(config.openaiBaseUrl ? { openaiBaseUrl: config.openaiBaseUrl } : {}),
     ...(config.openaiApiKey ? { openaiApiKey: config.openaiApiKey } : {}),
@@ -62,7 +65,7 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
     ...(config.ollamaBaseUrl ? { ollamaBaseUrl: config.ollamaBaseUrl } : {}),
     timeoutMs: config.llmTimeoutMs,
   });
-  const executors = createExecutors({ store, blobs, config, logger, ...providers });
+  const executors = createExecutors({ store, blobs, config, logger, documents, ...providers });
   const engine = createEngine({ store, events, live, registry, executors, config, logger });
   const llmCache = createLlmCache(store);
   const tasks = createTaskService({ store, access, engine, events, live, estimate: (ctx, items) => estimateCells({ store, cache: llmCache, executors, defaultModel: config.model }, ctx, items) });
@@ -87,7 +90,7 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   const listeningOn = (port: number) => {
     baseUrl = publicBaseUrl({ ...config, port });
   };
-  return { app, store, events, live, engine, tasks, sse, keys, datasets, datasources, exports: exportsService, webhooks, signer, blobs, access, bootstrap, logger, listeningOn };
+  return { app, store, events, live, engine, tasks, sse, keys, datasets, datasources, documents, exports: exportsService, webhooks, signer, blobs, access, bootstrap, logger, listeningOn };
 }
 
 export async function startServer(config: Readonly<Config>, providers: ProviderOverrides = {}) {
@@ -101,6 +104,8 @@ export async function startServer(config: Readonly<Config>, providers: ProviderO
   const stopExportCleanup = built.exports.startCleanup();
   const stopWebhooks = built.webhooks.start();
   if (config.workers === 'in-process') built.engine.start();
+  // Documents whose extraction a stopped process left unfinished.
+  await built.documents.resume();
   return {
     ...built,
     server,
@@ -110,6 +115,7 @@ export async function startServer(config: Readonly<Config>, providers: ProviderO
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Calls in flight finish and are written (or are handed back) before the store closes.
       await built.engine.stop();
+      await built.documents.close();
       await closed;
       stopWebhooks();
       await stopExportCleanup();
@@ -130,6 +136,7 @@ export async function startWorker(config: Readonly<Config>) {
     ...built,
     async close() {
       await built.engine.stop();
+      await built.documents.close();
       stopWebhooks();
       await built.store.close();
     },

@@ -132,6 +132,33 @@ describe('new-rows tasks', () => {
     }
   });
 
+  it('on an extraction dataset adds a row per linked document no row holds, then fills its computed cells', async () => {
+    const files = ['a.txt', 'b.txt', 'c.txt'].map((name) => ({ field: 'files[]', name, content: `Text of ${name}` }));
+    const up = await app.upload('/api/v2/datasets/upload', files, { name: 'Docs' });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    const id = up.body.datasetId as string;
+    const title = await app.post(`/api/v2/datasets/${id}/columns`, { name: 'Title', taskType: 'ai_enrich', metadata: { prompt: 'Title of {{document}}' } });
+    assert.equal(title.status, 201, JSON.stringify(title.body));
+    const first = (await app.get(`/api/v2/datasets/${id}/data`)).body.rowIds[0];
+    assert.equal((await app.del(`/api/v2/datasets/${id}/rows`, { rowIds: [first] })).status, 200);
+    const before = fake.requests.length;
+    const res = await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 5 });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const task = await waitForTask(app, id, res.body.taskId);
+    assert.equal(task.status, 'completed');
+    assert.deepEqual(task.progress, { total: 1, completed: 1, failed: 0, skipped: 0 });
+    assert.equal(fake.requests.length - before, 1, 'no LLM writes rows for documents; one Title call');
+    const rows = await allRows(id);
+    assert.equal(rows.length, 3);
+    const added = rows[2]!;
+    assert.equal((added.document!.value as { fileName: string }).fileName, 'a.txt');
+    assert.equal(added.Title!.status, 'done');
+    // Nothing left to add: the task completes at once.
+    const again = await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 5 });
+    assert.equal(again.body.status, 'completed');
+    assert.equal(again.body.progress.total, 0);
+  });
+
   it('refuses bad bodies, unknown webhooks, datasets without raw columns and locked datasets', async () => {
     const id = await dataset('Invalid');
     expectError(await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, {}), 400, 'INVALID_PARAMETERS');

@@ -26,13 +26,22 @@ export async function estimateCells(deps: { store: Store; cache: LlmCache; execu
   const step = Math.max(1, Math.ceil(items.length / SAMPLE));
   const sample = items.filter((_, i) => i % step === 0);
   const totals = { llmCalls: 0, expectedCacheHits: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+  // A request made again within the same task is paid once: the cache answers the repeats (so do
+  // the doc_extraction columns of a row, which share one request).
+  const requested = new Set<string>();
   const llm: LlmClient = {
     async complete(modelId, req) {
-      const hit = await deps.cache.get(ctx.workspaceId, deps.cache.key(modelId, req));
+      const key = deps.cache.key(modelId, req);
+      const hit = await deps.cache.get(ctx.workspaceId, key);
       if (hit) {
         totals.expectedCacheHits++;
         return { ...hit, cached: true, costUsd: 0, modelId };
       }
+      if (requested.has(key)) {
+        totals.expectedCacheHits++;
+        return { text: '', usage: { inputTokens: 0, outputTokens: 0 }, model: modelId, cached: true, costUsd: 0, modelId };
+      }
+      requested.add(key);
       const usage = { inputTokens: Math.ceil(JSON.stringify(req.messages).length / 4), outputTokens: req.jsonSchema ? OUTPUT_TOKENS.json : OUTPUT_TOKENS.text };
       totals.llmCalls++;
       totals.inputTokens += usage.inputTokens;

@@ -238,6 +238,35 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
     },
   },
+  '0006_documents': {
+    async up(db: Kysely<unknown>) {
+      // A document's extracted text, one row per page (per section for DOCX, HTML and TXT): the
+      // data endpoint pages through it and doc_extraction reads only the pages it sends.
+      // `method` says where `text` came from (text layer, OCR, or nothing usable); `ocr_text` holds
+      // an OCR pass over a page that had a text layer, made on demand for `ocr: always`.
+      await db.schema
+        .createTable('document_pages')
+        .addColumn('datasource_id', 'text', (c) => c.notNull().references('datasources.id').onDelete('cascade'))
+        .addColumn('page', 'integer', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('ocr_text', 'text')
+        .addPrimaryKeyConstraint('document_pages_pk', ['datasource_id', 'page'])
+        .execute();
+      // Every datasource ever linked into an extraction dataset (upload files[], link-datasource,
+      // upload-datasource), so new-rows can add a row for one that no row links any more.
+      await db.schema
+        .createTable('dataset_datasources')
+        .addColumn('dataset_id', 'text', (c) => c.notNull().references('datasets.id').onDelete('cascade'))
+        .addColumn('datasource_id', 'text', (c) => c.notNull().references('datasources.id').onDelete('cascade'))
+        .addColumn('linked_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('dataset_datasources_pk', ['dataset_id', 'datasource_id'])
+        .execute();
+      await db.schema.createIndex('dataset_datasources_datasource').on('dataset_datasources').column('datasource_id').execute();
+      // Restart finds documents left mid-extraction by status.
+      await db.schema.createIndex('datasources_status').on('datasources').columns(['status', 'kind']).execute();
+    },
+  },
   '0007_web': {
     async up(db: Kysely<unknown>) {
       // Readable pages fetched by web_enrich, per workspace, so re-runs read them again without a

@@ -144,4 +144,7 @@ export interface Database {
   llm_cache: { workspace_id: string; cache_key: string; response: string; created_at: string };
   /** `page` is the JSON of a providers/web WebPage. */
   web_pages: { workspace_id: string; url: string; page: string; fetched_at: string };
+  /** method: text | ocr | none. */
+  document_pages: { datasource_id: string; page: number; text: string; method: string; ocr_text: string | null };
+  dataset_datasources: { dataset_id: string; datasource_id: string; linked_at: string };
 }

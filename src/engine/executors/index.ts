@@ -2,7 +2,7 @@ import type { Config } from '../../config.ts';
 import type { Logger } from '../../logger.ts';
 import type { BlobStore } from '../../providers/blob/blob-store.ts';
 import type { Store } from '../../store/store.ts';
-import { CellError, type Executor } from '../executor.ts';
+import type { Executor } from '../executor.ts';
 import { aiEnrich } from './ai-enrich.ts';
 import { classification } from './classification.ts';
 import { placesCount } from './places-count.ts';
@@ -11,6 +11,7 @@ import type { Fetcher } from '../../providers/web/fetcher.ts';
 import type { SearchProvider } from '../../providers/search/search.ts';
 import { createWebEnrich } from './web-enrich.ts';
 import { createWebEnrichDeps } from './web-setup.ts';
+import { docExtraction, type DocumentSource } from './doc-extraction.ts';
 
 /**
  * What executors may need beyond the row: the store (documents' pages, caches), the blob store
@@ -18,12 +19,8 @@ import { createWebEnrichDeps } from './web-setup.ts';
  * builds the executors once per process; each task type's factory opens what it needs lazily.
  * `fetcher` and `search` replace the ones built from the configuration (tests, benchmarks).
  */
-export type ExecutorDeps = { store: Store; blobs: BlobStore; config: Readonly<Config>; logger: Logger; places?: PlacesProviders; fetcher?: Fetcher; search?: SearchProvider };
+export type ExecutorDeps = { store: Store; blobs: BlobStore; config: Readonly<Config>; logger: Logger; documents: DocumentSource; places?: PlacesProviders; fetcher?: Fetcher; search?: SearchProvider };
 export type Executors = Readonly<Record<string, Executor>>;
-
-const notImplemented = (taskType: string): Executor => ({
-  execute: () => Promise.reject(new CellError('NOT_IMPLEMENTED', `Task type ${taskType} is not implemented yet`)),
-});
 
 /** The executor of each computed task type. */
 export function createExecutors(deps: ExecutorDeps): Executors {
@@ -33,7 +30,7 @@ export function createExecutors(deps: ExecutorDeps): Executors {
   return {
     ai_enrich: aiEnrich,
     classification,
-    doc_extraction: notImplemented('doc_extraction'),
+    doc_extraction: docExtraction({ documents: deps.documents, chunkChars: deps.config.docExtractionChunkChars, maxChunks: deps.config.docExtractionMaxChunks }),
     web_enrich: createWebEnrich(createWebEnrichDeps(deps)),
     places_count: placesCount({ places }),
   };

@@ -2,6 +2,7 @@ import { ApiError, InvalidParametersError, NotFoundError } from '../../http/erro
 import { parseCellId, cellId as makeCellId } from '../../ids.ts';
 import { transitiveDependents } from '../../engine/dependencies.ts';
 import * as columnsDb from '../../store/columns.ts';
+import { recordDatasetLinks } from '../../store/documents.ts';
 import { findCell, markStale, writeCellValue } from '../../store/rows.ts';
 import { now, type Db } from '../../store/store.ts';
 import type { DatasetAccess } from '../datasets/dataset-access.ts';
@@ -22,6 +23,7 @@ export function createCellService({ access, datasources }: { access: DatasetAcce
       if (options.rawOnly && column.taskType !== 'raw') throw new ApiError('RAW_COLUMN_REQUIRED', `Column "${column.name}" is a ${column.taskType} column; datasources link to raw columns only`, { columnId: column.id, taskType: column.taskType });
       const at = now();
       await writeCellValue(trx, ids.rowId, ids.columnId, value, options.datasourceId ?? null, at);
+      if (options.datasourceId) await recordDatasetLinks(trx, datasetId, [options.datasourceId], at);
       const dependents = transitiveDependents(columns.map((c) => ({ columnId: c.id, name: c.name, metadata: c.metadata, dependsOn: c.dependsOn })), [ids.columnId]);
       await markStale(trx, dependents, ids.rowId, at);
       return { cellId: makeCellId(ids.rowId, ids.columnId), rowId: ids.rowId, columnId: ids.columnId, value, status: value === null ? ('empty' as const) : ('done' as const), metadata: {} };

@@ -6,6 +6,7 @@ import type { ColumnRecord } from '../../store/columns.ts';
 import * as datasetsDb from '../../store/datasets.ts';
 import type { DatasetRecord } from '../../store/datasets.ts';
 import type { DatasourceRecord } from '../../store/datasources.ts';
+import { recordDatasetLinks } from '../../store/documents.ts';
 import { rawCellsInRange, rowsInRange } from '../../store/rows.ts';
 import { now, type Db, type Store } from '../../store/store.ts';
 import { checkColumnName, checkColumns } from '../columns/column-rules.ts';
@@ -112,6 +113,7 @@ export function createDatasetService({ store, access, datasources, events, cance
     const links = docs.map((d): [DatasourceLink] => [{ datasourceId: d.id, fileName: d.fileName, contentType: d.contentType }]);
     await insertNew(dataset, columns, async (trx) => {
       await appendRows(trx, dataset.id, columns, columns, links, 0, dataset.createdAt);
+      await recordDatasetLinks(trx, dataset.id, docs.map((d) => d.id), dataset.createdAt);
       return links.length;
     });
     return detail(auth, dataset.id);

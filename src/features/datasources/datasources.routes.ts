@@ -14,6 +14,8 @@ export const Datasource = z
     fileSize: z.number().int(),
     status: z.enum(['processing', 'completed', 'failed']),
     error: z.string().nullable(),
+    /** Failed datasources: why, as a stable code (documents: DOCUMENT_INVALID, DOCUMENT_ENCRYPTED, DOCUMENT_TOO_MANY_PAGES, DOCUMENT_TIMEOUT, ...). */
+    errorCode: z.string().optional(),
     uploadedAt: z.string(),
     processedAt: z.string().nullable(),
     columns: z.array(z.string()).optional(),
@@ -61,7 +63,7 @@ export function registerDatasourceRoutes(app: App, datasources: DatasourceServic
       tags,
       summary: 'Tabular rows, or a document text per page',
       request: { params: Params, query: z.strictObject(pageQuery(50, 1000)) },
-      responses: { 200: json(z.object({ datasourceId: z.string(), kind: z.enum(['tabular', 'document']), status: z.string(), columns: z.array(z.string()).optional(), rows: z.array(z.array(z.unknown())).optional(), pages: z.array(z.object({ page: z.number(), text: z.string() })).optional(), pagination: Pagination }), 'The data'), ...ERROR_RESPONSES },
+      responses: { 200: json(z.object({ datasourceId: z.string(), kind: z.enum(['tabular', 'document']), status: z.string(), columns: z.array(z.string()).optional(), rows: z.array(z.array(z.unknown())).optional(), error: z.string().optional(), pages: z.array(z.object({ page: z.number(), text: z.string(), method: z.enum(['text', 'ocr', 'none']) })).optional(), pagination: Pagination }), 'The data'), ...ERROR_RESPONSES },
     }),
     async (c) => {
       const q = c.req.valid('query');

@@ -6,6 +6,7 @@ import { newId } from '../../ids.ts';
 import type { EventBus } from '../../events.ts';
 import { BlobTooLargeError, type BlobStore } from '../../providers/blob/blob-store.ts';
 import * as dsDb from '../../store/datasources.ts';
+import { readPages } from '../../store/documents.ts';
 import type { DatasourceRecord } from '../../store/datasources.ts';
 import { datasetsLinkingDatasource } from '../../store/rows.ts';
 import { now, type Db, type Store } from '../../store/store.ts';
@@ -20,14 +21,19 @@ export const datasourceView = (d: DatasourceRecord) => ({
   fileSize: d.fileSize,
   status: d.status,
   error: d.error,
+  ...(d.status === 'failed' && typeof d.info.errorCode === 'string' ? { errorCode: d.info.errorCode } : {}),
   uploadedAt: d.uploadedAt,
   processedAt: d.processedAt,
-  ...(d.kind === 'tabular' ? { columns: (d.info.columns as string[] | undefined) ?? [], rowCount: (d.info.rowCount as number | undefined) ?? 0 } : { pageCount: Array.isArray(d.info.pages) ? d.info.pages.length : null }),
+  ...(d.kind === 'tabular' ? { columns: (d.info.columns as string[] | undefined) ?? [], rowCount: (d.info.rowCount as number | undefined) ?? 0 } : { pageCount: typeof d.info.pages === 'number' ? d.info.pages : null }),
 });
 
 const MAX_FILES_PER_REQUEST = 1000;
 
-export function createDatasourceService({ store, blobs, events, signer, maxUploadBytes }: { store: Store; blobs: BlobStore; events: EventBus; signer: LinkSigner; maxUploadBytes: number }) {
+/**
+ * `onDocument` receives each newly stored document (status `processing`): the documents pipeline
+ * extracts its text in the background and publishes `datasource.processed` when it is done.
+ */
+export function createDatasourceService({ store, blobs, events, signer, maxUploadBytes, onDocument }: { store: Store; blobs: BlobStore; events: EventBus; signer: LinkSigner; maxUploadBytes: number; onDocument: (d: DatasourceRecord) => void }) {
   async function get(auth: Auth, id: string): Promise<DatasourceRecord> {
     const d = await dsDb.findDatasource(store.db, auth.workspaceId, id);
     if (!d) throw new NotFoundError('datasource', id);
@@ -63,8 +69,13 @@ export function createDatasourceService({ store, blobs, events, signer, maxUploa
           record.info = { errorCode: err.code, errorDetails: err.details };
         }
       }
-      // Document text extraction (PDF, DOCX, HTML, images) belongs to the documents pipeline;
-      // until it runs, a document is stored and linkable with no extracted pages.
+      if (sniffed.kind === 'document') {
+        // Text extraction runs in the background; the document is linkable meanwhile.
+        record.status = 'processing';
+        await dsDb.insertDatasource(store.db, record);
+        onDocument(record);
+        return record;
+      }
       record.processedAt = now();
       await dsDb.insertDatasource(store.db, record);
       events.emit({ type: 'datasource.processed', workspaceId: auth.workspaceId, data: datasourceView(record) });
@@ -139,9 +150,10 @@ export function createDatasourceService({ store, blobs, events, signer, maxUploa
     async data(auth: Auth, id: string, page: number, limit: number) {
       const datasource = await get(auth, id);
       if (datasource.kind === 'document') {
-        const pages = (datasource.info.pages as { page: number; text: string }[] | undefined) ?? [];
-        const slice = pages.slice((page - 1) * limit, page * limit);
-        return { datasourceId: id, kind: 'document' as const, status: datasource.status, pages: slice, total: pages.length };
+        // Pages are numbered 1..n without gaps, so a page of pages is a range of page numbers.
+        const pages = await readPages(store.db, id, { from: (page - 1) * limit + 1, to: page * limit });
+        const total = typeof datasource.info.pages === 'number' ? datasource.info.pages : 0;
+        return { datasourceId: id, kind: 'document' as const, status: datasource.status, ...(datasource.error ? { error: datasource.error } : {}), pages: pages.map((p) => ({ page: p.page, text: p.text, method: p.method })), total };
       }
       if (datasource.status !== 'completed') return { datasourceId: id, kind: 'tabular' as const, status: datasource.status, columns: [], rows: [], total: 0 };
       const { withTable } = await this.openTable(auth, id);

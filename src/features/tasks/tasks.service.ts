@@ -13,6 +13,7 @@ import type { Auth } from '../keys/keys.service.ts';
 import type { BulkTaskInput, NewRowsInput, Task } from './tasks.schema.ts';
 import { ROWS_PER_BATCH } from '../../engine/new-rows.ts';
 import { stages } from '../../engine/dependencies.ts';
+import { addRowsForLinkedDatasources } from '../datasets/extraction-rows.ts';
 
 /** What the service needs from the engine: a nudge when work is queued, an abort when it is cancelled. */
 export type EngineControl = { wake(): void; abortTask(taskId: string): void };
@@ -23,12 +24,6 @@ const ACTIVE = new Set(['queued', 'processing']);
  * Tasks over a dataset: bulk creation (targets resolved to items in the same transaction that
  * locks the dataset), reads with live progress, and cancel. The engine does the work.
  */
-/**
- * new-rows on an extraction dataset: adds up to `rowCount` rows, one per datasource linked to the
- * dataset but not yet in any of its rows, in the caller's transaction; returns the new row ids.
- */
-export type ExtractionRowsAdder = (trx: Db, dataset: DatasetRecord, columns: ColumnRecord[], rowCount: number, at: string) => Promise<string[]>;
-
 type TaskServiceDeps = {
   store: Store;
   access: DatasetAccess;
@@ -36,10 +31,9 @@ type TaskServiceDeps = {
   events: EventBus;
   live: EventBus;
   estimate: (ctx: { workspaceId: string; dataset: DatasetRecord; columns: ColumnRecord[] }, items: { rowId: string; columnId: string }[]) => Promise<Estimate>;
-  extractionRows?: ExtractionRowsAdder;
 };
 
-export function createTaskService({ store, access, engine, events, live, estimate, extractionRows }: TaskServiceDeps) {
+export function createTaskService({ store, access, engine, events, live, estimate }: TaskServiceDeps) {
   async function view(db: Db, t: tasksDb.TaskRecord): Promise<Task> {
     let { progress, usage } = t;
     if (ACTIVE.has(t.status)) ({ progress, usage } = await tasksDb.aggregateItems(db, t.id));
@@ -97,8 +91,7 @@ export function createTaskService({ store, access, engine, events, live, estimat
         const at = now();
         await tasksDb.insertTask(trx, { id, workspaceId: auth.workspaceId, datasetId: dataset.id, type: 'new-rows', status: 'queued', params: input, createdAt: at });
         if (dataset.type === 'extraction') {
-          if (!extractionRows) throw new InvalidParametersError([{ path: 'rowCount', message: 'new-rows on extraction datasets is not available in this build' }]);
-          const rowIds = await extractionRows(trx, dataset, columns, input.rowCount, at);
+          const { rowIds } = await addRowsForLinkedDatasources(trx, dataset, input.rowCount, at);
           const total = rowIds.length ? await tasksDb.insertItems(trx, { taskId: id, datasetId: dataset.id, stages: stages(columns.filter((c) => c.taskType !== 'raw')), rowIds, onlyEmpty: false, at }) : 0;
           if (total === 0) await tasksDb.finalizeTask(trx, id, at);
         } else {
