@@ -17,16 +17,31 @@ export type LlmCache = {
   put(workspaceId: string, key: string, response: LlmResponse): Promise<void>;
   /** Stores many answers in the caller's transaction (the engine's group commit). */
   putMany(db: Db, entries: readonly CacheWrite[]): Promise<void>;
+  /**
+   * An answer whose write is deferred to the group commit: `get` serves it from memory meanwhile,
+   * so a cell asking the same request a moment later (doc_extraction's columns over one document)
+   * is answered without a second call.
+   */
+  remember(entry: CacheWrite): void;
+  /** Drops remembered answers once their transaction committed (the database has them now). */
+  forget(entries: readonly CacheWrite[]): void;
 };
 export type CacheWrite = { workspaceId: string; key: string; response: LlmResponse };
 
+/** Answers remembered until their commit: bounded, oldest dropped first. */
+const RECENT = 2000;
+
 export function createLlmCache(store: Store): LlmCache {
+  const recent = new Map<string, LlmResponse>();
+  const recentKey = (workspaceId: string, key: string) => `${workspaceId}/${key}`;
   return {
     key(modelId, req) {
       const material = JSON.stringify([modelId, req.messages, req.jsonSchema ?? null, req.temperature ?? null, req.logprobs ?? false, req.maxTokens ?? null]);
       return createHash('sha256').update(material).digest('hex');
     },
     async get(workspaceId, key) {
+      const remembered = recent.get(recentKey(workspaceId, key));
+      if (remembered) return remembered;
       const row = await store.db.selectFrom('llm_cache').select('response').where('workspace_id', '=', workspaceId).where('cache_key', '=', key).executeTakeFirst();
       return row ? (JSON.parse(row.response) as LlmResponse) : undefined;
     },
@@ -43,6 +58,13 @@ export function createLlmCache(store: Store): LlmCache {
         .values(rows)
         .onConflict((oc) => oc.columns(['workspace_id', 'cache_key']).doNothing())
         .execute();
+    },
+    forget(entries) {
+      for (const e of entries) recent.delete(recentKey(e.workspaceId, e.key));
+    },
+    remember(e) {
+      if (recent.size >= RECENT) recent.delete(recent.keys().next().value!);
+      recent.set(recentKey(e.workspaceId, e.key), e.response);
     },
   };
 }
@@ -88,7 +110,11 @@ export function createLlmClient(deps: { registry: LlmRegistry; cache: LlmCache; 
       tally.answeredInput += response.usage.inputTokens;
       tally.answeredOutput += response.usage.outputTokens;
       tally.costUsd += cost;
-      if (deps.deferCacheWrites) (tally.cacheWrites ??= []).push({ workspaceId, key, response });
+      if (deps.deferCacheWrites) {
+        const entry = { workspaceId, key, response };
+        deps.cache.remember(entry);
+        (tally.cacheWrites ??= []).push(entry);
+      }
       else await deps.cache.put(workspaceId, key, response).catch(deps.onCacheError);
       return { ...response, cached: false, costUsd: cost, modelId };
     },

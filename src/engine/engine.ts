@@ -254,7 +254,7 @@ export function createEngine(deps: EngineDeps) {
     }
     if (tally.cacheWrites?.length && (signal.aborted || (failure.retryable && item.attempts < config.llmMaxAttempts))) {
       // Answers already paid for are kept even though the item goes back to the queue.
-      await cache.putMany(store.db, tally.cacheWrites).catch(clientDeps.onCacheError);
+      await cache.putMany(store.db, tally.cacheWrites).then(() => cache.forget(tally.cacheWrites!), clientDeps.onCacheError);
     }
     if (failure.retryable && item.attempts < config.llmMaxAttempts) {
       const delay = backoffMs(item.attempts, failure.retryAfterMs);

@@ -27,6 +27,7 @@ export function createGroupCommit({ store, cache, owner }: { store: Store; cache
           await cache.putMany(trx, batch.flatMap((b) => b.cacheWrites));
           return finishItems(trx, owner, batch.map((b) => b.result), now());
         });
+        cache.forget(batch.flatMap((b) => b.cacheWrites));
         for (const b of batch) b.resolve(written.has(keyOf(b.result.key)));
       } catch (err) {
         for (const b of batch) b.reject(err);

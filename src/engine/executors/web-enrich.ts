@@ -53,7 +53,7 @@ export function createWebEnrich(deps: WebEnrichDeps): Executor {
       const start = urlColumn ? toUrl(valueText(ctx.row[urlColumn.id])) : undefined;
       if (!start && !query) return { value: null, metadata: { reason: `The row has no URL in column ${urlColumn!.name}`, sources: [], pagesRead: [] } };
 
-      if (ctx.dryRun) return estimateOnly(ctx, question, maxPages);
+      if (ctx.dryRun) return estimateOnly(ctx, question, maxPages, start ?? query);
 
       const read = (url: string) => deps.reader.read(ctx.workspaceId, url, { signal: ctx.signal });
       const pages: ReadPage[] = [];
@@ -147,8 +147,9 @@ function ask(ctx: ExecutionContext, question: string, pages: readonly { title: s
  * the real prompt is capped at TEXT_BUDGET), so tokens and cost come out about right.
  */
 const ESTIMATED_PAGE_CHARS = 6_000;
-async function estimateOnly(ctx: ExecutionContext, question: string, maxPages: number) {
-  const stand = Array.from({ length: maxPages }, (_, i) => ({ title: `page ${i + 1}`, finalUrl: 'https://example.com/', text: 'x'.repeat(Math.min(ESTIMATED_PAGE_CHARS, Math.floor(TEXT_BUDGET / maxPages))) }));
+/** Prices the call over stand-in pages named after the row's URL or query, so each row is its own request (the estimate counts a request repeated within a task once). */
+async function estimateOnly(ctx: ExecutionContext, question: string, maxPages: number, source: string) {
+  const stand = Array.from({ length: maxPages }, (_, i) => ({ title: `page ${i + 1}`, finalUrl: `https://example.com/${encodeURIComponent(source)}/${i + 1}`, text: 'x'.repeat(Math.min(ESTIMATED_PAGE_CHARS, Math.floor(TEXT_BUDGET / maxPages))) }));
   await ask(ctx, question, stand);
   return { value: null };
 }
