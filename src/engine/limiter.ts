@@ -1,6 +1,6 @@
 /**
  * Per-provider limits for LLM calls in this process: at most `concurrency()` in flight, and with
- * `rpm()` set, starts spaced evenly at 60,000 / rpm ms. Spacing, unlike a per-minute window that
+ * `rpm()` set, starts spaced evenly at 60,000 / (rpm - 1) ms. Spacing, unlike a per-minute window that
  * refills all at once, never bursts: n starts spaced exactly 60,000 / n ms apart put at most n in
  * any 60-second window. The limits are read on every call, because this process's share of the
  * deployment's limits changes as engine processes come and go (see shares.ts); `pump()` lets
@@ -49,7 +49,10 @@ class Lane {
       if (rpm !== undefined) {
         // Reserve the next start slot before waiting, so concurrent callers queue behind each other.
         const at = Math.max(Date.now(), this.nextStart);
-        this.nextStart = at + 60_000 / Math.max(rpm, 1e-9);
+        // One start fewer than the share per minute: n starts spaced 60,000 / n ms apart fit n in any
+        // minute only on an exact grid; a timer that fires late, or a request that travels slower
+        // than the next, can put n + 1 in a window. Spacing for n - 1 absorbs that jitter.
+        this.nextStart = at + 60_000 / Math.max(rpm > 1 ? rpm - 1 : rpm, 1e-9);
         const wait = at - Date.now();
         if (wait > 0) await sleep(wait, signal);
       }

@@ -1,3 +1,4 @@
+import { keepAliveFetch } from './keep-alive-fetch.ts';
 import { createAnthropicProvider } from './anthropic.ts';
 import { LlmError, type LlmProvider } from './llm.ts';
 import { createOllamaProvider } from './ollama.ts';
@@ -47,7 +48,7 @@ export function parseModelId(modelId: string): { providerName: KnownProvider; mo
  * One adapter per provider, built up front (they hold only configuration). Config is passed in,
  * never read from process.env, so tests point every provider at local fakes.
  */
-export function createLlmRegistry(config: LlmConfig, fetchImpl: typeof fetch = fetch): LlmRegistry {
+export function createLlmRegistry(config: LlmConfig, fetchImpl: typeof fetch = keepAliveFetch): LlmRegistry {
   const timeoutMs = config.timeoutMs;
   const providers: Record<KnownProvider, LlmProvider> = {
     openai: createOpenAiCompatibleProvider({ baseUrl: config.openaiBaseUrl, apiKey: config.openaiApiKey, timeoutMs, fetch: fetchImpl }),
