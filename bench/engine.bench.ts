@@ -13,6 +13,7 @@
  * CELLWISE_BENCH_DATABASE_URL=postgres://..., else they are skipped; BENCH_RPM_SECONDS=75)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../test/helpers/app.ts';
 import { startFakeProcess } from './support/fake-llm-client.ts';
 
@@ -55,11 +56,22 @@ async function runTask(app: TestApp, id: string, body: unknown) {
   for (;;) {
     const t = await app.get(`/api/v2/datasets/${id}/tasks/${task.body.taskId}`);
     if (['completed', 'failed', 'cancelled'].includes(t.body.status)) return { ms: performance.now() - started, task: t.body };
-    await sleep(50);
+    await sleep(200);
   }
 }
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+/** CPU seconds used so far by every process whose command name is `comm` (e.g. the PostgreSQL backends). */
+async function cpuSecondsOf(comm: string): Promise<number> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  let total = 0;
+  for (const pid of (await readdir('/proc')).filter((d) => /^\d+$/.test(d))) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const name = /\(([^)]*)\)/.exec(stat)?.[1];
+    if (name === comm) total += await cpuSeconds(Number(pid)).catch(() => 0);
+  }
+  return total;
+}
 /** CPU seconds a process has used so far (user + system), from /proc. */
 async function cpuSeconds(pid: number): Promise<number> {
   const { readFile } = await import('node:fs/promises');
@@ -121,7 +133,13 @@ try {
       console.log(`engine scale-out: 1 worker used ${(await cpuSeconds(workers[0]!.pid!)) - cpu0} CPU s for ${cells} cells`);
       await startWorker(scale);
       await settle();
-      const two = await runTask(app, (await dataset(app, 'scale-2', cells)).datasetId, {});
+      const ds2 = (await dataset(app, 'scale-2', cells)).datasetId;
+      const before = { workers: (await cpuSeconds(workers[0]!.pid!)) + (await cpuSeconds(workers[1]!.pid!)), fake: await cpuSeconds(fake.pid), pg: await cpuSecondsOf('postgres'), self: process.cpuUsage() };
+      const two = await runTask(app, ds2, {});
+      const self = process.cpuUsage(before.self);
+      console.log(
+        `engine scale-out: during the 2-worker run (${fmt(two.ms)}, ${os.cpus().length} cores): workers ${((await cpuSeconds(workers[0]!.pid!)) + (await cpuSeconds(workers[1]!.pid!)) - before.workers).toFixed(1)} CPU s, fake LLM ${((await cpuSeconds(fake.pid)) - before.fake).toFixed(1)} s, PostgreSQL ${((await cpuSecondsOf('postgres')) - before.pg).toFixed(1)} s, API and bench ${((self.user + self.system) / 1e6).toFixed(1)} s`,
+      );
       console.log(`engine scale-out (PostgreSQL): ${cells} cells with 1 worker ${fmt(one.ms)} (ratio ${(one.ms / floor).toFixed(2)} against the measured floor ${fmt(floor)}), with 2 workers ${fmt(two.ms)}; speed-up ${(one.ms / two.ms).toFixed(2)}x (target >= 1.8)`);
       await stopWorkers();
       }

@@ -9,6 +9,7 @@ export async function startFakeProcess(latencyMs: number) {
   const { url } = await next<{ url: string }>();
   return {
     baseUrl: url,
+    pid: child.pid!,
     async stats(): Promise<FakeStats> {
       const reply = next<FakeStats>();
       child.send({ cmd: 'stats' });
