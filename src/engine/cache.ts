@@ -31,9 +31,52 @@ export type CacheWrite = { workspaceId: string; key: string; response: LlmRespon
 /** Answers remembered until their commit: bounded, oldest dropped first. */
 const RECENT = 2000;
 
+type Lookup = { workspaceId: string; key: string; waiters: { resolve(r: LlmResponse | undefined): void; reject(err: unknown): void }[] };
+
 export function createLlmCache(store: Store): LlmCache {
   const recent = new Map<string, LlmResponse>();
   const recentKey = (workspaceId: string, key: string) => `${workspaceId}/${key}`;
+
+  /**
+   * Look-ups are batched per turn of the event loop: the engine starts a claim's cells together, so
+   * their look-ups arrive in one burst and cost one query (per workspace and 500 keys) instead of
+   * one each.
+   */
+  let pending: Map<string, Lookup> | undefined;
+  function lookup(workspaceId: string, key: string): Promise<LlmResponse | undefined> {
+    if (!pending) {
+      pending = new Map();
+      setImmediate(() => void flushLookups());
+    }
+    const id = recentKey(workspaceId, key);
+    let entry = pending.get(id);
+    if (!entry) pending.set(id, (entry = { workspaceId, key, waiters: [] }));
+    const waiters = entry.waiters;
+    return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+  }
+  async function flushLookups() {
+    const entries = [...pending!.values()];
+    pending = undefined;
+    const byWorkspace = new Map<string, Lookup[]>();
+    for (const e of entries) (byWorkspace.get(e.workspaceId) ?? byWorkspace.set(e.workspaceId, []).get(e.workspaceId)!).push(e);
+    for (const [workspaceId, list] of byWorkspace) {
+      for (let i = 0; i < list.length; i += 500) {
+        const part = list.slice(i, i + 500);
+        try {
+          const rows = await store.db.selectFrom('llm_cache').select(['cache_key', 'response']).where('workspace_id', '=', workspaceId).where('cache_key', 'in', part.map((e) => e.key)).execute();
+          const found = new Map(rows.map((r) => [r.cache_key, r.response]));
+          for (const e of part) {
+            const text = found.get(e.key);
+            const response = text === undefined ? undefined : (JSON.parse(text) as LlmResponse);
+            for (const w of e.waiters) w.resolve(response);
+          }
+        } catch (err) {
+          for (const e of part) for (const w of e.waiters) w.reject(err);
+        }
+      }
+    }
+  }
+
   return {
     key(modelId, req) {
       const material = JSON.stringify([modelId, req.messages, req.jsonSchema ?? null, req.temperature ?? null, req.logprobs ?? false, req.maxTokens ?? null]);
@@ -42,8 +85,7 @@ export function createLlmCache(store: Store): LlmCache {
     async get(workspaceId, key) {
       const remembered = recent.get(recentKey(workspaceId, key));
       if (remembered) return remembered;
-      const row = await store.db.selectFrom('llm_cache').select('response').where('workspace_id', '=', workspaceId).where('cache_key', '=', key).executeTakeFirst();
-      return row ? (JSON.parse(row.response) as LlmResponse) : undefined;
+      return lookup(workspaceId, key);
     },
     put(workspaceId, key, response) {
       return this.putMany(store.db, [{ workspaceId, key, response }]);

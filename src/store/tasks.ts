@@ -151,7 +151,7 @@ export async function claimItems(db: Db, opts: { owner: string; limit: number; l
     due AS (
       SELECT i.task_id, i.row_id, i.column_id FROM task_items i
       WHERE i.status = 'pending' AND i.available_at <= ${opts.now}
-        AND NOT EXISTS (SELECT 1 FROM task_items p WHERE p.task_id = i.task_id AND p.row_id = i.row_id AND p.stage < i.stage AND p.status IN ('pending', 'running'))
+        AND (i.stage = 0 OR NOT EXISTS (SELECT 1 FROM task_items p WHERE p.task_id = i.task_id AND p.row_id = i.row_id AND p.stage < i.stage AND p.status IN ('pending', 'running')))
       ORDER BY i.available_at LIMIT ${opts.limit} ${lock}),
     picked AS (SELECT * FROM expired UNION ALL SELECT * FROM due LIMIT ${opts.limit})
     UPDATE task_items SET status = 'running', lease_owner = ${opts.owner}, lease_until = ${opts.leaseUntil}, attempts = task_items.attempts + 1
