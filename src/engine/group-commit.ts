@@ -14,12 +14,17 @@ const keyOf = (k: ItemResult['key']) => `${k.taskId}/${k.rowId}/${k.columnId}`;
  * keeps the database (and SQLite's single connection) from being the engine's bottleneck. `write`
  * resolves false when the item was no longer held by `owner` (cancelled, or its lease taken over).
  */
-export function createGroupCommit({ store, cache, owner }: { store: Store; cache: LlmCache; owner: string }) {
+export function createGroupCommit({ store, cache, owner, lingerMs = store.dialect === 'postgres' ? 10 : 0 }: { store: Store; cache: LlmCache; owner: string; lingerMs?: number }) {
   const queue: Pending[] = [];
   let flushing = false;
 
   async function flush() {
     flushing = true;
+    // PostgreSQL: a commit that starts at once carries one cell; waiting a few milliseconds lets
+    // the cells finishing around it share it (2 workers: speed-up 1.70x -> 1.88x). The wait holds
+    // no LLM slot: the claim capacity no longer counts an item once its result is queued here.
+    // SQLite commits in-process and cheaply: waiting there only slowed cached re-runs.
+    if (lingerMs > 0) await new Promise((r) => setTimeout(r, lingerMs));
     while (queue.length) {
       const batch = queue.splice(0, MAX_BATCH);
       try {
