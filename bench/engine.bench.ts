@@ -10,7 +10,8 @@
  * 4. Rate limit (PostgreSQL): CELLWISE_LLM_RPM=600 across 2 workers: requests per minute at the fake.
  *
  * Usage: npm run bench -- engine   (BENCH_CELLS=10000; PostgreSQL parts need
- * CELLWISE_BENCH_DATABASE_URL=postgres://..., else they are skipped; BENCH_RPM_SECONDS=75)
+ * CELLWISE_BENCH_DATABASE_URL=postgres://..., else they are skipped; BENCH_RPM_SECONDS=75;
+ * BENCH_PARTS=sqlite,scale,rpm picks parts; BENCH_WORKER_NODE_ARGS="--cpu-prof" profiles the workers)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';

@@ -37,8 +37,31 @@ async function* rows(path: string, width: number): AsyncGenerator<unknown[]> {
   }
 }
 
+/**
+ * exceljs now and then finds the temp file it spooled a sheet to gone when it opens it again
+ * (ENOENT on its own tmp-<pid>-* file; seen about once in three full test runs, never alone, cause
+ * not found). That happens before the sheet's first row, so the read is simply started again.
+ */
+const SPOOL_ATTEMPTS = 3;
+const spoolVanished = (err: unknown) => isSystemError(err) && (err as NodeJS.ErrnoException).code === 'ENOENT' && /[\\/]tmp-\d+-[^\\/]+$/.test(String((err as NodeJS.ErrnoException).path ?? ''));
+
 /** Non-empty rows of the first worksheet, as plain values (0-based). */
 async function* sheetRows(path: string): AsyncGenerator<SheetRow> {
+  for (let attempt = 1; ; attempt++) {
+    let yielded = false;
+    try {
+      for await (const row of sheetRowsOnce(path)) {
+        yielded = true;
+        yield row;
+      }
+      return;
+    } catch (err) {
+      if (yielded || attempt >= SPOOL_ATTEMPTS || !spoolVanished(err)) throw err;
+    }
+  }
+}
+
+async function* sheetRowsOnce(path: string): AsyncGenerator<SheetRow> {
   // Our own stream, so that stopping early closes the file (exceljs leaves a stream it opened
   // itself paused and open), and so that a missing file is a rejection here: exceljs listens for
   // no error on its input, so a failing read would surface as an uncaught exception.
