@@ -69,7 +69,7 @@ export function createEngine(deps: EngineDeps) {
   let heartbeat: NodeJS.Timeout | undefined;
 
   const leaseUntil = () => new Date(Date.now() + config.taskLeaseMs).toISOString();
-  const keyOf = (k: tasksDb.ItemKey) => `${k.taskId}/${k.rowId}/${k.columnId}`;
+  const keyOf = tasksDb.itemKeyOf;
 
   function wake() {
     woken = true;

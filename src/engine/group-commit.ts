@@ -1,11 +1,10 @@
 import { now, type Store } from '../store/store.ts';
-import { finishItems, type ItemResult } from '../store/tasks.ts';
+import { finishItems, itemKeyOf, type ItemResult } from '../store/tasks.ts';
 import type { CacheWrite, LlmCache } from './cache.ts';
 
 type Pending = { result: ItemResult; cacheWrites: readonly CacheWrite[]; resolve(written: boolean): void; reject(err: unknown): void };
 
 const MAX_BATCH = 500;
-const keyOf = (k: ItemResult['key']) => `${k.taskId}/${k.rowId}/${k.columnId}`;
 
 /**
  * Group commit of the engine's results: results are queued and written by one transaction at a
@@ -33,7 +32,7 @@ export function createGroupCommit({ store, cache, owner, lingerMs = store.dialec
           return finishItems(trx, owner, batch.map((b) => b.result), now());
         });
         cache.forget(batch.flatMap((b) => b.cacheWrites));
-        for (const b of batch) b.resolve(written.has(keyOf(b.result.key)));
+        for (const b of batch) b.resolve(written.has(itemKeyOf(b.result.key)));
       } catch (err) {
         for (const b of batch) b.reject(err);
       }

@@ -350,7 +350,8 @@ export async function listItemKeys(db: Db, taskId: string): Promise<{ rowId: str
 /** One finished item and what goes on its cell: written together with many others by finishItems. */
 export type ItemResult = { key: ItemKey; status: 'done' | 'failed'; usage: ItemUsage; cell?: { value: unknown; status: 'done' | 'error'; metadata: Record<string, unknown> } };
 
-const itemKeyOf = (k: ItemKey) => `${k.taskId}/${k.rowId}/${k.columnId}`;
+/** An item's key as one string: the set finishItems returns holds these. */
+export const itemKeyOf = (k: ItemKey) => `${k.taskId}/${k.rowId}/${k.columnId}`;
 
 /**
  * Finishes many items in two statements (the engine's group commit): each item only while `owner`
