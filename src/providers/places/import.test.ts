@@ -44,27 +44,27 @@ describe('OSM PBF import', () => {
   ];
   const ways: OsmWay[] = [
     { id: 100, refs: [2, 3, 4, 5, 2], tags: { amenity: 'school', name: 'Area School' } },
-    { id: 101, refs: [2, 3], tags: { highway: 'residential', name: 'A Road' } }, // roads are not places
-    { id: 102, refs: [3, 999], tags: { shop: 'kiosk' } }, // 999 is outside the extract: centroid of what is there
+    { id: 101, refs: [2, 3], tags: { highway: 'residential', name: 'A Road' } }, // a road: highway is a preset key, so it is a feature too
+    { id: 102, refs: [3, 999], tags: { shop: 'kiosk' } }, // 999 is outside the extract: the part that is there
     { id: 103, refs: [998, 997], tags: { shop: 'bakery' } }, // no node at all: skipped
   ];
 
-  test('nodes with feature tags and ways as centroids, names kept, noise tags dropped', async () => {
+  test('nodes and ways with feature tags, ways with their geometry, names kept, noise tags dropped', async () => {
     const { stats, header, provider } = await indexOf('a.osm.pbf', Buffer.concat([headerBlock(), denseNodesBlock(nodes), plainNodesBlock([{ id: 8, lat: 10.0001, lng: 20.0001, tags: { amenity: 'cafe', name: 'Plain Cafe' } }]), waysBlock(ways)]));
-    assert.deepEqual(stats, { points: 5, fromNodes: 3, fromWays: 2, skipped: 1 });
-    assert.equal(header.points, 5);
+    assert.deepEqual(stats, { points: 6, fromNodes: 3, fromWays: 3, fromRelations: 0, skipped: 1 });
+    assert.equal(header.points, 6);
     const count = (tags: Record<string, string | true>[], radiusMeters = 1000) => provider.count({ lat: 10, lng: 20, radiusMeters, tags, sampleSize: 5 });
     assert.deepEqual(await count([{ amenity: 'cafe' }]), { count: 2, sample: ['Plain Cafe', 'Dense Cafe'] });
-    // The ring's closing node counts once: the centroid is exactly (10, 20) only if it does.
+    // The school's ring holds the centre, about 220 m from its edges: it counts at any radius.
     assert.deepEqual(await count([{ amenity: 'school' }], 0.01), { count: 1, sample: ['Area School'] });
-    assert.equal((await count([{ highway: true }])).count, 1);
+    assert.deepEqual(await count([{ highway: true }]), { count: 2, sample: ['A Road'] });
     const kiosk = await provider.count({ lat: 10, lng: 19.998, radiusMeters: 0.01, tags: [{ shop: 'kiosk' }], sampleSize: 5 });
     assert.equal(kiosk.count, 1, 'the kiosk sits on node 3, its only node inside the extract');
-    assert.equal((await count([{ 'addr:street': true }])).count, 0, 'address tags are not kept');
-    assert.equal((await count([{ created_by: true }])).count, 0);
+    await assert.rejects(count([{ 'addr:street': true }]), (err: unknown) => err instanceof PlacesError && err.code === 'PLACES_KEY_NOT_INDEXED', 'address tags are not kept: no count, an error');
+    await assert.rejects(count([{ created_by: true }]), (err: unknown) => err instanceof PlacesError && err.code === 'PLACES_KEY_NOT_INDEXED');
   });
 
-  test('a way across the antimeridian gets its centroid on the right side', async () => {
+  test('a way across the antimeridian is found from the side its segment crosses', async () => {
     const { provider } = await indexOf('am.pbf', osmPbf([{ id: 1, lat: 0, lng: 179.999 }, { id: 2, lat: 0, lng: -179.999 }], [{ id: 9, refs: [1, 2], tags: { amenity: 'ferry_terminal' } }]));
     const r = await provider.count({ lat: 0, lng: 180, radiusMeters: 1, tags: [{ amenity: true }], sampleSize: 5 });
     assert.equal(r.count, 1);
