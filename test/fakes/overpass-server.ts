@@ -141,7 +141,7 @@ function osmElements(data: FakeOsmData): Element[] {
     const members = r.members.filter((m) => m.type === 'way').map((m) => ways.get(m.ref)).filter((w): w is OsmWay => !!w);
     const lines = members.map(line);
     const points = [...lines.flat(), ...r.members.filter((m) => m.type === 'node').map((m) => nodes.get(m.ref)).filter((p): p is LatLng => !!p)];
-    out.push({ type: 'relation', id: r.id, tags: r.tags, points, lines, area: r.tags.type === 'multipolygon' });
+    out.push({ type: 'relation', id: r.id, tags: r.tags, points, lines, area: r.tags.type === 'multipolygon' || r.tags.type === 'boundary' });
   }
   return out;
 }

@@ -137,6 +137,30 @@ describe('index file', () => {
     await assert.rejects(readIndexFile(file('x.cwp')), IndexFileError);
   });
 
+  test('an index built by the previous format (1) still counts its own keys and refuses the rest with PLACES_KEY_NOT_INDEXED', async () => {
+    // Written by cellwise before format 2 from a PBF with a cafe, a peak (dropped then) and a bus stop (kept as a node, never as a way).
+    const provider = createLocalPlacesProvider(await readIndexFile(path.join(import.meta.dirname, '../../../test/fixtures/places-format1.cwp')));
+    const q = (tags: Record<string, string | true>[]) => provider.count({ lat: -41.25, lng: 174.86, radiusMeters: 1000, tags, sampleSize: 5 });
+    assert.deepEqual(await q([{ amenity: 'cafe' }]), { count: 1, sample: ['Old Cafe'] });
+    const notIndexed = (key: string) => (err: unknown) => err instanceof PlacesError && err.code === 'PLACES_KEY_NOT_INDEXED' && err.details?.key === key && err.message.includes(`"${key}"`) && /older cellwise/.test(err.message);
+    await assert.rejects(q([{ natural: 'peak' }]), notIndexed('natural'));
+    await assert.rejects(q([{ highway: 'bus_stop' }]), notIndexed('highway'), 'its highway features were nodes only: a count could be short');
+    // One clause it cannot answer makes the union unanswerable.
+    await assert.rejects(q([{ amenity: 'cafe' }, { natural: 'peak' }]), notIndexed('natural'));
+  });
+
+  test('--keys: an index of chosen keys refuses the others; a clause with one indexed key is answerable', async () => {
+    await writeFile(file('k.pbf'), osmPbf([{ id: 1, lat: 1, lng: 1, tags: { amenity: 'restaurant', cuisine: 'pizza' } }, { id: 2, lat: 1, lng: 1.0001, tags: { shop: 'bakery' } }]));
+    const { header, stats } = await buildPlacesIndex(file('k.pbf'), file('k.cwp'), { keys: ['amenity'] });
+    assert.deepEqual(header.keys, ['amenity']);
+    assert.equal(stats.points, 1);
+    const provider = createLocalPlacesProvider(await readIndexFile(file('k.cwp')));
+    const q = (tags: Record<string, string | true>[]) => provider.count({ lat: 1, lng: 1, radiusMeters: 100, tags, sampleSize: 5 });
+    assert.equal((await q([{ amenity: 'restaurant', cuisine: 'pizza' }])).count, 1);
+    await assert.rejects(q([{ shop: 'bakery' }]), (err: unknown) => err instanceof PlacesError && err.code === 'PLACES_KEY_NOT_INDEXED' && err.details?.key === 'shop' && err.message.includes('--keys +shop'));
+    await assert.rejects(q([{ cuisine: 'pizza' }]), (err: unknown) => err instanceof PlacesError && err.code === 'PLACES_KEY_NOT_INDEXED' && err.details?.key === 'cuisine');
+  });
+
   test('an empty source gives an index that counts zero', async () => {
     const { provider } = await indexOf('none.geojson', '{"type":"FeatureCollection","features":[]}');
     assert.deepEqual(await provider.count({ lat: 0, lng: 0, radiusMeters: 50_000, tags: [{ amenity: true }], sampleSize: 5 }), { count: 0, sample: [] });

@@ -32,7 +32,7 @@ export async function detectFormat(file: string): Promise<SourceFormat> {
 
 export type ImportOptions = {
   /**
-   * OSM PBF only: the keys that select a feature (its node, way or multipolygon relation). Default:
+   * OSM PBF only: the keys that select a feature (its node, way or relation). Default:
    * the primary keys of the iD presets (defaultFeatureKeys). A smaller list gives a smaller index;
    * a query on a key outside it is refused with PLACES_KEY_NOT_INDEXED. GeoJSON and CSV keep every feature.
    */

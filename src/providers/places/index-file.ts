@@ -10,7 +10,7 @@ import { LEGACY_FEATURE_KEYS } from './feature-keys.ts';
  *
  * Format 2 keeps each feature's geometry so "any part within the radius" is answered exactly, as
  * Overpass answers it: a flatbush R-tree over the features' bounding boxes (the first cut), then
- * per feature its parts (a node: one vertex; a way: its polyline; a multipolygon: its member ways)
+ * per feature its parts (a node: one vertex; a way: its polyline; a relation: its member ways and nodes)
  * as Float64 [lng, lat] vertices (Float32 would move them by up to ~2 m and break "exactly on the
  * radius"), a flag byte (area or not), its tag pairs (offsets + pair ids into a dictionary of
  * distinct key=value pairs), its name, and the pair dictionary. The header lists the keys the
@@ -23,7 +23,7 @@ import { LEGACY_FEATURE_KEYS } from './feature-keys.ts';
 const MAGIC = 'CWPLACE1';
 export const INDEX_FORMAT_VERSION = 2;
 
-/** Feature flag: a closed way or a multipolygon whose inside counts as "within" (the centre inside it). */
+/** Feature flag: a closed way or a multipolygon (or boundary) whose inside counts as "within" (the centre inside it). */
 export const AREA_FLAG = 1;
 
 export type IndexHeader = {

@@ -40,7 +40,7 @@ export function createLocalPlacesProvider(data: IndexData, attribution = OSM_ATT
         const old = data.header.version < 2 ? ` (it was built by an older cellwise, with ${keys!.length} keys)` : '';
         throw new PlacesError(
           'PLACES_KEY_NOT_INDEXED',
-          `The local places index was built without features selected by "${key}"${old}, so it cannot count them: re-index with \`cellwise places import FILE\`${data.header.version < 2 ? '' : ` --keys ${[...keys!, key].join(',')}`} (or touch CELLWISE_PLACES_FILE), or use provider "overpass"`,
+          `The local places index was built without features selected by "${key}"${old}, so it cannot count them: re-index with \`cellwise places import FILE${data.header.version < 2 ? '' : ` --keys +${key}`}\`${data.header.version < 2 ? ' (a server with CELLWISE_PLACES_FILE rebuilds it by itself)' : ''}, or use provider "overpass"`,
           false,
           undefined,
           { key },

@@ -11,10 +11,11 @@ import { PlacesImportError, type ImportStats } from './source.ts';
  * the npm OSM PBF parsers are unmaintained or browser-first, and the format is small (fileformat
  * and osmformat .proto: blobs of zlib-compressed primitive blocks of dense nodes, ways and relations).
  *
- * Kept: nodes, ways and multipolygon relations with one of the selection keys (see
- * feature-keys.ts), each with its geometry: a node as its point, a way as its polyline (an area
- * when closed and not a line feature), a multipolygon as its member ways (an area when they close
- * into rings) and member nodes. Ways and relations only name their members, so further passes over
+ * Kept: nodes, ways and relations with one of the selection keys (see feature-keys.ts), each with
+ * its geometry: a node as its point, a way as its polyline (an area when closed and not a line
+ * feature), a relation as its member ways and member nodes (Overpass's `around` looks at those
+ * too; sub-relations are not followed, as it does not), a multipolygon or boundary being an area
+ * when its member ways close into rings. Ways and relations only name their members, so further passes over
  * the file collect the member ways' node lists and then the coordinates of just the nodes used:
  * memory grows with the kept features, not with the extract.
  */
@@ -47,6 +48,7 @@ class WayStore {
     this.from.push(0);
   }
   add(id: number, refs: number[]): void {
+    this.sorted = undefined;
     this.ids.push(id);
     for (const r of refs) this.refs.push(r);
     this.from.push(this.refs.length);
@@ -110,7 +112,7 @@ export async function readOsmPbf(file: string, sink: (place: PlaceInput) => void
   const selected = (tags: Tags) => tags.some(([k]) => keys.has(k));
   const ways = new WayStore();
   const wayTags = new TagStore();
-  const relations: { tags: number; ways: number[]; nodes: number[] }[] = [];
+  const relations: { tags: number; area: boolean; ways: number[]; nodes: number[] }[] = [];
   const relationTags = new TagStore();
   await eachBlock(file, {
     node(_id, lat, lng, tags) {
@@ -124,8 +126,9 @@ export async function readOsmPbf(file: string, sink: (place: PlaceInput) => void
       wayTags.add(tags);
     },
     relation(_id, tags, members) {
-      if (!tags.some(([k, v]) => k === 'type' && v === 'multipolygon') || !selected(tags)) return;
-      relations.push({ tags: relationTags.add(tags), ...members });
+      if (!selected(tags)) return;
+      const type = tags.find(([k]) => k === 'type')?.[1];
+      relations.push({ tags: relationTags.add(tags), area: type === 'multipolygon' || type === 'boundary', ...members });
     },
   });
   const keptWays = ways.size;
@@ -215,7 +218,7 @@ export async function readOsmPbf(file: string, sink: (place: PlaceInput) => void
         continue;
       }
       const tags = relationTags.get(r.tags);
-      sink({ parts, area: complete && [...ends.values()].every((n) => n % 2 === 0), tags, name: nameOf(tags) });
+      sink({ parts, area: r.area && complete && [...ends.values()].every((n) => n % 2 === 0), tags, name: nameOf(tags) });
       stats.fromRelations++;
     }
   }
