@@ -9,10 +9,11 @@ import { LEGACY_FEATURE_KEYS } from './feature-keys.ts';
  *   "CWPLACE1" | u32 header length | header JSON (with `version`) | sections, each padded to 8 bytes
  *
  * Format 2 keeps each feature's geometry so "any part within the radius" is answered exactly, as
- * Overpass answers it: a flatbush R-tree over the features' bounding boxes (the first cut), then
- * per feature its parts (a node: one vertex; a way: its polyline; a relation: its member ways and nodes)
- * as Float64 [lng, lat] vertices (Float32 would move them by up to ~2 m and break "exactly on the
- * radius"), a flag byte (area or not), its tag pairs (offsets + pair ids into a dictionary of
+ * Overpass answers it: a flatbush R-tree over the features' bounding boxes (the first cut; Float64,
+ * as Float32 would move points by up to ~2 m and break "exactly on the radius"); a point's box is
+ * its coordinates, so points store nothing more; other features keep their parts (a way: its
+ * polyline; a relation: its member ways and nodes) as Float64 [lng, lat] vertices. Then a flag
+ * byte per feature (point, area), its tag pairs (offsets + pair ids into a dictionary of
  * distinct key=value pairs), its name, and the pair dictionary. The header lists the keys the
  * features were selected by, so a query on any other key is refused instead of answered with 0.
  * Reopening reads the file and wraps typed arrays around it: no parsing, no rebuild.
@@ -25,6 +26,8 @@ export const INDEX_FORMAT_VERSION = 2;
 
 /** Feature flag: a closed way or a multipolygon (or boundary) whose inside counts as "within" (the centre inside it). */
 export const AREA_FLAG = 1;
+/** Feature flag: a point, whose coordinates are its box in the tree (it has no parts). */
+export const POINT_FLAG = 2;
 
 export type IndexHeader = {
   version: number;
@@ -93,6 +96,8 @@ export type PlaceInput = ({ lat: number; lng: number } | { parts: ArrayLike<numb
 /** Collects features in compact arrays, then writes the index file (via a temp file and a rename). */
 export class PlaceIndexBuilder {
   private readonly coords = new Grow(new Float64Array(2048), (n) => new Float64Array(n));
+  /** Build time only: each point's [lng, lat] (NaN for the others), for its box. */
+  private readonly points = new Grow(new Float64Array(2048), (n) => new Float64Array(n));
   private readonly partOffsets = new Grow(new Uint32Array(1024), (n) => new Uint32Array(n));
   private readonly featureParts = new Grow(new Uint32Array(1024), (n) => new Uint32Array(n));
   private readonly flags = new Grow(new Uint8Array(1024), (n) => new Uint8Array(n));
@@ -123,11 +128,12 @@ export class PlaceIndexBuilder {
         this.partOffsets.push(this.coords.length / 2);
       }
       this.flags.push(place.area ? AREA_FLAG : 0);
+      this.points.push(NaN);
+      this.points.push(NaN);
     } else {
-      this.coords.push(place.lng);
-      this.coords.push(place.lat);
-      this.partOffsets.push(this.coords.length / 2);
-      this.flags.push(0);
+      this.points.push(place.lng);
+      this.points.push(place.lat);
+      this.flags.push(POINT_FLAG);
     }
     this.featureParts.push(this.partOffsets.length - 1);
     for (const [k, v] of place.tags) {
@@ -156,7 +162,14 @@ export class PlaceIndexBuilder {
     const coords = this.coords.view();
     const partOffsets = this.partOffsets.view();
     const featureParts = this.featureParts.view();
+    const points = this.points.view();
+    const flags = this.flags.view();
     const tree = boxTree(n, (i, box) => {
+      if (flags[i]! & POINT_FLAG) {
+        box[0] = box[2] = points[2 * i]!;
+        box[1] = box[3] = points[2 * i + 1]!;
+        return;
+      }
       let across = false;
       for (let p = featureParts[i]!; p < featureParts[i + 1]!; p++) {
         for (let v = partOffsets[p]!; v < partOffsets[p + 1]!; v++) {
@@ -248,12 +261,13 @@ const u8 = (a: Float64Array | Uint32Array) => new Uint8Array(a.buffer, a.byteOff
 export type IndexData = {
   header: IndexHeader;
   tree: Flatbush;
-  /** [lng, lat] per vertex. */
+  /** [lng, lat] per vertex of the features that are not points. */
   coords: Float64Array;
   /** Part p's vertices are [partOffsets[p], partOffsets[p + 1]). */
   partOffsets: Uint32Array;
   /** Feature i's parts are [featureParts[i], featureParts[i + 1]). */
   featureParts: Uint32Array;
+  /** AREA_FLAG, POINT_FLAG per feature. */
   flags: Uint8Array;
   tagOffsets: Uint32Array;
   tagIds: Uint32Array;
@@ -356,10 +370,9 @@ function pointsFromKdbush(kdb: KDBush, n: number): Pick<IndexData, 'tree' | 'coo
     coords[2 * id] = kdb.coords[2 * pos]!;
     coords[2 * id + 1] = kdb.coords[2 * pos + 1]!;
   });
-  const offsets = Uint32Array.from({ length: n + 1 }, (_, i) => i);
   const tree = boxTree(n, (i, box) => {
     box[0] = box[2] = coords[2 * i]!;
     box[1] = box[3] = coords[2 * i + 1]!;
   });
-  return { tree, coords, partOffsets: offsets, featureParts: offsets, flags: new Uint8Array(n) };
+  return { tree, coords: new Float64Array(0), partOffsets: new Uint32Array(1), featureParts: new Uint32Array(n + 1), flags: new Uint8Array(n).fill(POINT_FLAG) };
 }

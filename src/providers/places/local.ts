@@ -1,6 +1,6 @@
 import { capBoxes, EARTH_RADIUS_M, insideRings, segmentDistanceMeters } from './geo.ts';
 import { OSM_ATTRIBUTION, PlacesError, type PlacesProvider, type PlacesQuery, type PlacesResult, type TagClause } from './places.ts';
-import { AREA_FLAG, selectionKeys, storedKey, type IndexData } from './index-file.ts';
+import { AREA_FLAG, POINT_FLAG, selectionKeys, storedKey, type IndexData } from './index-file.ts';
 
 /** Inclusive radius: a feature on the circle counts even when float rounding puts it a hair outside. */
 const ON_RADIUS_TOLERANCE_M = 0.001;
@@ -118,14 +118,10 @@ export function createLocalPlacesProvider(data: IndexData, attribution = OSM_ATT
         const h = sLat * sLat + cosLat1 * Math.cos(lat * RAD) * sLng * sLng;
         return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
       };
-      // The distance from the centre to the feature (0 inside an area), stopping early once within the radius.
+      // The distance from the centre to a feature that is not a point (0 inside an area), stopping early once within the radius.
       const distance = (id: number) => {
         const p0 = featureParts[id]!;
         const p1 = featureParts[id + 1]!;
-        if (p1 - p0 === 1 && partOffsets[p0 + 1]! - partOffsets[p0]! === 1) {
-          const v = partOffsets[p0]!;
-          return pointDistance(coords[2 * v]!, coords[2 * v + 1]!);
-        }
         if (flags[id]! & AREA_FLAG && insideRings(q.lat, q.lng, coords, partOffsets, p0, p1)) return 0;
         let best = Infinity;
         for (let p = p0; p < p1 && best > limit; p++) {
@@ -147,25 +143,27 @@ export function createLocalPlacesProvider(data: IndexData, attribution = OSM_ATT
       const nearest: { d: number; id: number }[] = [];
       const seen = new Set<number>();
       const boxes = capBoxes(q.lat, q.lng, limit + 1);
-      for (const [minLng, minLat, maxLng, maxLat] of boxes) {
-        for (const id of data.tree.search(minLng, minLat, maxLng, maxLat)) {
-          // A feature across the antimeridian can meet both boxes of the cap: count it once.
-          if (boxes.length > 1) {
-            if (seen.has(id)) continue;
-            seen.add(id);
-          }
-          if (!matches(id)) continue;
-          const d = distance(id);
-          if (d > limit) continue;
-          count++;
-          if (q.sampleSize > 0 && data.nameOffsets[id + 1]! > data.nameOffsets[id]! && (nearest.length < q.sampleSize || d < nearest[nearest.length - 1]!.d)) {
-            let at = nearest.length;
-            while (at > 0 && nearest[at - 1]!.d > d) at--;
-            nearest.splice(at, 0, { d, id });
-            if (nearest.length > q.sampleSize) nearest.pop();
-          }
+      // All the work happens in flatbush's filter (which then says no): no array of candidates, and a
+      // point's coordinates come with the call, as its box.
+      const visit = (id: number, x0: number, y0: number) => {
+        // A feature across the antimeridian can meet both boxes of the cap: count it once.
+        if (boxes.length > 1) {
+          if (seen.has(id)) return false;
+          seen.add(id);
         }
-      }
+        if (!matches(id)) return false;
+        const d = flags[id]! & POINT_FLAG ? pointDistance(x0, y0) : distance(id);
+        if (d > limit) return false;
+        count++;
+        if (q.sampleSize > 0 && data.nameOffsets[id + 1]! > data.nameOffsets[id]! && (nearest.length < q.sampleSize || d < nearest[nearest.length - 1]!.d)) {
+          let at = nearest.length;
+          while (at > 0 && nearest[at - 1]!.d > d) at--;
+          nearest.splice(at, 0, { d, id });
+          if (nearest.length > q.sampleSize) nearest.pop();
+        }
+        return false;
+      };
+      for (const [minLng, minLat, maxLng, maxLat] of boxes) data.tree.search(minLng, minLat, maxLng, maxLat, visit);
       return { count, sample: nearest.map((n) => name(n.id)) };
     },
   };
