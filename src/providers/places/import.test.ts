@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, truncate, writeFile, utimes } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -7,7 +7,7 @@ import { createLogger } from '../../logger.ts';
 import { denseNodesBlock, headerBlock, osmPbf, plainNodesBlock, waysBlock, blob, type OsmNode, type OsmWay } from '../../../test/fixtures/osm-pbf-writer.ts';
 import { distanceMeters } from './geo.ts';
 import { buildPlacesIndex } from './import.ts';
-import { IndexFileError, readIndexFile } from './index-file.ts';
+import { IndexFileError, readIndexFile, readIndexHeader } from './index-file.ts';
 import { createLocalPlacesProvider } from './local.ts';
 import { PlacesError } from './places.ts';
 import { createPlacesProviders, placesIndexPath } from './providers.ts';
@@ -189,6 +189,30 @@ describe('index file', () => {
     const broken = createPlacesProviders({ dataDir: path.join(dir, 'broken-data'), placesFile: file('bad.csv'), overpassUrl: 'http://127.0.0.1:9/', logger });
     await assert.rejects(broken.get('local'), (err: unknown) => err instanceof PlacesError && err.code === 'PLACES_INDEX_FAILED' && /no coordinate columns/.test(err.message));
     assert.ok(placesIndexPath(dataDir).endsWith(path.join('places', 'places.cwp')));
+  });
+
+  test('with CELLWISE_PLACES_FILE, an index of the previous format built from that very file is rebuilt, not used', async () => {
+    const dataDir = path.join(dir, 'old-data');
+    const source = file('old.osm.pbf');
+    await writeFile(source, osmPbf([{ id: 1, lat: -41.25, lng: 174.86, tags: { amenity: 'cafe', name: 'Old Cafe' } }, { id: 2, lat: -41.251, lng: 174.861, tags: { natural: 'peak', name: 'Old Peak' } }]));
+    // The format-1 fixture, its header pointed at this source as it is now: stale only by its format.
+    const old = await readFile(path.join(import.meta.dirname, '../../../test/fixtures/places-format1.cwp'));
+    const len = old.readUInt32LE(8);
+    const header = JSON.parse(old.toString('utf8', 12, 12 + len));
+    const info = await stat(source);
+    header.source = { ...header.source, path: path.resolve(source), size: info.size, mtimeMs: info.mtimeMs };
+    const head = Buffer.from(JSON.stringify(header));
+    const prefix = Buffer.alloc(Math.ceil((12 + head.length) / 8) * 8);
+    old.copy(prefix, 0, 0, 8);
+    prefix.writeUInt32LE(head.length, 8);
+    head.copy(prefix, 12);
+    await mkdir(path.dirname(placesIndexPath(dataDir)), { recursive: true });
+    await writeFile(placesIndexPath(dataDir), Buffer.concat([prefix, old.subarray(Math.ceil((12 + len) / 8) * 8)]));
+    assert.equal((await readIndexHeader(placesIndexPath(dataDir))).version, 1);
+    const providers = createPlacesProviders({ dataDir, placesFile: source, overpassUrl: 'http://127.0.0.1:9/', logger: createLogger('silent') });
+    const peak = await (await providers.get('local')).count({ lat: -41.25, lng: 174.86, radiusMeters: 1000, tags: [{ natural: 'peak' }], sampleSize: 5 });
+    assert.deepEqual(peak, { count: 1, sample: ['Old Peak'] });
+    assert.equal((await readIndexHeader(placesIndexPath(dataDir))).version, 2);
   });
 });
 
