@@ -111,7 +111,7 @@ function unit(lat: number, lng: number): [number, number, number] {
  * rings (holes) of a multipolygon take themselves out without telling outer from inner. Planar on
  * longitude/latitude with longitudes unwrapped around the point (an area across the antimeridian
  * works); areas a few kilometres wide are what a radius query meets, where this is exact enough.
- * `ring(i)` yields the i-th ring's vertices as a flat [lng, lat, ...] slice, closed or not.
+ * Ring r (from <= r < to) is the vertices rings[r] .. rings[r + 1] - 1 of `coords` ([lng, lat] pairs), closed or not.
  */
 export function insideRings(lat: number, lng: number, coords: ArrayLike<number>, rings: ArrayLike<number>, from: number, to: number): boolean {
   let inside = false;
