@@ -4,8 +4,12 @@
  *    extracts), in a child process: seconds, peak RSS, on-disk size; then reopen time (child too);
  * 2. places_count over 10,000 rows through the task API against that index, end to end;
  * 3. per-query time of the index against a brute-force haversine count over all points, on a
- *    100-row sample (the counts must agree).
+ *    100-row sample (the counts must agree);
+ * 4. index build for a synthetic city extract with ways and relations (EXTRACT_SCALE, default 1:
+ *    12.6M nodes, 1.27M ways of buildings, roads and land use, 2,500 multipolygons; 44 MB), in a child process.
  * Usage: node --import tsx bench/places.bench.ts [points=1000000] [rows=10000]
+ *        node --import tsx bench/places.bench.ts --write-extract FILE [scale]   (the extract alone, to
+ *        build it with another version: ... --build FILE INDEX)
  */
 import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
@@ -18,7 +22,7 @@ import { readIndexFile } from '../src/providers/places/index-file.ts';
 import { createLocalPlacesProvider } from '../src/providers/places/local.ts';
 import { distanceMeters } from '../src/providers/places/geo.ts';
 import { placesIndexPath } from '../src/providers/places/providers.ts';
-import { denseNodesBlock, headerBlock, type OsmNode } from '../test/fixtures/osm-pbf-writer.ts';
+import { denseNodesBlock, headerBlock, relationsBlock, waysBlock, type OsmNode, type OsmRelation, type OsmWay } from '../test/fixtures/osm-pbf-writer.ts';
 import { startTestApp } from '../test/helpers/app.ts';
 
 const self = fileURLToPath(import.meta.url);
@@ -38,6 +42,70 @@ if (mode === '--reopen') {
   await provider.count({ lat: 52.5, lng: 13.4, radiusMeters: 1000, tags: [{ amenity: 'cafe' }], sampleSize: 5 });
   console.log(JSON.stringify({ openMs: opened, firstQueryMs: performance.now() - started - opened, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
   process.exit(0);
+}
+
+/**
+ * A city-like extract, 1 degree square: per cell of a 0.002-degree grid (about 220 x 140 m), 4
+ * buildings (closed 5-node ways), a road of 8 nodes, 6 tagged POI nodes and 20 untagged nodes
+ * (vertices of unmapped things); every 25th cell a land-use polygon, every 100th a multipolygon
+ * (wood or water) of two untagged member ways with an inner ring. Written block by block, as a
+ * sorted extract is: nodes, then ways, then relations.
+ */
+async function writeExtract(file: string, scale: number): Promise<{ nodes: number; ways: number; relations: number }> {
+  const side = Math.round(500 * Math.sqrt(scale));
+  const step = BOX.size / side;
+  const fh = await open(file, 'w');
+  await fh.write(headerBlock());
+  // Nodes, ways and relations have id spaces of their own, as in OSM.
+  let nodeId = 1;
+  let wayId = 1;
+  let nodes: OsmNode[] = [];
+  const ways: OsmWay[] = [];
+  const relations: OsmRelation[] = [];
+  let nodeCount = 0;
+  const node = (lat: number, lng: number, tags?: Record<string, string>) => {
+    nodes.push({ id: nodeId, lat: Math.round(lat * 1e7) / 1e7, lng: Math.round(lng * 1e7) / 1e7, ...(tags ? { tags } : {}) });
+    return nodeId++;
+  };
+  const way = (refs: number[], tags?: Record<string, string>) => {
+    ways.push({ id: wayId, refs, ...(tags ? { tags } : {}) });
+    return wayId++;
+  };
+  const ring = (lat: number, lng: number, h: number) => {
+    const r = [node(lat - h, lng - h), node(lat - h, lng + h), node(lat + h, lng + h), node(lat + h, lng - h)];
+    return [...r, r[0]!];
+  };
+  for (let row = 0; row < side; row++) {
+    for (let col = 0; col < side; col++) {
+      const lat = BOX.lat + row * step;
+      const lng = BOX.lng + col * step;
+      const cell = row * side + col;
+      for (let b = 0; b < 4; b++) way(ring(lat + step * (0.2 + 0.2 * b), lng + step * 0.3, step * 0.05), { building: b === 0 ? 'house' : 'yes' });
+      way(
+        Array.from({ length: 8 }, (_, k) => node(lat + step * 0.9, lng + (step * k) / 7)),
+        { highway: 'residential', name: `Street ${cell}` },
+      );
+      for (let k = 0; k < 6; k++) node(lat + random() * step, lng + random() * step, { ...KINDS[kindOf()]![1], ...(random() < 0.6 ? { name: `Place ${cell}.${k}` } : {}) });
+      for (let k = 0; k < 20; k++) node(lat + random() * step, lng + random() * step);
+      if (cell % 25 === 0) way(ring(lat + step / 2, lng + step / 2, step * 0.45), { landuse: cell % 50 ? 'grass' : 'residential' });
+      if (cell % 100 === 0) {
+        const outer = ring(lat + step / 2, lng + step / 2, step * 0.4);
+        const members = [way(outer.slice(0, 3)), way(outer.slice(2)), way(ring(lat + step / 2, lng + step / 2, step * 0.1))];
+        relations.push({ id: relations.length + 1, members: members.map((ref, k) => ({ type: 'way', ref, role: k < 2 ? 'outer' : 'inner' })), tags: { type: 'multipolygon', natural: cell % 200 ? 'wood' : 'water' } });
+      }
+      if (nodes.length >= 64_000) {
+        for (let i = 0; i < nodes.length; i += 8000) await fh.write(denseNodesBlock(nodes.slice(i, i + 8000)));
+        nodeCount += nodes.length;
+        nodes = [];
+      }
+    }
+  }
+  for (let i = 0; i < nodes.length; i += 8000) await fh.write(denseNodesBlock(nodes.slice(i, i + 8000)));
+  nodeCount += nodes.length;
+  for (let i = 0; i < ways.length; i += 8000) await fh.write(waysBlock(ways.slice(i, i + 8000)));
+  for (let i = 0; i < relations.length; i += 8000) await fh.write(relationsBlock(relations.slice(i, i + 8000)));
+  await fh.close();
+  return { nodes: nodeCount, ways: ways.length, relations: relations.length };
 }
 
 const points = Number(process.argv[2] ?? 1_000_000);
@@ -64,6 +132,11 @@ const kindOf = () => {
   for (let k = 0; k < KINDS.length; k++) if ((r -= KINDS[k]![0]) < 0) return k;
   return KINDS.length - 1;
 };
+
+if (mode === '--write-extract') {
+  console.log(JSON.stringify(await writeExtract(process.argv[3]!, Number(process.argv[4] ?? 1))));
+  process.exit(0);
+}
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'cw-places-bench-'));
 try {
@@ -170,6 +243,16 @@ try {
       `tag-first scan ${tagFirstUs.toFixed(0)} us -> ${(tagFirstUs / indexUs).toFixed(0)}x`,
   );
   if (!agree) process.exitCode = 1;
+
+  // A city extract with ways and relations: what real extracts are made of.
+  const extractFile = path.join(dir, 'city.osm.pbf');
+  const counts = await writeExtract(extractFile, Number(process.env.EXTRACT_SCALE ?? 1));
+  const cityIndex = path.join(dir, 'city.cwp');
+  const city = child(['--build', extractFile, cityIndex]);
+  console.log(
+    `city extract: ${counts.nodes} nodes, ${counts.ways} ways, ${counts.relations} relations (${((await stat(extractFile)).size / 1024 / 1024).toFixed(1)} MB PBF) -> ` +
+      `${city.points} features in ${city.seconds.toFixed(2)} s, peak RSS ${city.maxRssMb.toFixed(0)} MB, index ${((await stat(cityIndex)).size / 1024 / 1024).toFixed(1)} MB on disk`,
+  );
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

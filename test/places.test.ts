@@ -24,6 +24,8 @@ const nodes: OsmNode[] = [
   { id: 4, ...near(270, 2500), tags: { amenity: 'cafe', name: 'Far Cafe' } },
   { id: 5, ...near(45, 200), tags: { amenity: 'pharmacy', name: 'Chemist' } },
   { id: 6, ...near(10, 150), tags: { amenity: 'charging_station' } },
+  // natural=peak: a key the index did not keep before format 2 (it answered 0, done).
+  { id: 7, ...near(300, 600), tags: { natural: 'peak', name: 'Store Hill' } },
 ];
 
 let dir: string;
@@ -152,6 +154,28 @@ describe('places_count through the tasks API', () => {
     } finally {
       script = undefined;
     }
+  });
+
+  it('words of any preset resolve offline ("peaks": natural=peak, no LLM call), and the matched preset is on the cell', async () => {
+    const id = await dataset([{ lat: STORE.lat, lng: STORE.lng }]);
+    const calls = llm.count;
+    const [cell] = await fill(id, { prompt: 'peaks' });
+    assert.equal(cell.status, 'done', JSON.stringify(cell));
+    assert.equal(cell.value, 1);
+    assert.deepEqual(cell.metadata.tags, [{ natural: 'peak' }]);
+    assert.equal(cell.metadata.tagSource, 'presets');
+    assert.deepEqual(cell.metadata.presets, ['natural/peak']);
+    assert.deepEqual(cell.metadata.sample, ['Store Hill']);
+    assert.equal(llm.count, calls, 'the LLM was not asked');
+  });
+
+  it('a key the index was not built with ends the cell PLACES_KEY_NOT_INDEXED (never 0), naming the key and how to re-index', async () => {
+    const id = await dataset([{ lat: STORE.lat, lng: STORE.lng }]);
+    const [cell] = await fill(id, { prompt: 'pizza places', tags: { cuisine: 'pizza' } });
+    assert.equal(cell.status, 'error', JSON.stringify(cell));
+    assert.equal(cell.value, null);
+    assert.equal(cell.metadata.error.code, 'PLACES_KEY_NOT_INDEXED');
+    assert.match(cell.metadata.error.message, /"cuisine".*cellwise places import FILE --keys \+cuisine/);
   });
 
   it('counts through Overpass when the column asks for it', async () => {

@@ -18,7 +18,8 @@ const COORD_NAMES = ['coordinates', 'coords', 'latlng', 'lat,lng', 'lat/lng', 'l
 /**
  * places_count: how many places matching the prompt (as OpenStreetMap tags) lie within the radius
  * of the row's coordinates. Tags come from explicit `tags`, else the iD presets, else the LLM; the
- * cell's metadata says which tags were counted, where, how far, and from which source.
+ * cell's metadata says which tags were counted (and which presets gave them), where, how far, and
+ * from which source.
  */
 export function placesCount(deps: { places: PlacesProviders }): Executor {
   return {
@@ -26,7 +27,7 @@ export function placesCount(deps: { places: PlacesProviders }): Executor {
       const meta = ctx.column.metadata;
       const center = location(ctx);
       const radiusMeters = radius(ctx);
-      const { tags, tagSource } = await tagsFor(ctx);
+      const { tags, tagSource, presets } = await tagsFor(ctx);
       const name = (meta.provider as PlacesProviderName | undefined) ?? deps.places.defaultName();
       // An estimate prices the LLM calls (the tag fallback above) and asks no map service.
       if (ctx.dryRun) return { value: 0 };
@@ -39,6 +40,7 @@ export function placesCount(deps: { places: PlacesProviders }): Executor {
             provider: provider.name,
             tags,
             tagSource,
+            ...(presets ? { presets } : {}),
             center,
             radiusMeters,
             attribution: provider.attribution,
@@ -143,12 +145,13 @@ const TAGS_SCHEMA = {
   additionalProperties: false,
 };
 
-async function tagsFor(ctx: ExecutionContext): Promise<{ tags: TagClause[]; tagSource: 'metadata' | 'presets' | 'llm' }> {
+/** The tags to count, where they came from, and for `presets` the iD preset ids the prompt matched. */
+async function tagsFor(ctx: ExecutionContext): Promise<{ tags: TagClause[]; tagSource: 'metadata' | 'presets' | 'llm'; presets?: string[] }> {
   const meta = ctx.column.metadata;
   if (meta.tags !== undefined) return { tags: clausesOf(meta.tags), tagSource: 'metadata' };
   const phrase = renderTemplate(String(meta.prompt ?? ctx.column.name), (ref) => (ref in ctx.row ? valueText(ctx.row[ref]) : undefined)).trim();
   const preset = tagsForPhrase(phrase);
-  if (preset) return { tags: preset.tags, tagSource: 'presets' };
+  if (preset) return { tags: preset.tags, tagSource: 'presets', presets: preset.presets };
   const answer = await ctx.llm.complete(ctx.defaultModel, {
     messages: [
       { role: 'system', content: 'You translate a description of places into OpenStreetMap tags (the tags mappers use, e.g. amenity=cafe, shop=bakery, leisure=park). Give one alternative per kind of feature meant; use value "*" for any value. If the text does not describe a kind of place that OpenStreetMap maps, answer with no alternatives.' },

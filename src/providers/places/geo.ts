@@ -70,3 +70,69 @@ export function capBoxes(lat: number, lng: number, meters: number): [number, num
   if (east > 180) return [[west, minLat, 180, maxLat], [-180, minLat, east - 360, maxLat]];
   return [[west, minLat, east, maxLat]];
 }
+
+/**
+ * Great-circle distance in metres from a point to the segment A-B (the shorter arc between them),
+ * on the same sphere as `distanceMeters`: the cross-track distance when the point's foot on the
+ * arc's great circle lies between A and B, else the distance to the nearer end. Overpass's
+ * `around` measures a way the same way (its nodes and its segments, on the great circle).
+ */
+export function segmentDistanceMeters(lat: number, lng: number, aLat: number, aLng: number, bLat: number, bLng: number): number {
+  const p = unit(lat, lng);
+  const a = unit(aLat, aLng);
+  const b = unit(bLat, bLng);
+  // n: the normal of the arc's plane. A zero normal (A = B, or antipodes) leaves the end points.
+  const nx = a[1] * b[2] - a[2] * b[1];
+  const ny = a[2] * b[0] - a[0] * b[2];
+  const nz = a[0] * b[1] - a[1] * b[0];
+  const len = Math.hypot(nx, ny, nz);
+  const ends = () => Math.min(distanceMeters(lat, lng, aLat, aLng), distanceMeters(lat, lng, bLat, bLng));
+  if (len < 1e-15) return ends();
+  const s = (p[0] * nx + p[1] * ny + p[2] * nz) / len;
+  // The foot: P minus its component along n. It lies on the arc when A->foot and foot->B turn the way A->B does.
+  const fx = p[0] - s * (nx / len);
+  const fy = p[1] - s * (ny / len);
+  const fz = p[2] - s * (nz / len);
+  const side1 = (a[1] * fz - a[2] * fy) * nx + (a[2] * fx - a[0] * fz) * ny + (a[0] * fy - a[1] * fx) * nz;
+  const side2 = (fy * b[2] - fz * b[1]) * nx + (fz * b[0] - fx * b[2]) * ny + (fx * b[1] - fy * b[0]) * nz;
+  if (side1 < 0 || side2 < 0 || fx * p[0] + fy * p[1] + fz * p[2] < 0) return ends();
+  return EARTH_RADIUS_M * Math.asin(Math.min(1, Math.abs(s)));
+}
+
+function unit(lat: number, lng: number): [number, number, number] {
+  const la = lat * RAD;
+  const lo = lng * RAD;
+  const c = Math.cos(la);
+  return [c * Math.cos(lo), c * Math.sin(lo), Math.sin(la)];
+}
+
+/**
+ * Whether (lat, lng) is inside the rings: even-odd ray casting over every ring's edges, so inner
+ * rings (holes) of a multipolygon take themselves out without telling outer from inner. Planar on
+ * longitude/latitude with longitudes unwrapped around the point (an area across the antimeridian
+ * works); areas a few kilometres wide are what a radius query meets, where this is exact enough.
+ * Ring r (from <= r < to) is the vertices rings[r] .. rings[r + 1] - 1 of `coords` ([lng, lat] pairs), closed or not.
+ */
+export function insideRings(lat: number, lng: number, coords: ArrayLike<number>, rings: ArrayLike<number>, from: number, to: number): boolean {
+  let inside = false;
+  for (let r = from; r < to; r++) {
+    const start = rings[r]!;
+    const end = rings[r + 1]!;
+    const n = end - start;
+    if (n < 3) continue;
+    for (let i = 0, j = n - 1; i < n; j = i++) {
+      const xi = unwrap(coords[2 * (start + i)]!, lng);
+      const yi = coords[2 * (start + i) + 1]!;
+      const xj = unwrap(coords[2 * (start + j)]!, lng);
+      const yj = coords[2 * (start + j) + 1]!;
+      if (yi > lat !== yj > lat && lng < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+  }
+  return inside;
+}
+
+function unwrap(x: number, around: number): number {
+  if (x - around > 180) return x - 360;
+  if (x - around < -180) return x + 360;
+  return x;
+}

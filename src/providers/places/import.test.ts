@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, truncate, writeFile, utimes } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -7,7 +7,7 @@ import { createLogger } from '../../logger.ts';
 import { denseNodesBlock, headerBlock, osmPbf, plainNodesBlock, waysBlock, blob, type OsmNode, type OsmWay } from '../../../test/fixtures/osm-pbf-writer.ts';
 import { distanceMeters } from './geo.ts';
 import { buildPlacesIndex } from './import.ts';
-import { IndexFileError, readIndexFile } from './index-file.ts';
+import { IndexFileError, readIndexFile, readIndexHeader } from './index-file.ts';
 import { createLocalPlacesProvider } from './local.ts';
 import { PlacesError } from './places.ts';
 import { createPlacesProviders, placesIndexPath } from './providers.ts';
@@ -44,27 +44,27 @@ describe('OSM PBF import', () => {
   ];
   const ways: OsmWay[] = [
     { id: 100, refs: [2, 3, 4, 5, 2], tags: { amenity: 'school', name: 'Area School' } },
-    { id: 101, refs: [2, 3], tags: { highway: 'residential', name: 'A Road' } }, // roads are not places
-    { id: 102, refs: [3, 999], tags: { shop: 'kiosk' } }, // 999 is outside the extract: centroid of what is there
+    { id: 101, refs: [2, 3], tags: { highway: 'residential', name: 'A Road' } }, // a road: highway is a preset key, so it is a feature too
+    { id: 102, refs: [3, 999], tags: { shop: 'kiosk' } }, // 999 is outside the extract: the part that is there
     { id: 103, refs: [998, 997], tags: { shop: 'bakery' } }, // no node at all: skipped
   ];
 
-  test('nodes with feature tags and ways as centroids, names kept, noise tags dropped', async () => {
+  test('nodes and ways with feature tags, ways with their geometry, names kept, noise tags dropped', async () => {
     const { stats, header, provider } = await indexOf('a.osm.pbf', Buffer.concat([headerBlock(), denseNodesBlock(nodes), plainNodesBlock([{ id: 8, lat: 10.0001, lng: 20.0001, tags: { amenity: 'cafe', name: 'Plain Cafe' } }]), waysBlock(ways)]));
-    assert.deepEqual(stats, { points: 5, fromNodes: 3, fromWays: 2, skipped: 1 });
-    assert.equal(header.points, 5);
+    assert.deepEqual(stats, { points: 6, fromNodes: 3, fromWays: 3, fromRelations: 0, skipped: 1 });
+    assert.equal(header.points, 6);
     const count = (tags: Record<string, string | true>[], radiusMeters = 1000) => provider.count({ lat: 10, lng: 20, radiusMeters, tags, sampleSize: 5 });
     assert.deepEqual(await count([{ amenity: 'cafe' }]), { count: 2, sample: ['Plain Cafe', 'Dense Cafe'] });
-    // The ring's closing node counts once: the centroid is exactly (10, 20) only if it does.
+    // The school's ring holds the centre, about 220 m from its edges: it counts at any radius.
     assert.deepEqual(await count([{ amenity: 'school' }], 0.01), { count: 1, sample: ['Area School'] });
-    assert.equal((await count([{ highway: true }])).count, 1);
+    assert.deepEqual(await count([{ highway: true }]), { count: 2, sample: ['A Road'] });
     const kiosk = await provider.count({ lat: 10, lng: 19.998, radiusMeters: 0.01, tags: [{ shop: 'kiosk' }], sampleSize: 5 });
     assert.equal(kiosk.count, 1, 'the kiosk sits on node 3, its only node inside the extract');
-    assert.equal((await count([{ 'addr:street': true }])).count, 0, 'address tags are not kept');
-    assert.equal((await count([{ created_by: true }])).count, 0);
+    await assert.rejects(count([{ 'addr:street': true }]), (err: unknown) => err instanceof PlacesError && err.code === 'PLACES_KEY_NOT_INDEXED', 'address tags are not kept: no count, an error');
+    await assert.rejects(count([{ created_by: true }]), (err: unknown) => err instanceof PlacesError && err.code === 'PLACES_KEY_NOT_INDEXED');
   });
 
-  test('a way across the antimeridian gets its centroid on the right side', async () => {
+  test('a way across the antimeridian is found from the side its segment crosses', async () => {
     const { provider } = await indexOf('am.pbf', osmPbf([{ id: 1, lat: 0, lng: 179.999 }, { id: 2, lat: 0, lng: -179.999 }], [{ id: 9, refs: [1, 2], tags: { amenity: 'ferry_terminal' } }]));
     const r = await provider.count({ lat: 0, lng: 180, radiusMeters: 1, tags: [{ amenity: true }], sampleSize: 5 });
     assert.equal(r.count, 1);
@@ -137,6 +137,30 @@ describe('index file', () => {
     await assert.rejects(readIndexFile(file('x.cwp')), IndexFileError);
   });
 
+  test('an index built by the previous format (1) still counts its own keys and refuses the rest with PLACES_KEY_NOT_INDEXED', async () => {
+    // Written by cellwise before format 2 from a PBF with a cafe, a peak (dropped then) and a bus stop (kept as a node, never as a way).
+    const provider = createLocalPlacesProvider(await readIndexFile(path.join(import.meta.dirname, '../../../test/fixtures/places-format1.cwp')));
+    const q = (tags: Record<string, string | true>[]) => provider.count({ lat: -41.25, lng: 174.86, radiusMeters: 1000, tags, sampleSize: 5 });
+    assert.deepEqual(await q([{ amenity: 'cafe' }]), { count: 1, sample: ['Old Cafe'] });
+    const notIndexed = (key: string) => (err: unknown) => err instanceof PlacesError && err.code === 'PLACES_KEY_NOT_INDEXED' && err.details?.key === key && err.message.includes(`"${key}"`) && /older cellwise/.test(err.message);
+    await assert.rejects(q([{ natural: 'peak' }]), notIndexed('natural'));
+    await assert.rejects(q([{ highway: 'bus_stop' }]), notIndexed('highway'), 'its highway features were nodes only: a count could be short');
+    // One clause it cannot answer makes the union unanswerable.
+    await assert.rejects(q([{ amenity: 'cafe' }, { natural: 'peak' }]), notIndexed('natural'));
+  });
+
+  test('--keys: an index of chosen keys refuses the others; a clause with one indexed key is answerable', async () => {
+    await writeFile(file('k.pbf'), osmPbf([{ id: 1, lat: 1, lng: 1, tags: { amenity: 'restaurant', cuisine: 'pizza' } }, { id: 2, lat: 1, lng: 1.0001, tags: { shop: 'bakery' } }]));
+    const { header, stats } = await buildPlacesIndex(file('k.pbf'), file('k.cwp'), { keys: ['amenity'] });
+    assert.deepEqual(header.keys, ['amenity']);
+    assert.equal(stats.points, 1);
+    const provider = createLocalPlacesProvider(await readIndexFile(file('k.cwp')));
+    const q = (tags: Record<string, string | true>[]) => provider.count({ lat: 1, lng: 1, radiusMeters: 100, tags, sampleSize: 5 });
+    assert.equal((await q([{ amenity: 'restaurant', cuisine: 'pizza' }])).count, 1);
+    await assert.rejects(q([{ shop: 'bakery' }]), (err: unknown) => err instanceof PlacesError && err.code === 'PLACES_KEY_NOT_INDEXED' && err.details?.key === 'shop' && err.message.includes('--keys +shop'));
+    await assert.rejects(q([{ cuisine: 'pizza' }]), (err: unknown) => err instanceof PlacesError && err.code === 'PLACES_KEY_NOT_INDEXED' && err.details?.key === 'cuisine');
+  });
+
   test('an empty source gives an index that counts zero', async () => {
     const { provider } = await indexOf('none.geojson', '{"type":"FeatureCollection","features":[]}');
     assert.deepEqual(await provider.count({ lat: 0, lng: 0, radiusMeters: 50_000, tags: [{ amenity: true }], sampleSize: 5 }), { count: 0, sample: [] });
@@ -165,6 +189,30 @@ describe('index file', () => {
     const broken = createPlacesProviders({ dataDir: path.join(dir, 'broken-data'), placesFile: file('bad.csv'), overpassUrl: 'http://127.0.0.1:9/', logger });
     await assert.rejects(broken.get('local'), (err: unknown) => err instanceof PlacesError && err.code === 'PLACES_INDEX_FAILED' && /no coordinate columns/.test(err.message));
     assert.ok(placesIndexPath(dataDir).endsWith(path.join('places', 'places.cwp')));
+  });
+
+  test('with CELLWISE_PLACES_FILE, an index of the previous format built from that very file is rebuilt, not used', async () => {
+    const dataDir = path.join(dir, 'old-data');
+    const source = file('old.osm.pbf');
+    await writeFile(source, osmPbf([{ id: 1, lat: -41.25, lng: 174.86, tags: { amenity: 'cafe', name: 'Old Cafe' } }, { id: 2, lat: -41.251, lng: 174.861, tags: { natural: 'peak', name: 'Old Peak' } }]));
+    // The format-1 fixture, its header pointed at this source as it is now: stale only by its format.
+    const old = await readFile(path.join(import.meta.dirname, '../../../test/fixtures/places-format1.cwp'));
+    const len = old.readUInt32LE(8);
+    const header = JSON.parse(old.toString('utf8', 12, 12 + len));
+    const info = await stat(source);
+    header.source = { ...header.source, path: path.resolve(source), size: info.size, mtimeMs: info.mtimeMs };
+    const head = Buffer.from(JSON.stringify(header));
+    const prefix = Buffer.alloc(Math.ceil((12 + head.length) / 8) * 8);
+    old.copy(prefix, 0, 0, 8);
+    prefix.writeUInt32LE(head.length, 8);
+    head.copy(prefix, 12);
+    await mkdir(path.dirname(placesIndexPath(dataDir)), { recursive: true });
+    await writeFile(placesIndexPath(dataDir), Buffer.concat([prefix, old.subarray(Math.ceil((12 + len) / 8) * 8)]));
+    assert.equal((await readIndexHeader(placesIndexPath(dataDir))).version, 1);
+    const providers = createPlacesProviders({ dataDir, placesFile: source, overpassUrl: 'http://127.0.0.1:9/', logger: createLogger('silent') });
+    const peak = await (await providers.get('local')).count({ lat: -41.25, lng: 174.86, radiusMeters: 1000, tags: [{ natural: 'peak' }], sampleSize: 5 });
+    assert.deepEqual(peak, { count: 1, sample: ['Old Peak'] });
+    assert.equal((await readIndexHeader(placesIndexPath(dataDir))).version, 2);
   });
 });
 

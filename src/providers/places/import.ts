@@ -1,6 +1,7 @@
 import { open, stat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { PlaceIndexBuilder, type IndexHeader, type PlaceInput } from './index-file.ts';
+import { defaultFeatureKeys } from './feature-keys.ts';
+import { INDEX_FORMAT_VERSION, PlaceIndexBuilder, type IndexHeader, type PlaceInput } from './index-file.ts';
 import { readCsv } from './sources/csv.ts';
 import { readGeoJson } from './sources/geojson.ts';
 import { readOsmPbf } from './sources/pbf.ts';
@@ -29,26 +30,38 @@ export async function detectFormat(file: string): Promise<SourceFormat> {
   }
 }
 
+export type ImportOptions = {
+  /**
+   * OSM PBF only: the keys that select a feature (its node, way or relation). Default:
+   * the primary keys of the iD presets (defaultFeatureKeys). A smaller list gives a smaller index;
+   * a query on a key outside it is refused with PLACES_KEY_NOT_INDEXED. GeoJSON and CSV keep every feature.
+   */
+  keys?: readonly string[] | undefined;
+};
+
 /**
  * Builds the index file for `source` (streaming: the source is never held in memory, only the
- * compact point arrays). The index records the source's size and mtime so a changed file is rebuilt.
+ * compact feature arrays). The index records the source's size and mtime so a changed file is
+ * rebuilt, and the keys its features were selected by.
  */
-export async function buildPlacesIndex(source: string, indexFile: string): Promise<{ header: IndexHeader; stats: ImportStats }> {
+export async function buildPlacesIndex(source: string, indexFile: string, options: ImportOptions = {}): Promise<{ header: IndexHeader; stats: ImportStats }> {
   const info = await stat(source).catch(() => {
     throw new PlacesImportError(`${source} does not exist or cannot be read`);
   });
   if (!info.isFile()) throw new PlacesImportError(`${source} is not a file`);
   const format = await detectFormat(source);
-  const builder = new PlaceIndexBuilder();
+  const keys = format === 'pbf' ? [...new Set(options.keys ?? defaultFeatureKeys())].sort() : null;
+  if (keys && !keys.length) throw new PlacesImportError('no keys to select features by: give at least one (e.g. --keys amenity,shop)');
+  const builder = new PlaceIndexBuilder(keys);
   const sink = (p: PlaceInput) => builder.add(p);
-  const stats = format === 'pbf' ? await readOsmPbf(source, sink) : format === 'geojson' ? await readGeoJson(source, sink) : await readCsv(source, sink, format === 'tsv' ? '\t' : ',');
+  const stats = format === 'pbf' ? await readOsmPbf(source, sink, new Set(keys)) : format === 'geojson' ? await readGeoJson(source, sink) : await readCsv(source, sink, format === 'tsv' ? '\t' : ',');
   await mkdir(path.dirname(indexFile), { recursive: true });
   const header = await builder.write(indexFile, { path: path.resolve(source), size: info.size, mtimeMs: info.mtimeMs, format });
   return { header, stats };
 }
 
-/** Whether an index header was built from `source` as it is now. */
+/** Whether an index header was built from `source` as it is now, by this format (an older index is rebuilt from its source). */
 export async function isCurrent(header: IndexHeader, source: string): Promise<boolean> {
   const info = await stat(source).catch(() => undefined);
-  return !!info && header.source.path === path.resolve(source) && header.source.size === info.size && header.source.mtimeMs === info.mtimeMs;
+  return !!info && header.version === INDEX_FORMAT_VERSION && header.source.path === path.resolve(source) && header.source.size === info.size && header.source.mtimeMs === info.mtimeMs;
 }

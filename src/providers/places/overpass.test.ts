@@ -19,10 +19,13 @@ describe('overpass adapter', () => {
   after(() => fake.close());
   const query = { lat: 48.85, lng: 2.35, radiusMeters: 100, tags: [{ amenity: 'cafe' }], sampleSize: 5 };
 
-  test('writes Overpass QL: a union of around filters, out count, then named members for the sample', () => {
+  test('writes Overpass QL: a union of around filters and of the areas holding the centre, out count, then named members for the sample', () => {
     const ql = overpassQuery({ ...query, tags: [{ amenity: 'cafe' }, { 'diet:vegan': ['yes', 'only'], name: true }, { 'we"ird': 'a\\b' }] }, 25);
     assert.match(ql, /^\[out:json\]\[timeout:25\];/);
     assert.match(ql, /nwr\["amenity"="cafe"\]\(around:100,48\.85,2\.35\);/);
+    // A park or lake around the centre with its edges beyond the radius: the areas is_in finds, back to their ways and relations.
+    assert.match(ql, /\nis_in\(48\.85,2\.35\)->\.in;\n/);
+    assert.match(ql, /way\(pivot\.in\)\["amenity"="cafe"\];\n {2}rel\(pivot\.in\)\["amenity"="cafe"\];/);
     assert.match(ql, /nwr\["diet:vegan"~"\^\(yes\|only\)\$"\]\["name"\]\(around:100,48\.85,2\.35\);/);
     assert.ok(ql.includes('nwr["we\\"ird"="a\\\\b"]'), ql);
     assert.match(ql, /\.all out count;\nnwr\.all\["name"\];\nout tags 5;$/);

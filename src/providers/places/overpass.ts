@@ -36,13 +36,22 @@ function filter(key: string, want: TagValue): string {
 
 /**
  * The Overpass QL for one count: a union of `nwr` around-queries (one per clause), `out count`,
- * then the names of a few named members for the sample. Overpass counts a way or relation when
- * any part of it is within the radius; the local index uses centroids, so the two can differ at the edge.
+ * then the names of a few named members for the sample. Overpass's `around` counts a way or
+ * relation when any of its nodes or segments is within the radius (as the local index does); the
+ * areas that hold the centre with all their edges beyond the radius (a large park, a lake) are
+ * added from `is_in`, the ways and relations behind the enclosing areas, so both sources count
+ * "any part of the feature within the radius", its inside included.
  */
 export function overpassQuery(q: Pick<PlacesQuery, 'lat' | 'lng' | 'radiusMeters' | 'tags' | 'sampleSize'>, timeoutSeconds: number): string {
-  const around = `(around:${round(q.radiusMeters, 3)},${round(q.lat, 7)},${round(q.lng, 7)})`;
-  const parts = q.tags.map((clause: TagClause) => `  nwr${Object.entries(clause).map(([k, v]) => filter(k, v)).join('')}${around};`);
-  return [`[out:json][timeout:${timeoutSeconds}];`, '(', ...parts, ')->.all;', '.all out count;', 'nwr.all["name"];', `out tags ${q.sampleSize};`].join('\n');
+  const at = `${round(q.lat, 7)},${round(q.lng, 7)}`;
+  const around = `(around:${round(q.radiusMeters, 3)},${at})`;
+  const parts = q.tags.flatMap((clause: TagClause) => {
+    const filters = Object.entries(clause)
+      .map(([k, v]) => filter(k, v))
+      .join('');
+    return [`  nwr${filters}${around};`, `  way(pivot.in)${filters};`, `  rel(pivot.in)${filters};`];
+  });
+  return [`[out:json][timeout:${timeoutSeconds}];`, `is_in(${at})->.in;`, '(', ...parts, ')->.all;', '.all out count;', 'nwr.all["name"];', `out tags ${q.sampleSize};`].join('\n');
 }
 
 const round = (n: number, digits: number) => Number(n.toFixed(digits));

@@ -42,13 +42,39 @@ export type PlacesProvider = {
 
 export const OSM_ATTRIBUTION = '© OpenStreetMap contributors';
 
+/**
+ * The codes a places source fails with; they end on the cell (status `error`, metadata.error.code).
+ * Documented in docs/places.md.
+ */
+export const PLACES_ERROR_CODES = {
+  /** No local index and no CELLWISE_PLACES_FILE. */
+  PLACES_NOT_CONFIGURED: 'no local index: import one or use Overpass',
+  /** The local index (or its source) could not be opened or built. */
+  PLACES_INDEX_FAILED: 'the local index could not be opened or built',
+  /** A tag key the local index did not select its features by: its count would be short. */
+  PLACES_KEY_NOT_INDEXED: 'the local index cannot answer a query on this key: re-index',
+  /** Overpass unreachable or out of time (retryable). */
+  PLACES_UNAVAILABLE: 'Overpass did not answer',
+  /** Overpass answered 429/502/503/504 (retryable). */
+  PLACES_RATE_LIMITED: 'Overpass is busy',
+  /** Overpass refused the query. */
+  PLACES_QUERY_FAILED: 'Overpass refused the query',
+  /** Overpass answered something that is not its JSON output. */
+  PLACES_BAD_RESPONSE: 'Overpass answered something else',
+  /** The cell was cancelled while waiting for Overpass. */
+  PLACES_ABORTED: 'cancelled',
+} as const;
+export type PlacesErrorCode = keyof typeof PLACES_ERROR_CODES;
+
 /** A failure of a places source (unreachable, rate-limited, broken index); `retryable` tells the engine to try the cell again later. */
 export class PlacesError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: PlacesErrorCode,
     message: string,
     readonly retryable = false,
     readonly retryAfterMs?: number,
+    /** Machine-usable facts for the cell's metadata (e.g. `{key}` for PLACES_KEY_NOT_INDEXED). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }

@@ -12,27 +12,32 @@ import type { TagClause } from './places.ts';
 
 type Preset = { tags: Record<string, string>; searchable?: boolean; name?: string; reference?: { key: string; value?: string } };
 type Entry = { id: string; clauses: TagClause[]; names: string[]; terms: string[] };
+/** Tags for a phrase, and the iD presets they came from (recorded on the cell). */
+export type PhraseTags = { tags: TagClause[]; presets: string[] };
 
 /**
  * Everyday words where iD's own vocabulary is narrower than what people mean: iD files "coffee
  * shop" under the cafe preset with cuisine=coffee_shop, and "school" under a grounds preset
  * tagged education=school, while most mapped schools carry amenity=school.
  */
-const OVERRIDES: Record<string, TagClause[]> = {
-  'coffee shop': [{ amenity: 'cafe' }, { shop: 'coffee' }],
-  'coffee': [{ amenity: 'cafe' }, { shop: 'coffee' }],
-  school: [{ amenity: 'school' }],
-  'gas station': [{ amenity: 'fuel' }],
-  'petrol station': [{ amenity: 'fuel' }],
-  'ev charger': [{ amenity: 'charging_station' }],
-  'bus stop': [{ highway: 'bus_stop' }, { public_transport: 'platform', bus: 'yes' }],
-  parking: [{ amenity: 'parking' }],
-  'car park': [{ amenity: 'parking' }],
+const OVERRIDES: Record<string, PhraseTags> = {
+  'coffee shop': { tags: [{ amenity: 'cafe' }, { shop: 'coffee' }], presets: ['amenity/cafe', 'shop/coffee'] },
+  coffee: { tags: [{ amenity: 'cafe' }, { shop: 'coffee' }], presets: ['amenity/cafe', 'shop/coffee'] },
+  school: { tags: [{ amenity: 'school' }], presets: ['amenity/school'] },
+  'gas station': { tags: [{ amenity: 'fuel' }], presets: ['amenity/fuel'] },
+  'petrol station': { tags: [{ amenity: 'fuel' }], presets: ['amenity/fuel'] },
+  'ev charger': { tags: [{ amenity: 'charging_station' }], presets: ['amenity/charging_station'] },
+  'bus stop': { tags: [{ highway: 'bus_stop' }, { public_transport: 'platform', bus: 'yes' }], presets: ['highway/bus_stop', 'public_transport/platform/bus_point'] },
+  parking: { tags: [{ amenity: 'parking' }], presets: ['amenity/parking'] },
+  'car park': { tags: [{ amenity: 'parking' }], presets: ['amenity/parking'] },
+  // iD splits woodland into "Managed Forest" and "Natural Wood"; people mean both.
+  forest: { tags: [{ landuse: 'forest' }, { natural: 'wood' }], presets: ['landuse/forest', 'natural/wood'] },
+  wood: { tags: [{ landuse: 'forest' }, { natural: 'wood' }], presets: ['landuse/forest', 'natural/wood'] },
 };
 
-/** Presets of these keys describe land, buildings or roads, not places one counts. */
-const SKIPPED_KEYS = new Set(['building', 'landuse', 'highway', 'natural', 'area', 'type', 'boundary', 'disused:amenity', 'demolished:building']);
-/** Suffixes iD adds to tell a preset's variants apart ("Hospital Grounds", "Pharmacy Counter"). */
+/** Presets of these keys are generic shapes, relation types or things that are gone, not features one counts. */
+const SKIPPED_KEYS = new Set(['area', 'area:highway', 'type', 'disused:amenity', 'demolished:building']);
+/** Suffixes iD adds to tell a preset's variants apart ("Hospital Grounds", "Pharmacy Counter"); a building preset keeps its "Building" ("hospital" is the amenity, not the building). */
 const NAME_SUFFIX = / (ground|counter|building|area|facility)$/;
 const FILLER = /^(the |number of |count of |all |any |nearby |near |how many )+/;
 
@@ -60,7 +65,8 @@ function load(): Entry[] {
     const ref = preset.reference;
     if (ref?.value && clause[ref.key] !== ref.value) clauses.push({ [ref.key]: ref.value });
     const names = [name, ...(t.aliases ?? '').split('\n')].flatMap((n) => n.split(' / ')).map(normalize).filter(Boolean);
-    entries.push({ id, clauses, names: [...new Set(names.flatMap((n) => [n, n.replace(NAME_SUFFIX, '')]))], terms: (t.terms ?? '').split(',').map(normalize).filter(Boolean) });
+    const stripped = keys[0] === 'building' ? names : names.flatMap((n) => [n, n.replace(NAME_SUFFIX, '')]);
+    entries.push({ id, clauses, names: [...new Set(stripped)], terms: (t.terms ?? '').split(',').map(normalize).filter(Boolean) });
   }
   return entries;
 }
@@ -86,17 +92,26 @@ function singular(word: string): string {
   return word;
 }
 
-/** The tags a phrase means, or undefined when the presets do not know it. */
-export function tagsForPhrase(phrase: string): { tags: TagClause[]; presets: string[] } | undefined {
+/**
+ * The tags a phrase means, or undefined when the presets do not know it. Ranks, first hit wins: a
+ * preset's name or alias, then its search terms, then the last words of its name ("church" ->
+ * "Christian Church").
+ */
+export function tagsForPhrase(phrase: string): PhraseTags | undefined {
   const wanted = normalize(phrase);
   if (!wanted) return undefined;
   const override = OVERRIDES[wanted];
-  if (override) return { tags: override, presets: [] };
+  if (override) return override;
   const all = load();
-  for (const field of ['names', 'terms'] as const) {
-    const hits = all.filter((e) => e[field].includes(wanted));
-    // A search term shared by many presets ("food") is too vague to count by: let the LLM decide.
-    if (hits.length && (field === 'names' || hits.length <= 3)) {
+  const ranks: [string, (e: Entry) => boolean][] = [
+    ['names', (e) => e.names.includes(wanted)],
+    ['terms', (e) => e.terms.includes(wanted)],
+    ['endings', (e) => e.names.some((n) => n.endsWith(` ${wanted}`))],
+  ];
+  for (const [rank, hit] of ranks) {
+    const hits = all.filter(hit);
+    // A search term or ending shared by many presets ("food") is too vague to count by: let the LLM decide.
+    if (hits.length && (rank === 'names' || hits.length <= 3)) {
       const unique = new Map(hits.flatMap((h) => h.clauses.map((c) => [JSON.stringify(c), c] as const)));
       return { tags: [...unique.values()], presets: hits.map((h) => h.id) };
     }

@@ -44,5 +44,5 @@ export async function readCsv(file: string, sink: (place: PlaceInput) => void, d
     throw new PlacesImportError(`unreadable CSV: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (n === 0 && !latKey) throw new PlacesImportError('the CSV is empty: it needs a header with latitude and longitude columns and one row per place');
-  return { points: n, fromNodes: n, fromWays: 0, skipped: 0 };
+  return { points: n, fromNodes: n, fromWays: 0, fromRelations: 0, skipped: 0 };
 }

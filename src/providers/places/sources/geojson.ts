@@ -76,5 +76,5 @@ export async function readGeoJson(file: string, sink: (place: PlaceInput) => voi
   for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 })) feed(chunk as string);
   feed(none);
   if (!sawFeatures) throw new PlacesImportError('not a GeoJSON FeatureCollection: no "features" array');
-  return { points: index, fromNodes: index, fromWays: 0, skipped: 0 };
+  return { points: index, fromNodes: index, fromWays: 0, fromRelations: 0, skipped: 0 };
 }

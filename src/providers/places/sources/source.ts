@@ -1,5 +1,5 @@
-/** What an import read: points indexed, by origin, and features skipped (ways without any node in the extract). */
-export type ImportStats = { points: number; fromNodes: number; fromWays: number; skipped: number };
+/** What an import read: features indexed, by origin, and features skipped (ways or relations without any node in the extract). */
+export type ImportStats = { points: number; fromNodes: number; fromWays: number; fromRelations: number; skipped: number };
 
 /** A source file the importer cannot use (corrupt PBF, GeoJSON that is not points, CSV without coordinates ...). */
 export class PlacesImportError extends Error {}
