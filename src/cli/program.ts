@@ -5,7 +5,8 @@ import { registerDatasetCommands } from './datasets.ts';
 import { registerExportCommand } from './export.ts';
 import { registerKeyCommands } from './keys.ts';
 import { UsageError } from './output.ts';
-import { packageVersion } from './remote.ts';
+import { connect, withConnection, type ConnectionOptions } from './remote.ts';
+import { packageVersion } from '../version.ts';
 import { registerRunCommand } from './run.ts';
 import { registerServerCommands } from './server.ts';
 import { registerTaskCommands } from './tasks.ts';
@@ -31,6 +32,11 @@ export function buildProgram(): Command {
   registerExportCommand(program);
   registerTaskCommands(program);
   registerKeyCommands(program);
+  withConnection(program.command('mcp').description('serve MCP over stdio for an MCP client (Claude Desktop, Cursor ...), driving the server at CELLWISE_URL with CELLWISE_KEY')).action(async (opts: ConnectionOptions) => {
+    const { url, key } = await connect(opts);
+    const { runStdioMcp } = await import('../mcp/stdio.ts');
+    await runStdioMcp({ url, key, version: packageVersion() });
+  });
   // More verbs register here, each from its own module, e.g. `cellwise blobs migrate` from
   // ./blobs.ts: program.command('blobs').command('migrate')...action(handler).
   return program;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { createCellwiseClient, type CellwiseClient } from '../../clients/typescript/index.ts';
@@ -17,7 +16,7 @@ export function withConnection(cmd: Command): Command {
     .option('--json', 'print the answer as JSON (for scripts)');
 }
 
-export type Remote = { client: CellwiseClient; out: Output; url: string };
+export type Remote = { client: CellwiseClient; out: Output; url: string; key: string };
 
 /** The typed client and the output for one invocation, from flags first, then the environment. */
 export async function connect(opts: ConnectionOptions): Promise<Remote> {
@@ -34,7 +33,7 @@ export async function connect(opts: ConnectionOptions): Promise<Remote> {
   }
   if (!key) throw new UsageError('No API key: set CELLWISE_KEY, or pass --key or --key-file');
   const out = createOutput({ json: Boolean(opts.json), noColor: env.noColor });
-  return { client: createCellwiseClient({ baseUrl: url, key }), out, url };
+  return { client: createCellwiseClient({ baseUrl: url, key }), out, url, key };
 }
 
 /** A flag parser for positive numbers (commander reports a bad value as a usage error). */
@@ -51,7 +50,3 @@ export function positiveInteger(value: string): number {
   return n;
 }
 
-/** The answer of `cellwise --version` (the package's version). */
-export function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
