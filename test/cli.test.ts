@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -224,5 +224,44 @@ describe('cellwise run and Ctrl-C', () => {
     const task = await waitForTask(slowApp, ds.datasetId, taskId!);
     assert.equal(task.status, 'cancelled');
     assert.ok(task.progress.completed >= 1 && task.progress.completed < 40);
+  });
+
+  // util-linux `script` gives the CLI a real terminal (a pty): the progress bar is drawn, and
+  // Ctrl-C (the ^C byte typed on the terminal) asks before cancelling.
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  it('on a terminal draws the progress bar, and Ctrl-C asks: "n" carries on, "y" cancels', { skip: hasScript ? false : 'util-linux script is not installed' }, async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => ({ Name: `t${i}` }));
+    const ds = (await slowApp.post('/api/v2/datasets', { name: 'tty', type: 'analysis', rows, columns: [{ name: 'Bio', taskType: 'ai_enrich', metadata: { prompt: 'About {{Name}}' } }] })).body;
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} run ${ds.datasetId} --yes`;
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: work, env: { ...process.env, CELLWISE_URL: slowApp.baseUrl, CELLWISE_KEY: ADMIN_KEY, NO_COLOR: '', TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    let stage = 0;
+    const progressAfter = (from: number) => /\] (\d+)\/40/g.exec(out.slice(from));
+    let resumedAt = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (stage === 0 && /\] [1-9]\d*\/40/.test(out)) {
+        stage = 1;
+        child.stdin.write('\x03');
+      } else if (stage === 1 && /Cancel task task_\w+\? \[y\/N\]/.test(out)) {
+        stage = 2;
+        resumedAt = out.length;
+        child.stdin.write('n\r');
+      } else if (stage === 2 && progressAfter(resumedAt)) {
+        stage = 3;
+        child.stdin.write('\x03');
+      } else if (stage === 3 && (out.slice(resumedAt).match(/Cancel task task_\w+\? \[y\/N\]/g) ?? []).length === 1) {
+        stage = 4;
+        child.stdin.write('y\r');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(stage, 4, out);
+    assert.equal(code, 130, out);
+    assert.match(out, /Estimate: 40 cells/);
+    assert.ok(out.includes('\u001b[2K'), 'the progress line is redrawn in place');
+    assert.match(out, /task_\w+ \[#*-*\] \d+\/40 +[\d.]+ cells\/s +ETA \S+ +\$\d+\.\d{4}/, 'a live progress line with cells/s, ETA and cost');
+    const taskId = /Cancelled (task_\w+)/.exec(out)![1]!;
+    assert.equal((await waitForTask(slowApp, ds.datasetId, taskId)).status, 'cancelled');
   });
 });
