@@ -53,7 +53,7 @@ describe('cellwise CLI: help, version and usage errors', () => {
   it('answers --help for every command with its usage and exit 0, with no side effect (serve --help starts nothing)', async () => {
     const dataDir = path.join(work, 'untouched');
     await mkdir(dataDir);
-    const commands = [[], ['serve'], ['worker'], ['places', 'import'], ['datasets', 'list'], ['datasets', 'show'], ['import'], ['columns', 'add'], ['run'], ['export'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['tasks', 'list'], ['tasks', 'show'], ['tasks', 'cancel']];
+    const commands = [[], ['serve'], ['worker'], ['places', 'import'], ['datasets', 'list'], ['datasets', 'show'], ['import'], ['columns', 'add'], ['run'], ['export'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['tasks', 'list'], ['tasks', 'show'], ['tasks', 'cancel'], ['mcp']];
     const runs = await Promise.all(commands.map((c) => cli([...c, '--help'], { CELLWISE_DATA_DIR: dataDir, PORT: '0' })));
     runs.forEach((r, i) => {
       assert.equal(r.code, 0, `${commands[i]!.join(' ')} --help: ${r.stderr}`);

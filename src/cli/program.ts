@@ -32,7 +32,7 @@ export function buildProgram(): Command {
   registerExportCommand(program);
   registerTaskCommands(program);
   registerKeyCommands(program);
-  withConnection(program.command('mcp').description('serve MCP over stdio for an MCP client (Claude Desktop, Cursor ...), driving the server at CELLWISE_URL with CELLWISE_KEY')).action(async (opts: ConnectionOptions) => {
+  withConnection(program.command('mcp').description('serve MCP over stdio for an MCP client (Claude Desktop, Cursor ...), driving the server at CELLWISE_URL with CELLWISE_KEY'), { json: false }).action(async (opts: ConnectionOptions) => {
     const { url, key } = await connect(opts);
     const { runStdioMcp } = await import('../mcp/stdio.ts');
     await runStdioMcp({ url, key, version: packageVersion() });

@@ -7,13 +7,13 @@ import { createOutput, UsageError, type Output } from './output.ts';
 /** The options every verb that talks to a running server takes. */
 export type ConnectionOptions = { url?: string; key?: string; keyFile?: string; json?: boolean };
 
-/** Adds --url, --key, --key-file and --json to a verb (so its --help lists them). */
-export function withConnection(cmd: Command): Command {
-  return cmd
+/** Adds --url, --key, --key-file and (unless `json: false`) --json to a verb, so its --help lists them. */
+export function withConnection(cmd: Command, { json = true } = {}): Command {
+  cmd
     .addOption(new Option('--url <url>', 'server address (default: CELLWISE_URL or http://127.0.0.1:8080)'))
     .addOption(new Option('--key <key>', 'API key (default: CELLWISE_KEY)').conflicts('keyFile'))
-    .option('--key-file <file>', 'read the API key from this file')
-    .option('--json', 'print the answer as JSON (for scripts)');
+    .option('--key-file <file>', 'read the API key from this file');
+  return json ? cmd.option('--json', 'print the answer as JSON (for scripts)') : cmd;
 }
 
 export type Remote = { client: CellwiseClient; out: Output; url: string; key: string };
