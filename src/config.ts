@@ -141,3 +141,20 @@ export function publicBaseUrl(config: Config): string {
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
 }
+
+/**
+ * What the CLI's remote verbs and `cellwise mcp` read: where a running cellwise listens and the
+ * API key to send (flags --url/--key/--key-file win over these), and NO_COLOR (any value).
+ */
+export const ClientConfig = z.object({
+  url: z.string().url('CELLWISE_URL must be a URL such as http://127.0.0.1:8080').default('http://127.0.0.1:8080'),
+  key: z.string().min(1).optional(),
+  noColor: z.boolean(),
+});
+export type ClientConfig = z.infer<typeof ClientConfig>;
+
+export function loadClientConfig(env: Record<string, string | undefined> = process.env): Readonly<ClientConfig> {
+  const parsed = ClientConfig.safeParse({ url: env.CELLWISE_URL || undefined, key: env.CELLWISE_KEY || undefined, noColor: Boolean(env.NO_COLOR) });
+  if (!parsed.success) throw new ConfigError(`Invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.message}`).join('\n')}`);
+  return Object.freeze(parsed.data);
+}

@@ -37,6 +37,8 @@ import { createWebhookService } from './features/webhooks/webhooks.service.ts';
 import { registerWebhookRoutes } from './features/webhooks/webhooks.routes.ts';
 import { createExportService } from './features/exports/exports.service.ts';
 import { registerExportRoutes } from './features/exports/exports.routes.ts';
+import { registerMcpRoute } from './mcp/http.ts';
+import { packageVersion } from './version.ts';
 
 /** Providers that replace the ones built from the configuration (tests and benchmarks: a fetcher that plays a public site). */
 export type ProviderOverrides = Pick<ExecutorDeps, 'fetcher' | 'search'>;
@@ -85,6 +87,7 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   registerWebhookRoutes(app, webhooks);
   registerTaskRoutes(app, tasks);
   const sse = registerEventRoutes(app, { access, live });
+  registerMcpRoute(app, { keys, version: packageVersion() });
 
   const bootstrap = await keys.bootstrap(config.adminKey);
   const listeningOn = (port: number) => {

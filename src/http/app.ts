@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer <key>' });
   app.doc31('/api/v2/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'cellwise', version: '2.0.0', description: 'The Claro v2 datasets API, self-hosted. Errors are {error, code, details}.' },
+    info: { title: 'cellwise', version: '2.0.0', description: 'The Claro v2 datasets API, self-hosted. Errors are {error, code, details}.', license: { name: 'MIT', url: 'https://opensource.org/license/mit' } },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
   });

@@ -14,14 +14,14 @@ export const LinkDatasourceInput = z.strictObject({ datasourceId: z.string().min
 
 export function registerCellRoutes(app: App, cells: CellService) {
   app.openapi(
-    createRoute({ method: 'patch', path: '/api/v2/datasets/{datasetId}/cells/{cellId}', tags, summary: 'Update a cell value (metadata is reset)', request: { params: Params, body: jsonBody(UpdateCellInput) }, responses: { 200: json(CellDetail, 'The cell'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'updateCell', method: 'patch', path: '/api/v2/datasets/{datasetId}/cells/{cellId}', tags, summary: 'Update a cell value (metadata is reset)', request: { params: Params, body: jsonBody(UpdateCellInput) }, responses: { 200: json(CellDetail, 'The cell'), ...ERROR_RESPONSES } }),
     async (c) => {
       const { datasetId, cellId } = c.req.valid('param');
       return c.json(await cells.update(c.get('auth'), datasetId, cellId, c.req.valid('json').value ?? null), 200);
     },
   );
   app.openapi(
-    createRoute({ method: 'post', path: '/api/v2/datasets/{datasetId}/cells/{cellId}/link-datasource', tags, summary: 'Link a datasource to a raw cell of an extraction dataset', request: { params: Params, body: jsonBody(LinkDatasourceInput) }, responses: { 200: json(CellDetail, 'The cell'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'linkCellDatasource', method: 'post', path: '/api/v2/datasets/{datasetId}/cells/{cellId}/link-datasource', tags, summary: 'Link a datasource to a raw cell of an extraction dataset', request: { params: Params, body: jsonBody(LinkDatasourceInput) }, responses: { 200: json(CellDetail, 'The cell'), ...ERROR_RESPONSES } }),
     async (c) => {
       const { datasetId, cellId } = c.req.valid('param');
       return c.json(await cells.link(c.get('auth'), datasetId, cellId, c.req.valid('json').datasourceId), 200);
@@ -30,6 +30,7 @@ export function registerCellRoutes(app: App, cells: CellService) {
   registerStreamingRoute(
     app,
     createRoute({
+      operationId: 'uploadCellDatasource',
       method: 'post',
       path: '/api/v2/datasets/{datasetId}/cells/{cellId}/upload-datasource',
       tags,

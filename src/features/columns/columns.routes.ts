@@ -23,18 +23,18 @@ export type RunColumn = (auth: Auth, datasetId: string, columnId: string) => Pro
 
 export function registerColumnRoutes(app: App, columns: ColumnService, runColumn?: RunColumn) {
   app.openapi(
-    createRoute({ method: 'post', path: '/api/v2/datasets/{datasetId}/columns', tags, summary: 'Add a column', request: { params: z.object({ datasetId: z.string() }), body: jsonBody(AddColumnInput) }, responses: { 201: json(Column, 'The column'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'addColumn', method: 'post', path: '/api/v2/datasets/{datasetId}/columns', tags, summary: 'Add a column', request: { params: z.object({ datasetId: z.string() }), body: jsonBody(AddColumnInput) }, responses: { 201: json(Column, 'The column'), ...ERROR_RESPONSES } }),
     async (c) => c.json(await columns.add(c.get('auth'), c.req.valid('param').datasetId, c.req.valid('json')), 201),
   );
   app.openapi(
-    createRoute({ method: 'patch', path: '/api/v2/datasets/{datasetId}/columns/{columnId}', tags, summary: 'Update column name and metadata (task type and values stay)', request: { params: Params, body: jsonBody(UpdateColumnInput) }, responses: { 200: json(Column, 'The column'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'updateColumn', method: 'patch', path: '/api/v2/datasets/{datasetId}/columns/{columnId}', tags, summary: 'Update column name and metadata (task type and values stay)', request: { params: Params, body: jsonBody(UpdateColumnInput) }, responses: { 200: json(Column, 'The column'), ...ERROR_RESPONSES } }),
     async (c) => {
       const { datasetId, columnId } = c.req.valid('param');
       return c.json(await columns.update(c.get('auth'), datasetId, columnId, c.req.valid('json')), 200);
     },
   );
   app.openapi(
-    createRoute({ method: 'put', path: '/api/v2/datasets/{datasetId}/columns/{columnId}/task-type', tags, summary: 'Change the task type; resets every value of the column', request: { params: Params, body: jsonBody(SetTaskTypeInput) }, responses: { 200: json(Column.extend({ taskId: z.string().optional() }), 'The column'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'setColumnTaskType', method: 'put', path: '/api/v2/datasets/{datasetId}/columns/{columnId}/task-type', tags, summary: 'Change the task type; resets every value of the column', request: { params: Params, body: jsonBody(SetTaskTypeInput) }, responses: { 200: json(Column.extend({ taskId: z.string().optional() }), 'The column'), ...ERROR_RESPONSES } }),
     async (c) => {
       const { datasetId, columnId } = c.req.valid('param');
       const { run, ...input } = c.req.valid('json');
@@ -45,7 +45,7 @@ export function registerColumnRoutes(app: App, columns: ColumnService, runColumn
     },
   );
   app.openapi(
-    createRoute({ method: 'delete', path: '/api/v2/datasets/{datasetId}/columns/{columnId}', tags, summary: 'Delete a column and its cells', request: { params: Params }, responses: { 200: json(z.object({ datasetId: z.string(), columnId: z.string(), deleted: z.literal(true) }), 'Deleted'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'deleteColumn', method: 'delete', path: '/api/v2/datasets/{datasetId}/columns/{columnId}', tags, summary: 'Delete a column and its cells', request: { params: Params }, responses: { 200: json(z.object({ datasetId: z.string(), columnId: z.string(), deleted: z.literal(true) }), 'Deleted'), ...ERROR_RESPONSES } }),
     async (c) => {
       const { datasetId, columnId } = c.req.valid('param');
       return c.json(await columns.remove(c.get('auth'), datasetId, columnId), 200);

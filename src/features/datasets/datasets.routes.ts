@@ -9,7 +9,7 @@ const tags = ['Datasets'];
 
 export function registerDatasetRoutes(app: App, datasets: DatasetService) {
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v2/datasets', tags, summary: 'List datasets', request: { query: ListDatasetsQuery }, responses: { 200: json(z.object({ datasets: z.array(Dataset), pagination: Pagination }), 'A page of datasets'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'listDatasets', method: 'get', path: '/api/v2/datasets', tags, summary: 'List datasets', request: { query: ListDatasetsQuery }, responses: { 200: json(z.object({ datasets: z.array(Dataset), pagination: Pagination }), 'A page of datasets'), ...ERROR_RESPONSES } }),
     async (c) => {
       const q = c.req.valid('query');
       const { datasets: items, total } = await datasets.list(c.get('auth'), q);
@@ -18,13 +18,14 @@ export function registerDatasetRoutes(app: App, datasets: DatasetService) {
   );
 
   app.openapi(
-    createRoute({ method: 'post', path: '/api/v2/datasets', tags, summary: 'Create a dataset from JSON rows or a tabular datasource', request: { body: jsonBody(CreateDatasetInput) }, responses: { 201: json(DatasetDetail, 'The new dataset'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'createDataset', method: 'post', path: '/api/v2/datasets', tags, summary: 'Create a dataset from JSON rows or a tabular datasource', request: { body: jsonBody(CreateDatasetInput) }, responses: { 201: json(DatasetDetail, 'The new dataset'), ...ERROR_RESPONSES } }),
     async (c) => c.json(await datasets.create(c.get('auth'), c.req.valid('json')), 201),
   );
 
   registerStreamingRoute(
     app,
     createRoute({
+      operationId: 'uploadDataset',
       method: 'post',
       path: '/api/v2/datasets/upload',
       tags,
@@ -52,17 +53,18 @@ export function registerDatasetRoutes(app: App, datasets: DatasetService) {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v2/datasets/{datasetId}', tags, summary: 'Get a dataset with its columns', request: { params: IdParam }, responses: { 200: json(DatasetDetail, 'The dataset'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'getDataset', method: 'get', path: '/api/v2/datasets/{datasetId}', tags, summary: 'Get a dataset with its columns', request: { params: IdParam }, responses: { 200: json(DatasetDetail, 'The dataset'), ...ERROR_RESPONSES } }),
     async (c) => c.json(await datasets.detail(c.get('auth'), c.req.valid('param').datasetId), 200),
   );
 
   app.openapi(
-    createRoute({ method: 'patch', path: '/api/v2/datasets/{datasetId}', tags, summary: 'Rename or describe a dataset', request: { params: IdParam, body: jsonBody(UpdateDatasetInput) }, responses: { 200: json(DatasetDetail, 'The dataset'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'updateDataset', method: 'patch', path: '/api/v2/datasets/{datasetId}', tags, summary: 'Rename or describe a dataset', request: { params: IdParam, body: jsonBody(UpdateDatasetInput) }, responses: { 200: json(DatasetDetail, 'The dataset'), ...ERROR_RESPONSES } }),
     async (c) => c.json(await datasets.update(c.get('auth'), c.req.valid('param').datasetId, c.req.valid('json')), 200),
   );
 
   app.openapi(
     createRoute({
+      operationId: 'deleteDataset',
       method: 'delete',
       path: '/api/v2/datasets/{datasetId}',
       tags,
@@ -74,7 +76,7 @@ export function registerDatasetRoutes(app: App, datasets: DatasetService) {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v2/datasets/{datasetId}/data', tags, summary: 'A page of rows as a 2D array of cells', request: { params: IdParam, query: DatasetDataQuery }, responses: { 200: json(DatasetData, 'The page'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'getDatasetData', method: 'get', path: '/api/v2/datasets/{datasetId}/data', tags, summary: 'A page of rows as a 2D array of cells', request: { params: IdParam, query: DatasetDataQuery }, responses: { 200: json(DatasetData, 'The page'), ...ERROR_RESPONSES } }),
     async (c) => {
       // The service renders the JSON itself (stored cell JSON spliced in); the shape is DatasetData.
       const body = await datasets.data(c.get('auth'), c.req.valid('param').datasetId, c.req.valid('query'));

@@ -31,6 +31,7 @@ export function registerDatasourceRoutes(app: App, datasources: DatasourceServic
   registerStreamingRoute(
     app,
     createRoute({
+      operationId: 'uploadDatasource',
       method: 'post',
       path: '/api/v2/datasources/upload',
       tags,
@@ -45,7 +46,7 @@ export function registerDatasourceRoutes(app: App, datasources: DatasourceServic
     },
   );
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v2/datasources', tags, summary: 'List datasources', request: { query: ListDatasourcesQuery }, responses: { 200: json(z.object({ dataSources: z.array(Datasource), pagination: Pagination }), 'A page'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'listDatasources', method: 'get', path: '/api/v2/datasources', tags, summary: 'List datasources', request: { query: ListDatasourcesQuery }, responses: { 200: json(z.object({ dataSources: z.array(Datasource), pagination: Pagination }), 'A page'), ...ERROR_RESPONSES } }),
     async (c) => {
       const q = c.req.valid('query');
       const { items, total } = await datasources.list(c.get('auth'), q);
@@ -53,11 +54,12 @@ export function registerDatasourceRoutes(app: App, datasources: DatasourceServic
     },
   );
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v2/datasources/{datasourceId}', tags, summary: 'Get a datasource', request: { params: Params }, responses: { 200: json(Datasource, 'The datasource'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'getDatasource', method: 'get', path: '/api/v2/datasources/{datasourceId}', tags, summary: 'Get a datasource', request: { params: Params }, responses: { 200: json(Datasource, 'The datasource'), ...ERROR_RESPONSES } }),
     async (c) => c.json(datasourceView(await datasources.get(c.get('auth'), c.req.valid('param').datasourceId)), 200),
   );
   app.openapi(
     createRoute({
+      operationId: 'getDatasourceData',
       method: 'get',
       path: '/api/v2/datasources/{datasourceId}/data',
       tags,
@@ -72,11 +74,11 @@ export function registerDatasourceRoutes(app: App, datasources: DatasourceServic
     },
   );
   app.openapi(
-    createRoute({ method: 'delete', path: '/api/v2/datasources/{datasourceId}', tags, summary: 'Delete a datasource that no dataset links', request: { params: Params }, responses: { 200: json(z.object({ datasourceId: z.string(), deleted: z.literal(true) }), 'Deleted'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'deleteDatasource', method: 'delete', path: '/api/v2/datasources/{datasourceId}', tags, summary: 'Delete a datasource that no dataset links', request: { params: Params }, responses: { 200: json(z.object({ datasourceId: z.string(), deleted: z.literal(true) }), 'Deleted'), ...ERROR_RESPONSES } }),
     async (c) => c.json(await datasources.remove(c.get('auth'), c.req.valid('param').datasourceId), 200),
   );
   app.openapi(
-    createRoute({ method: 'post', path: '/api/v2/datasources/{datasourceId}/download', tags, summary: 'A signed, expiring link to the original file', request: { params: Params, body: { required: false, content: { 'application/json': { schema: DownloadInput } } } }, responses: { 200: json(SignedLink, 'The link'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'createDatasourceDownloadLink', method: 'post', path: '/api/v2/datasources/{datasourceId}/download', tags, summary: 'A signed, expiring link to the original file', request: { params: Params, body: { required: false, content: { 'application/json': { schema: DownloadInput } } } }, responses: { 200: json(SignedLink, 'The link'), ...ERROR_RESPONSES } }),
     async (c) => c.json(await datasources.downloadLink(c.get('auth'), c.req.valid('param').datasourceId, c.req.valid('json').expiresIn ?? 3600), 200),
   );
 }

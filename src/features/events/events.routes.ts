@@ -16,6 +16,7 @@ export function registerEventRoutes(app: App, { access, live }: { access: Datase
   // Open streams keep server.close() waiting; shutdown ends them.
   const open = new Set<() => void>();
   const route = createRoute({
+    operationId: 'streamDatasetEvents',
     method: 'get',
     path: '/api/v2/datasets/{datasetId}/events',
     tags: ['Tasks'],

@@ -11,6 +11,7 @@ const errorBody = (description: string) => ({ description, content: { 'applicati
 export function registerExportRoutes(app: App, exports: ExportService) {
   app.openapi(
     createRoute({
+      operationId: 'exportDataset',
       method: 'post',
       path: '/api/v2/datasets/{datasetId}/export',
       tags,
@@ -29,6 +30,7 @@ export function registerExportRoutes(app: App, exports: ExportService) {
   // only documents it for exports.
   app.openAPIRegistry.registerPath(
     createRoute({
+      operationId: 'downloadExport',
       method: 'get',
       path: '/downloads/exports/{exportId}',
       tags,

@@ -64,6 +64,16 @@ export function createKeyService({ store }: { store: Store }) {
       return { keyId, deleted: true as const };
     },
 
+    /**
+     * A key made directly in the database, no running server or key needed (`cellwise keys create
+     * --local`): the recovery for a lost admin key. Goes to the first (default) workspace.
+     */
+    async createLocal(input: { name: string; scopes: Scope[] }) {
+      const workspaceId = (await keysDb.firstWorkspace(store.db))?.id;
+      if (!workspaceId) throw new InvalidParametersError([{ path: 'workspace', message: 'the database has no workspace yet: start the server once' }]);
+      const { record, key } = await issue(workspaceId, input.name, input.scopes);
+      return { ...keyView(record), key, workspaceId };
+    },
     /** A workspace and its first admin key, shown in plain text once. */
     async createWorkspace(name: string) {
       const workspaceId = newId('workspace');

@@ -11,11 +11,12 @@ export const DeleteRowsInput = z.strictObject({ rowIds: z.array(z.string()).min(
 
 export function registerRowRoutes(app: App, rows: RowService) {
   app.openapi(
-    createRoute({ method: 'post', path: '/api/v2/datasets/{datasetId}/rows', tags, summary: 'Append rows', request: { params: Params, body: jsonBody(AddRowsInput) }, responses: { 201: json(Grid.extend({ rowCount: z.number().int() }), 'The new rows'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'addRows', method: 'post', path: '/api/v2/datasets/{datasetId}/rows', tags, summary: 'Append rows', request: { params: Params, body: jsonBody(AddRowsInput) }, responses: { 201: json(Grid.extend({ rowCount: z.number().int() }), 'The new rows'), ...ERROR_RESPONSES } }),
     async (c) => c.json(await rows.add(c.get('auth'), c.req.valid('param').datasetId, c.req.valid('json').rows), 201),
   );
   app.openapi(
     createRoute({
+      operationId: 'deleteRows',
       method: 'delete',
       path: '/api/v2/datasets/{datasetId}/rows',
       tags,

@@ -12,20 +12,20 @@ const EstimateBody = z
 
 export function registerTaskRoutes(app: App, tasks: TaskService) {
   app.openapi(
-    createRoute({ method: 'post', path: '/api/v2/datasets/{datasetId}/tasks/estimate', tags, summary: '(cellwise) Cells, LLM calls, expected cache hits and cost of a bulk task, without running anything', request: { params: DatasetParam, body: jsonBody(BulkTaskInput) }, responses: { 200: json(EstimateBody, 'The estimate'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'estimateTask', method: 'post', path: '/api/v2/datasets/{datasetId}/tasks/estimate', tags, summary: '(cellwise) Cells, LLM calls, expected cache hits and cost of a bulk task, without running anything', request: { params: DatasetParam, body: jsonBody(BulkTaskInput) }, responses: { 200: json(EstimateBody, 'The estimate'), ...ERROR_RESPONSES } }),
     async (c) => c.json(await tasks.estimate(c.get('auth'), c.req.valid('param').datasetId, c.req.valid('json')), 200),
   );
   app.openapi(
-    createRoute({ method: 'post', path: '/api/v2/datasets/{datasetId}/tasks/bulk', tags, summary: 'Process cells: all empty computed cells, or the given cells, rows, columns or rows x columns', request: { params: DatasetParam, body: jsonBody(BulkTaskInput) }, responses: { 202: json(Task, 'The queued task'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'createBulkTask', method: 'post', path: '/api/v2/datasets/{datasetId}/tasks/bulk', tags, summary: 'Process cells: all empty computed cells, or the given cells, rows, columns or rows x columns', request: { params: DatasetParam, body: jsonBody(BulkTaskInput) }, responses: { 202: json(Task, 'The queued task'), ...ERROR_RESPONSES } }),
     async (c) => c.json(await tasks.createBulk(c.get('auth'), c.req.valid('param').datasetId, c.req.valid('json')), 202),
   );
   app.openapi(
-    createRoute({ method: 'post', path: '/api/v2/datasets/{datasetId}/tasks/new-rows', tags, summary: 'Add rows generated from the dataset\'s pattern (analysis: written by the LLM from the raw columns and example rows; extraction: one per linked datasource not yet in the table), then process their computed cells', request: { params: DatasetParam, body: jsonBody(NewRowsInput) }, responses: { 202: json(Task, 'The queued task'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'createNewRowsTask', method: 'post', path: '/api/v2/datasets/{datasetId}/tasks/new-rows', tags, summary: 'Add rows generated from the dataset\'s pattern (analysis: written by the LLM from the raw columns and example rows; extraction: one per linked datasource not yet in the table), then process their computed cells', request: { params: DatasetParam, body: jsonBody(NewRowsInput) }, responses: { 202: json(Task, 'The queued task'), ...ERROR_RESPONSES } }),
     async (c) => c.json(await tasks.createNewRows(c.get('auth'), c.req.valid('param').datasetId, c.req.valid('json')), 202),
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v2/datasets/{datasetId}/tasks', tags, summary: 'List the tasks of a dataset, newest first', request: { params: DatasetParam, query: ListTasksQuery }, responses: { 200: json(z.object({ tasks: z.array(Task), pagination: Pagination }), 'A page of tasks'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'listTasks', method: 'get', path: '/api/v2/datasets/{datasetId}/tasks', tags, summary: 'List the tasks of a dataset, newest first', request: { params: DatasetParam, query: ListTasksQuery }, responses: { 200: json(z.object({ tasks: z.array(Task), pagination: Pagination }), 'A page of tasks'), ...ERROR_RESPONSES } }),
     async (c) => {
       const q = c.req.valid('query');
       const { tasks: items, total } = await tasks.list(c.get('auth'), c.req.valid('param').datasetId, q.page, q.limit);
@@ -34,21 +34,21 @@ export function registerTaskRoutes(app: App, tasks: TaskService) {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v2/datasets/{datasetId}/tasks/{taskId}', tags, summary: 'Get a task with live progress and usage', request: { params: TaskParam }, responses: { 200: json(Task, 'The task'), ...ERROR_RESPONSES } }),
+    createRoute({ operationId: 'getTask', method: 'get', path: '/api/v2/datasets/{datasetId}/tasks/{taskId}', tags, summary: 'Get a task with live progress and usage', request: { params: TaskParam }, responses: { 200: json(Task, 'The task'), ...ERROR_RESPONSES } }),
     async (c) => {
       const p = c.req.valid('param');
       return c.json(await tasks.get(c.get('auth'), p.datasetId, p.taskId), 200);
     },
   );
 
-  const cancel = (method: 'post' | 'delete', path: string) =>
+  const cancel = (operationId: string, method: 'post' | 'delete', path: string) =>
     app.openapi(
-      createRoute({ method, path, tags, summary: 'Cancel a queued or processing task; finished cells keep their values', request: { params: TaskParam }, responses: { 200: json(Task, 'The cancelled task'), ...ERROR_RESPONSES } }),
+      createRoute({ operationId, method, path, tags, summary: 'Cancel a queued or processing task; finished cells keep their values', request: { params: TaskParam }, responses: { 200: json(Task, 'The cancelled task'), ...ERROR_RESPONSES } }),
       async (c) => {
         const p = c.req.valid('param');
         return c.json(await tasks.cancel(c.get('auth'), p.datasetId, p.taskId), 200);
       },
     );
-  cancel('post', '/api/v2/datasets/{datasetId}/tasks/{taskId}/cancel');
-  cancel('delete', '/api/v2/datasets/{datasetId}/tasks/{taskId}');
+  cancel('cancelTask', 'post', '/api/v2/datasets/{datasetId}/tasks/{taskId}/cancel');
+  cancel('deleteTask', 'delete', '/api/v2/datasets/{datasetId}/tasks/{taskId}');
 }

@@ -19,32 +19,32 @@ const Delivery = z
   .openapi('WebhookDelivery');
 
 export function registerWebhookRoutes(app: App, hooks: WebhookService) {
-  app.openapi(createRoute({ method: 'post', path: '/api/v2/webhooks', tags, summary: 'Create a webhook (deliveries are signed with its secret)', request: { body: jsonBody(CreateWebhookInput) }, responses: { 201: json(Webhook, 'The webhook'), ...ERROR_RESPONSES } }), async (c) =>
+  app.openapi(createRoute({ operationId: 'createWebhook', method: 'post', path: '/api/v2/webhooks', tags, summary: 'Create a webhook (deliveries are signed with its secret)', request: { body: jsonBody(CreateWebhookInput) }, responses: { 201: json(Webhook, 'The webhook'), ...ERROR_RESPONSES } }), async (c) =>
     c.json(await hooks.create(c.get('auth'), c.req.valid('json')), 201),
   );
-  app.openapi(createRoute({ method: 'get', path: '/api/v2/webhooks', tags, summary: 'List webhooks', request: { query: z.strictObject(pageQuery(20, 100)) }, responses: { 200: json(z.object({ webhooks: z.array(Webhook), pagination: Pagination }), 'Webhooks'), ...ERROR_RESPONSES } }), async (c) => {
+  app.openapi(createRoute({ operationId: 'listWebhooks', method: 'get', path: '/api/v2/webhooks', tags, summary: 'List webhooks', request: { query: z.strictObject(pageQuery(20, 100)) }, responses: { 200: json(z.object({ webhooks: z.array(Webhook), pagination: Pagination }), 'Webhooks'), ...ERROR_RESPONSES } }), async (c) => {
     const q = c.req.valid('query');
     const { webhooks, total } = await hooks.list(c.get('auth'), q);
     return c.json({ webhooks, pagination: pagination(q.page, q.limit, total) }, 200);
   });
-  app.openapi(createRoute({ method: 'get', path: '/api/v2/webhooks/{webhookId}', tags, summary: 'Get a webhook', request: { params: Params }, responses: { 200: json(Webhook, 'The webhook'), ...ERROR_RESPONSES } }), async (c) =>
+  app.openapi(createRoute({ operationId: 'getWebhook', method: 'get', path: '/api/v2/webhooks/{webhookId}', tags, summary: 'Get a webhook', request: { params: Params }, responses: { 200: json(Webhook, 'The webhook'), ...ERROR_RESPONSES } }), async (c) =>
     c.json(await hooks.get(c.get('auth'), c.req.valid('param').webhookId), 200),
   );
-  app.openapi(createRoute({ method: 'patch', path: '/api/v2/webhooks/{webhookId}', tags, summary: 'Update a webhook', request: { params: Params, body: jsonBody(UpdateWebhookInput) }, responses: { 200: json(Webhook, 'The webhook'), ...ERROR_RESPONSES } }), async (c) =>
+  app.openapi(createRoute({ operationId: 'updateWebhook', method: 'patch', path: '/api/v2/webhooks/{webhookId}', tags, summary: 'Update a webhook', request: { params: Params, body: jsonBody(UpdateWebhookInput) }, responses: { 200: json(Webhook, 'The webhook'), ...ERROR_RESPONSES } }), async (c) =>
     c.json(await hooks.update(c.get('auth'), c.req.valid('param').webhookId, c.req.valid('json')), 200),
   );
-  app.openapi(createRoute({ method: 'delete', path: '/api/v2/webhooks/{webhookId}', tags, summary: 'Delete a webhook', request: { params: Params }, responses: { 200: json(z.object({ webhookId: z.string(), deleted: z.literal(true) }), 'Deleted'), ...ERROR_RESPONSES } }), async (c) =>
+  app.openapi(createRoute({ operationId: 'deleteWebhook', method: 'delete', path: '/api/v2/webhooks/{webhookId}', tags, summary: 'Delete a webhook', request: { params: Params }, responses: { 200: json(z.object({ webhookId: z.string(), deleted: z.literal(true) }), 'Deleted'), ...ERROR_RESPONSES } }), async (c) =>
     c.json(await hooks.remove(c.get('auth'), c.req.valid('param').webhookId), 200),
   );
-  app.openapi(createRoute({ method: 'post', path: '/api/v2/webhooks/{webhookId}/test', tags, summary: 'Send a signed webhook.test delivery now', request: { params: Params }, responses: { 200: json(Delivery, 'The delivery and its outcome'), ...ERROR_RESPONSES } }), async (c) =>
+  app.openapi(createRoute({ operationId: 'testWebhook', method: 'post', path: '/api/v2/webhooks/{webhookId}/test', tags, summary: 'Send a signed webhook.test delivery now', request: { params: Params }, responses: { 200: json(Delivery, 'The delivery and its outcome'), ...ERROR_RESPONSES } }), async (c) =>
     c.json(await hooks.test(c.get('auth'), c.req.valid('param').webhookId), 200),
   );
-  app.openapi(createRoute({ method: 'get', path: '/api/v2/webhooks/{webhookId}/deliveries', tags, summary: 'The delivery log, newest first', request: { params: Params, query: z.strictObject(pageQuery(20, 100)) }, responses: { 200: json(z.object({ deliveries: z.array(Delivery), pagination: Pagination }), 'Deliveries'), ...ERROR_RESPONSES } }), async (c) => {
+  app.openapi(createRoute({ operationId: 'listWebhookDeliveries', method: 'get', path: '/api/v2/webhooks/{webhookId}/deliveries', tags, summary: 'The delivery log, newest first', request: { params: Params, query: z.strictObject(pageQuery(20, 100)) }, responses: { 200: json(z.object({ deliveries: z.array(Delivery), pagination: Pagination }), 'Deliveries'), ...ERROR_RESPONSES } }), async (c) => {
     const q = c.req.valid('query');
     const { deliveries, total } = await hooks.deliveries(c.get('auth'), c.req.valid('param').webhookId, q);
     return c.json({ deliveries, pagination: pagination(q.page, q.limit, total) }, 200);
   });
-  app.openapi(createRoute({ method: 'post', path: '/api/v2/webhooks/{webhookId}/deliveries/{deliveryId}/retry', tags, summary: 'Retry a delivery now', request: { params: z.object({ webhookId: z.string(), deliveryId: z.string() }) }, responses: { 200: json(Delivery, 'The delivery and its outcome'), ...ERROR_RESPONSES } }), async (c) => {
+  app.openapi(createRoute({ operationId: 'retryWebhookDelivery', method: 'post', path: '/api/v2/webhooks/{webhookId}/deliveries/{deliveryId}/retry', tags, summary: 'Retry a delivery now', request: { params: z.object({ webhookId: z.string(), deliveryId: z.string() }) }, responses: { 200: json(Delivery, 'The delivery and its outcome'), ...ERROR_RESPONSES } }), async (c) => {
     const { webhookId, deliveryId } = c.req.valid('param');
     return c.json(await hooks.retry(c.get('auth'), webhookId, deliveryId), 200);
   });
