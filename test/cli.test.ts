@@ -94,6 +94,13 @@ describe('cellwise CLI: help, version and usage errors', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /--force/);
     assert.equal(await readFile(index, 'utf8'), 'existing index');
+
+    const forced = await cli(['places', 'import', 'cafes.csv', '--force', '--keys', 'amenity'], { CELLWISE_DATA_DIR: dataDir });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.notEqual(await readFile(index, 'utf8'), 'existing index');
+    // --keys reaches the importer: a list that both replaces and adds is its usage error
+    const badKeys = await cli(['places', 'import', 'cafes.csv', '--force', '--keys', 'amenity,+shop'], { CELLWISE_DATA_DIR: dataDir });
+    assert.equal(badKeys.code, 2, badKeys.stderr);
   });
 });
 

@@ -50,7 +50,8 @@ export function registerServerCommands(program: Command) {
     .description('index an OpenStreetMap PBF extract, a GeoJSON FeatureCollection of points or a CSV with lat/lng and tag columns into CELLWISE_DATA_DIR/places/places.cwp')
     .argument('<file>', 'the PBF, GeoJSON or CSV file')
     .option('--force', 'replace an existing index')
-    .action(async (file: string, opts: { force?: boolean }) => {
+    .option('--keys <keys>', 'KEY,KEY,... keeps only these tag keys (a smaller index); +KEY,... adds keys to the default list (every iD preset key)')
+    .action(async (file: string, opts: { force?: boolean; keys?: string }) => {
       const config = loadConfig();
       const { placesIndexPath } = await import('../providers/places/providers.ts');
       const target = placesIndexPath(config.dataDir);
@@ -60,7 +61,7 @@ export function registerServerCommands(program: Command) {
         return;
       }
       const { placesCommand } = await import('./places.ts');
-      process.exitCode = await placesCommand(['import', file], config);
+      process.exitCode = await placesCommand(['import', file, ...(opts.keys ? ['--keys', opts.keys] : [])], config);
     });
 }
 
