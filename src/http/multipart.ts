@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { ApiError, InvalidParametersError } from './errors.ts';
+import { textProblem } from './input-rules.ts';
 
 export type UploadedPart<T> = { field: string; result: T };
 
@@ -32,6 +33,8 @@ export async function readMultipart<T>(
     throw new InvalidParametersError([{ path: 'header.content-type', message: 'multipart boundary is missing' }]);
   }
   parser.on('field', (name, value) => {
+    const problem = textProblem(name) ?? textProblem(value);
+    if (problem) fail(new InvalidParametersError([{ path: JSON.stringify(name).slice(1, -1), message: problem }]));
     fields[name] = value;
   });
   parser.on('file', (field, stream, info) => {
@@ -41,6 +44,12 @@ export async function readMultipart<T>(
     stream.on('error', (err) => fail(malformed(err)));
     if (!options.fileFields.includes(field)) {
       fail(new InvalidParametersError([{ path: field, message: `unexpected file field; use ${options.fileFields.join(' or ')}` }]));
+      stream.resume();
+      return;
+    }
+    const nameProblem = textProblem(info.filename ?? '');
+    if (nameProblem) {
+      fail(new InvalidParametersError([{ path: field, message: `file name ${nameProblem}` }]));
       stream.resume();
       return;
     }
