@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, publicBaseUrl } from '../config.ts';
-import { startServer, startWorker } from '../main.ts';
+import { PortInUseError, startServer, startWorker } from '../main.ts';
+import { DataDirInUseError } from '../store/data-dir-lock.ts';
 import { placesCommand } from './places.ts';
 
 const USAGE = `cellwise <command>
@@ -61,6 +62,8 @@ async function main(argv: string[]) {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : err);
+  // Problems the operator fixes (configuration, a busy port, a data dir in use): one line, no stack.
+  const known = err instanceof ConfigError || err instanceof PortInUseError || err instanceof DataDirInUseError;
+  console.error(known ? `cellwise: ${err.message}` : err);
   process.exit(1);
 });
