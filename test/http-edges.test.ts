@@ -45,3 +45,21 @@ describe('URLs over 16 KB', () => {
     assert.equal((await app.get('/health')).status, 200);
   });
 });
+
+describe('documentation', () => {
+  it('/docs (and /docs/) serve the API page; the README stands alone (no link outside the repository)', async () => {
+    const page = await fetch(`${app.baseUrl}/docs/`);
+    assert.equal(page.status, 200);
+    assert.match(page.url, /\/docs$/);
+    assert.match(await page.text(), /openapi\.json/);
+    const { readFile, access } = await import('node:fs/promises');
+    const readme = await readFile('README.md', 'utf8');
+    const links = [...readme.matchAll(/\]\(([^)#\s]+)[^)]*\)/g)].map((m) => m[1]!).filter((l) => !/^https?:/.test(l));
+    assert.ok(links.includes('docs/api.md'));
+    for (const link of links) {
+      assert.ok(!link.startsWith('..'), `README links outside the repository: ${link}`);
+      await access(link);
+    }
+    assert.doesNotMatch(readme, /\.\.\/shared/);
+  });
+});
