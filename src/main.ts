@@ -1,14 +1,17 @@
 import path from 'node:path';
+import { StartupError } from './startup-error.ts';
 import { serve, type ServerType } from '@hono/node-server';
 import { publicBaseUrl, type Config } from './config.ts';
 import { createEventBus } from './events.ts';
 import { createApp } from './http/app.ts';
+import { answerClientErrors } from './http/client-errors.ts';
 import { createLinkSigner } from './http/signed-links.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createLocalBlobStore } from './providers/blob/local-blob-store.ts';
 import type { DatasetRecord } from './store/datasets.ts';
 import { ensureSecret } from './store/settings.ts';
 import { openStore } from './store/store.ts';
+import { lockDataDir } from './store/data-dir-lock.ts';
 import type { Db } from './store/store.ts';
 import { createEngine } from './engine/engine.ts';
 import { createLlmCache } from './engine/cache.ts';
@@ -45,7 +48,15 @@ export type ProviderOverrides = Pick<ExecutorDeps, 'fetcher' | 'search'>;
 
 /** The composition root: config -> store -> providers -> services -> app. */
 export async function buildApp(config: Readonly<Config>, logger: Logger = createLogger(config.logLevel), providers: ProviderOverrides = {}) {
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
+  // The embedded database has one owner: a second server on the same data dir is refused here.
+  const unlockDataDir = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
+  let store: Awaited<ReturnType<typeof openStore>>;
+  try {
+    store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
+  } catch (err) {
+    unlockDataDir();
+    throw err;
+  }
   const events = createEventBus();
   // Cell-level progress goes on its own bus: domain-event listeners (webhooks) query the store per event.
   const live = createEventBus();
@@ -89,21 +100,58 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   const sse = registerEventRoutes(app, { access, live });
   registerMcpRoute(app, { keys, version: packageVersion() });
 
-  const bootstrap = await keys.bootstrap(config.adminKey);
   const listeningOn = (port: number) => {
     baseUrl = publicBaseUrl({ ...config, port });
   };
-  return { app, store, events, live, engine, tasks, sse, keys, datasets, datasources, documents, exports: exportsService, webhooks, signer, blobs, access, bootstrap, logger, listeningOn };
+  /** Closes the store, then gives the data dir up. */
+  const closeStore = async () => {
+    await store.close();
+    unlockDataDir();
+  };
+  return { app, store, events, live, engine, tasks, sse, keys, datasets, datasources, documents, exports: exportsService, webhooks, signer, blobs, access, logger, listeningOn, closeStore };
+}
+
+/** The port is taken: one clear line for the operator, not a stack trace. */
+export class PortInUseError extends StartupError {
+  constructor(host: string, port: number) {
+    super(`Port ${port} on ${host} is already in use; stop what listens there or set PORT to another port.`);
+  }
+}
+
+function listen(app: { fetch: (req: Request) => Response | Promise<Response> }, host: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port, hostname: host }, () => {
+      s.off('error', onError);
+      resolve(s);
+    });
+    const onError = (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new PortInUseError(host, port) : err);
+    s.once('error', onError);
+  });
 }
 
 export async function startServer(config: Readonly<Config>, providers: ProviderOverrides = {}) {
   const built = await buildApp(config, undefined, providers);
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: built.app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
-  });
+  let server: ServerType;
+  try {
+    // Uploads a killed process left behind. With SQLite this process owns the data dir alone, so
+    // everything unfinished is ours; on PostgreSQL other servers may be mid-upload, so only old ones.
+    const unfinishedAge = config.databaseUrl ? 3600_000 : 0;
+    await built.datasources.failInterrupted(unfinishedAge);
+    await built.blobs.sweepPartial(unfinishedAge);
+
+    // Listen before anything is created: a busy port must not leave a generated admin key
+    // stored but never shown.
+    server = await listen(built.app, config.host, config.port);
+  } catch (err) {
+    await built.documents.close();
+    await built.closeStore();
+    throw err;
+  }
+  answerClientErrors(server as import('node:http').Server);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   built.listeningOn(port);
+  const bootstrap = await built.keys.bootstrap(config.adminKey);
   const stopExportCleanup = built.exports.startCleanup();
   const stopWebhooks = built.webhooks.start();
   if (config.workers === 'in-process') built.engine.start();
@@ -111,6 +159,7 @@ export async function startServer(config: Readonly<Config>, providers: ProviderO
   await built.documents.resume();
   return {
     ...built,
+    bootstrap,
     server,
     port,
     async close() {
@@ -122,7 +171,7 @@ export async function startServer(config: Readonly<Config>, providers: ProviderO
       await closed;
       stopWebhooks();
       await stopExportCleanup();
-      await built.store.close();
+      await built.closeStore();
     },
   };
 }
@@ -141,7 +190,7 @@ export async function startWorker(config: Readonly<Config>) {
       await built.engine.stop();
       await built.documents.close();
       stopWebhooks();
-      await built.store.close();
+      await built.closeStore();
     },
   };
 }

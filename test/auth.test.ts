@@ -140,3 +140,19 @@ describe('idempotency', () => {
     assert.equal(failedAgain.headers.get('idempotent-replayed'), 'true', 'client errors are replayed too');
   });
 });
+
+describe('instance and workspace admins (issue 11 item 8)', () => {
+  it('only instance admin keys create workspaces; a workspace admin manages its own workspace only', async () => {
+    const ws = (await app.post('/api/v2/workspaces', { name: 'tenant' })).body;
+    assert.ok(ws.key, 'the bootstrap key (CELLWISE_ADMIN_KEY) is an instance admin');
+    expectError(await app.post('/api/v2/workspaces', { name: 'escalation' }, { key: ws.key }), 403, 'ACCESS_DENIED');
+    expectError(await app.post('/api/v2/keys', { name: 'climb', scopes: ['instance'] }, { key: ws.key }), 403, 'ACCESS_DENIED');
+    const own = await app.post('/api/v2/keys', { name: 'tenant reader', scopes: ['read'] }, { key: ws.key });
+    assert.equal(own.status, 201, 'a workspace admin still manages its workspace');
+    const localAdmin = (await app.post('/api/v2/keys', { name: 'local admin', scopes: ['admin'] })).body.key;
+    expectError(await app.post('/api/v2/workspaces', { name: 'nope' }, { key: localAdmin }), 403, 'ACCESS_DENIED');
+    const granted = (await app.post('/api/v2/keys', { name: 'second operator', scopes: ['instance'] })).body;
+    assert.deepEqual(granted.scopes, ['instance']);
+    assert.equal((await app.post('/api/v2/workspaces', { name: 'by the granted key' }, { key: granted.key })).status, 201);
+  });
+});

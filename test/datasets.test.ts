@@ -60,9 +60,11 @@ describe('datasets', () => {
 
   it('refuses bad paging, unknown columns and unknown datasets with the SPEC codes', async () => {
     const ds = await createDataset();
-    for (const q of ['limit=1001', 'limit=0', 'page=0', 'page=-1', 'limit=abc', 'includeMetadata=maybe', 'bogus=1']) {
+    for (const q of ['limit=1001', 'limit=0', 'page=0', 'page=-1', 'limit=abc', 'includeMetadata=maybe']) {
       expectError(await app.get(`/api/v2/datasets/${ds.datasetId}/data?${q}`), 400, 'INVALID_PARAMETERS');
     }
+    // Unknown query parameters are ignored (issue 11 item 10: a cache-busting _=123 must not fail).
+    assert.equal((await app.get(`/api/v2/datasets/${ds.datasetId}/data?bogus=1`)).status, 200);
     const res = await app.get(`/api/v2/datasets/${ds.datasetId}/data?columns=col_nope`);
     expectError(res, 404, 'COLUMN_NOT_FOUND');
     assert.deepEqual(res.body.details, { columnId: 'col_nope' });

@@ -594,13 +594,13 @@ export interface components {
         };
         CreateKeyInput: {
             name: string;
-            scopes: ("read" | "write" | "admin")[];
+            scopes: ("read" | "write" | "admin" | "instance")[];
         };
         ApiKey: {
             keyId: string;
             name: string;
             prefix: string;
-            scopes: ("read" | "write" | "admin")[];
+            scopes: ("read" | "write" | "admin" | "instance")[];
             createdAt: string;
             lastUsedAt: string | null;
         };
@@ -1078,7 +1078,7 @@ export interface operations {
                         keyId: string;
                         key: string;
                         name: string;
-                        scopes: ("read" | "write" | "admin")[];
+                        scopes: ("read" | "write" | "admin" | "instance")[];
                         createdAt: string;
                     };
                 };
@@ -1224,7 +1224,7 @@ export interface operations {
             query?: {
                 page?: number;
                 limit?: number;
-                type?: components["schemas"]["DatasetType"];
+                type?: "extraction" | "analysis" | "classification" | "data_extraction" | "data_enrichment";
                 status?: "processing" | "completed" | "failed";
             };
             header?: never;

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CellwiseError } from '../../clients/typescript/index.ts';
 import { ConfigError } from '../config.ts';
+import { StartupError } from '../startup-error.ts';
 import { registerDatasetCommands } from './datasets.ts';
 import { registerExportCommand } from './export.ts';
 import { registerKeyCommands } from './keys.ts';
@@ -57,6 +58,10 @@ function exitCodeFor(err: unknown, json: boolean): number {
   if (err instanceof UsageError || err instanceof ConfigError) {
     console.error(`${err.message}\n(add --help for usage)`);
     return 2;
+  }
+  if (err instanceof StartupError) {
+    console.error(`cellwise: ${err.message}`);
+    return 1;
   }
   if (err instanceof CellwiseError) {
     if (json) console.log(JSON.stringify({ error: err.message, code: err.code, status: err.status, details: err.details }, null, 2));

@@ -10,6 +10,7 @@ import { registerDocs } from './docs.ts';
 import type { AppEnv } from './env.ts';
 import { createErrorHandler } from './error-handler.ts';
 import { idempotencyMiddleware } from './idempotency.ts';
+import { inputRulesMiddleware } from './input-rules.ts';
 import { rateLimitMiddleware } from './rate-limit.ts';
 import type { LinkSigner } from './signed-links.ts';
 import { validationHook } from './validation.ts';
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps) {
     return bodyLimit({ maxSize: deps.maxUploadBytes, onError: () => { throw tooLarge(); } })(c, next);
   });
   app.use('/api/v2/*', idempotencyMiddleware(deps.store));
+  app.use('/api/v2/*', inputRulesMiddleware());
 
   app.get('/downloads/:kind/:id', async (c) => {
     const { kind, id } = c.req.param();

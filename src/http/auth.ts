@@ -7,8 +7,9 @@ import type { Scope } from '../store/workspaces.ts';
 const PUBLIC_PATHS = new Set(['/api/v2/openapi.json']);
 const ADMIN_PREFIXES = ['/api/v2/keys', '/api/v2/workspaces'];
 
-/** The scope a request needs: admin for key and workspace management, read for reads, else write. */
+/** The scope a request needs: instance to create workspaces, admin for keys, read for reads, else write. */
 export function requiredScope(method: string, path: string): Scope {
+  if (path === '/api/v2/workspaces' || path.startsWith('/api/v2/workspaces/')) return 'instance';
   if (ADMIN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return 'admin';
   return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
 }

@@ -15,6 +15,8 @@ export function registerDocs(app: Hono<never>) {
 window.ui = SwaggerUIBundle({ url: '/api/v2/openapi.json', dom_id: '#ui', persistAuthorization: true });
 </script></body></html>`),
   );
+  // The trailing-slash form people type (and some proxies add) reaches the same page.
+  app.get('/docs/', (c) => c.redirect('/docs', 301));
   app.get('/docs/assets/:file', async (c) => {
     const file = c.req.param('file');
     const type = ASSETS[file];

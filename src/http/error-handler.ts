@@ -14,8 +14,36 @@ export function createErrorHandler(logger: Logger) {
       error = new ApiError('INTERNAL_ERROR', 'Internal server error');
     }
     for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
-    return c.json({ error: error.message, code: error.code, details: error.details }, error.status as 400);
+    return c.json({ error: boundedMessage(error.message), code: error.code, details: bounded(error.details) as Record<string, unknown> }, error.status as 400);
   };
+}
+
+/** Longest run of a value echoed back in an error (ids, names, paths); a 1 MB id must not give a 2 MB error. */
+export const MAX_ECHO_CHARS = 200;
+const MAX_MESSAGE_CHARS = 2000;
+const MAX_ECHO_ITEMS = 100;
+
+/** Cuts at a code-point boundary, saying how long the whole was. */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return `${text.slice(0, end)}… (${text.length} characters)`;
+}
+
+/** A message names values inline: each long unbroken run is cut, then the whole. */
+function boundedMessage(message: string): string {
+  return cut(message.replace(new RegExp(`\\S{${MAX_ECHO_CHARS + 1},}`, 'g'), (run) => cut(run, MAX_ECHO_CHARS)), MAX_MESSAGE_CHARS);
+}
+
+/** Details keep their shape; strings are cut (an issue's `message` like the top-level one) and long lists shortened. */
+function bounded(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return cut(value, MAX_ECHO_CHARS);
+  if (typeof value !== 'object' || value === null || depth > 8) return value;
+  if (Array.isArray(value)) {
+    const items = value.slice(0, MAX_ECHO_ITEMS).map((v) => bounded(v, depth + 1));
+    return value.length > MAX_ECHO_ITEMS ? [...items, `… ${value.length - MAX_ECHO_ITEMS} more`] : items;
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [cut(k, MAX_ECHO_CHARS), k === 'message' && typeof v === 'string' ? boundedMessage(v) : bounded(v, depth + 1)]));
 }
 
 function fromHttpException(err: HTTPException): ApiError {

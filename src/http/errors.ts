@@ -25,6 +25,9 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_FILE_TYPE: 415,
   RATE_LIMITED: 429,
+  /** The URL and headers together exceed 16 KB (answered before routing). */
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
   INTERNAL_ERROR: 500,
 } as const;
 

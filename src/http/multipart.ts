@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { ApiError, InvalidParametersError } from './errors.ts';
+import { textProblem } from './input-rules.ts';
 
 export type UploadedPart<T> = { field: string; result: T };
 
@@ -31,11 +33,23 @@ export async function readMultipart<T>(
     throw new InvalidParametersError([{ path: 'header.content-type', message: 'multipart boundary is missing' }]);
   }
   parser.on('field', (name, value) => {
+    const problem = textProblem(name) ?? textProblem(value);
+    if (problem) fail(new InvalidParametersError([{ path: JSON.stringify(name).slice(1, -1), message: problem }]));
     fields[name] = value;
   });
   parser.on('file', (field, stream, info) => {
+    // busboy reports a truncated body ("Unexpected end of form") and a client abort on the file
+    // stream too; an 'error' without a listener there would end the process. The consumer
+    // (`onFile`) sees the same error through its own pipeline and cleans up its partial file.
+    stream.on('error', (err) => fail(malformed(err)));
     if (!options.fileFields.includes(field)) {
       fail(new InvalidParametersError([{ path: field, message: `unexpected file field; use ${options.fileFields.join(' or ')}` }]));
+      stream.resume();
+      return;
+    }
+    const nameProblem = textProblem(info.filename ?? '');
+    if (nameProblem) {
+      fail(new InvalidParametersError([{ path: field, message: `file name ${nameProblem}` }]));
       stream.resume();
       return;
     }
@@ -49,17 +63,10 @@ export async function readMultipart<T>(
   });
   parser.on('filesLimit', () => fail(new InvalidParametersError([{ path: 'files', message: `at most ${options.maxFiles} files per request` }])));
 
-  await new Promise<void>((resolve) => {
-    parser.on('close', resolve);
-    parser.on('error', (err) => {
-      fail(new InvalidParametersError([{ path: 'body', message: `malformed multipart body: ${(err as Error).message}` }]));
-      resolve();
-    });
-    Readable.fromWeb(request.body as import('node:stream/web').ReadableStream).on('error', (err) => {
-      fail(err);
-      resolve();
-    }).pipe(parser);
-  });
+  // pipeline() destroys the parser when the body fails (client abort) or the parser fails
+  // (malformed or truncated form); busboy then destroys the file stream in flight, so every
+  // `onFile` settles and nothing waits forever.
+  await pipeline(Readable.fromWeb(request.body as import('node:stream/web').ReadableStream), parser).catch((err: unknown) => fail(malformed(err)));
   const settled = await Promise.allSettled(pending);
   const files = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   if (failure) {
@@ -67,4 +74,9 @@ export async function readMultipart<T>(
     throw failure;
   }
   return { fields, files };
+}
+
+/** Anything that breaks the multipart stream (a truncated form, a client abort) is the sender's fault: a 400. */
+function malformed(err: unknown) {
+  return err instanceof ApiError ? err : new InvalidParametersError([{ path: 'body', message: `malformed multipart body: ${err instanceof Error ? err.message : String(err)}` }]);
 }

@@ -71,3 +71,18 @@ export async function findDatasourceById(db: Db, id: string): Promise<Datasource
   const row = await db.selectFrom('datasources').selectAll().where('id', '=', id).executeTakeFirst();
   return row && toRecord(row);
 }
+
+/**
+ * Tables whose import into a dataset a stopped server left unfinished (the import is one
+ * transaction, so no dataset came of them): `failed` with the reason. Returns how many.
+ */
+export async function failInterruptedImports(db: Db, uploadedBefore: string, failure: { error: string; info: Record<string, unknown>; processedAt: string }): Promise<number> {
+  const result = await db
+    .updateTable('datasources')
+    .set({ status: 'failed', error: failure.error, info: JSON.stringify(failure.info), processed_at: failure.processedAt })
+    .where('status', '=', 'processing')
+    .where('kind', '=', 'tabular')
+    .where('uploaded_at', '<', uploadedBefore)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

@@ -1,6 +1,7 @@
 import type { Db } from './store.ts';
 
-export type Scope = 'read' | 'write' | 'admin';
+/** `instance`: an instance-level admin (creates workspaces); `admin` manages one workspace. */
+export type Scope = 'read' | 'write' | 'admin' | 'instance';
 export type ApiKeyRecord = { id: string; workspaceId: string; name: string; prefix: string; scopes: Scope[]; createdAt: string; lastUsedAt: string | null };
 
 export async function insertWorkspace(db: Db, ws: { id: string; name: string; createdAt: string }): Promise<void> {
@@ -39,4 +40,8 @@ export async function deleteKey(db: Db, workspaceId: string, keyId: string): Pro
 
 export async function touchKey(db: Db, keyId: string, at: string): Promise<void> {
   await db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', keyId).execute();
+}
+
+export async function setKeyScopes(db: Db, keyId: string, scopes: Scope[]): Promise<void> {
+  await db.updateTable('api_keys').set({ scopes: JSON.stringify(scopes) }).where('id', '=', keyId).execute();
 }

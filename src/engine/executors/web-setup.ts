@@ -1,5 +1,6 @@
 import { createSearxngSearch } from '../../providers/search/searxng.ts';
 import { createHttpFetcher } from '../../providers/web/http-fetcher.ts';
+import { resolvePublic, urlHost } from '../../providers/web/address-policy.ts';
 import { createPoliteness } from '../../providers/web/politeness.ts';
 import { createReadablePool, type ReadablePool } from '../../providers/web/readable-pool.ts';
 import { createRobots } from '../../providers/web/robots.ts';
@@ -7,6 +8,15 @@ import { createWebReader } from '../../providers/web/web-reader.ts';
 import { createPageCache } from '../../store/web-pages.ts';
 import type { ExecutorDeps } from './index.ts';
 import type { WebEnrichDeps } from './web-enrich.ts';
+
+/**
+ * Today's address policy for a cached page: refused only when the host is known to be loopback or
+ * private (a name that does not resolve right now keeps its cached page, as a cache should).
+ */
+export async function publicAddressNow(url: URL): Promise<boolean> {
+  const checked = await resolvePublic(urlHost(url));
+  return checked.ok || !checked.resolved;
+}
 
 /** One pool of page-reading threads per process, however many apps (tests) it builds. */
 let pool: ReadablePool | undefined;
@@ -26,6 +36,8 @@ export function createWebEnrichDeps(deps: ExecutorDeps): WebEnrichDeps {
     ...(config.fetchCacheMaxAgeS > 0 ? { cache: createPageCache(deps.store, config.fetchCacheMaxAgeS * 1000) } : {}),
     maxAgeMs: config.fetchCacheMaxAgeS * 1000,
     readHtml: (html, url) => (pool ??= createReadablePool()).read(html, url),
+    // Cached pages are held to today's address policy (a fetcher given by a test has its own).
+    ...(deps.fetcher || config.fetchAllowPrivate ? {} : { allowedNow: publicAddressNow }),
   });
   const search = deps.search ?? (config.searchUrl ? createSearxngSearch({ baseUrl: config.searchUrl, timeoutMs: config.fetchTimeoutMs }) : undefined);
   return { reader, ...(search ? { search } : {}) };

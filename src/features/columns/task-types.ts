@@ -8,10 +8,13 @@ export type TaskType = z.infer<typeof TaskType>;
 
 export const DatasetType = z.enum(['extraction', 'analysis', 'classification']).openapi('DatasetType');
 export type DatasetType = z.infer<typeof DatasetType>;
-/** Claro's older names, accepted on input. */
+/** The one alias table: Claro's older names, accepted wherever a dataset type is input (create, upload, the list filter). */
+const DATASET_TYPE_ALIASES = { data_extraction: 'extraction', data_enrichment: 'analysis' } as const satisfies Record<string, DatasetType>;
+export const DATASET_TYPE_NAMES = [...DatasetType.options, ...(Object.keys(DATASET_TYPE_ALIASES) as (keyof typeof DATASET_TYPE_ALIASES)[])] as const;
 export const DatasetTypeInput = z
-  .enum(['extraction', 'analysis', 'classification', 'data_extraction', 'data_enrichment'])
-  .transform((t): DatasetType => (t === 'data_extraction' ? 'extraction' : t === 'data_enrichment' ? 'analysis' : t));
+  .enum(DATASET_TYPE_NAMES)
+  .transform((t): DatasetType => (t in DATASET_TYPE_ALIASES ? DATASET_TYPE_ALIASES[t as keyof typeof DATASET_TYPE_ALIASES] : (t as DatasetType)))
+  .openapi({ type: 'string', enum: [...DATASET_TYPE_NAMES] });
 
 const prompt = z.string().trim().min(1).max(20_000);
 const model = z.string().regex(/^[a-z0-9_-]+:.+$/, 'must look like provider:model, e.g. openai:gpt-4o-mini');

@@ -36,8 +36,8 @@ export const ColumnRef = z.object({ columnId: z.string(), name: z.string(), task
 export const Grid = z.object({ datasetId: z.string(), columns: z.array(ColumnRef), rowIds: z.array(z.string()), data: z.array(z.array(Cell)) });
 export const DatasetData = Grid.extend({ pagination: Pagination }).openapi('DatasetData');
 
-export const ListDatasetsQuery = z.strictObject({ ...pageQuery(20, 100), type: DatasetType.optional(), status: DatasetStatus.optional() });
-export const DatasetDataQuery = z.strictObject({
+export const ListDatasetsQuery = z.object({ ...pageQuery(20, 100), type: DatasetTypeInput.optional(), status: DatasetStatus.optional() });
+export const DatasetDataQuery = z.object({
   ...pageQuery(50, 1000),
   columns: z.string().optional().openapi({ description: 'comma-separated column ids' }),
   includeMetadata: BooleanQuery.default(false),
@@ -52,7 +52,7 @@ export const ColumnInput = z.strictObject({
 export const CreateDatasetInput = z
   .strictObject({
     name: z.string().trim().min(1).max(500),
-    type: DatasetTypeInput.openapi({ type: 'string', enum: ['extraction', 'analysis', 'classification', 'data_extraction', 'data_enrichment'] }),
+    type: DatasetTypeInput,
     description: z.string().max(10_000).nullable().optional(),
     datasourceId: z.string().optional(),
     columns: z.array(ColumnInput).max(1000).optional(),
@@ -62,5 +62,5 @@ export const CreateDatasetInput = z
 export type CreateDatasetInput = z.infer<typeof CreateDatasetInput>;
 
 export const UpdateDatasetInput = z.strictObject({ name: z.string().trim().min(1).max(500).optional(), description: z.string().max(10_000).nullable().optional() }).openapi('UpdateDatasetInput');
-export const DeleteDatasetQuery = z.strictObject({ force: BooleanQuery.default(false) });
+export const DeleteDatasetQuery = z.object({ force: BooleanQuery.default(false) });
 export const IdParam = z.object({ datasetId: z.string().openapi({ param: { name: 'datasetId', in: 'path' } }) });

@@ -23,7 +23,7 @@ export const Datasource = z
     pageCount: z.number().int().nullable().optional(),
   })
   .openapi('Datasource');
-export const ListDatasourcesQuery = z.strictObject({ ...pageQuery(20, 100), status: z.enum(['processing', 'completed', 'failed']).optional(), contentType: z.string().optional() });
+export const ListDatasourcesQuery = z.object({ ...pageQuery(20, 100), status: z.enum(['processing', 'completed', 'failed']).optional(), contentType: z.string().optional() });
 export const DownloadInput = z.strictObject({ expiresIn: z.number().int().min(1).max(86_400).default(3600) }).openapi('DownloadInput');
 export const SignedLink = z.object({ downloadUrl: z.string(), expiresAt: z.string() }).openapi('SignedLink');
 
@@ -64,7 +64,7 @@ export function registerDatasourceRoutes(app: App, datasources: DatasourceServic
       path: '/api/v2/datasources/{datasourceId}/data',
       tags,
       summary: 'Tabular rows, or a document text per page',
-      request: { params: Params, query: z.strictObject(pageQuery(50, 1000)) },
+      request: { params: Params, query: z.object(pageQuery(50, 1000)) },
       responses: { 200: json(z.object({ datasourceId: z.string(), kind: z.enum(['tabular', 'document']), status: z.string(), columns: z.array(z.string()).optional(), rows: z.array(z.array(z.unknown())).optional(), error: z.string().optional(), pages: z.array(z.object({ page: z.number(), text: z.string(), method: z.enum(['text', 'ocr', 'none']) })).optional(), pagination: Pagination }), 'The data'), ...ERROR_RESPONSES },
     }),
     async (c) => {

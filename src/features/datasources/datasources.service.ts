@@ -114,6 +114,20 @@ export function createDatasourceService({ store, blobs, events, signer, maxUploa
       });
     },
 
+    /**
+     * At start: tables whose dataset import a stopped server left `processing` become `failed`
+     * with UPLOAD_INTERRUPTED (the file is whole and stays downloadable). Only those uploaded
+     * `olderThanMs` ago: on PostgreSQL another live server may still be importing a newer one.
+     */
+    async failInterrupted(olderThanMs: number) {
+      const at = now();
+      return dsDb.failInterruptedImports(store.db, new Date(Date.now() - olderThanMs).toISOString(), {
+        error: 'the upload was interrupted: the server stopped before the dataset was created from this file; upload it again',
+        info: { errorCode: 'UPLOAD_INTERRUPTED' },
+        processedAt: at,
+      });
+    },
+
     async list(auth: Auth, q: { page: number; limit: number; status?: string | undefined; contentType?: string | undefined }) {
       return dsDb.listDatasources(store.db, auth.workspaceId, { status: q.status, contentType: q.contentType, offset: (q.page - 1) * q.limit, limit: q.limit });
     },

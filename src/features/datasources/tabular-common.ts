@@ -1,3 +1,4 @@
+import { textProblem } from '../../http/input-rules.ts';
 import { InvalidParametersError } from '../../http/errors.ts';
 
 export type TabularFormat = 'csv' | 'tsv' | 'json' | 'jsonl' | 'xlsx';
@@ -34,6 +35,10 @@ export function fileError(message: string, extra: Record<string, unknown> = {}):
 export function columnNames(raw: readonly string[], maxColumns: number): string[] {
   if (!raw.length) throw fileError('the file has no header row, so it has no columns');
   if (raw.length > maxColumns) throw fileError(`the file has ${raw.length} columns; at most ${maxColumns} are allowed`, { columnCount: raw.length, maxColumns });
+  raw.forEach((name, i) => {
+    const problem = textProblem(name);
+    if (problem) throw fileError(`the name of column ${i + 1} ${problem}`, { column: i + 1 });
+  });
   const names = raw.map((name, i) => name || `Column ${i + 1}`);
   const seen = new Set<string>();
   const duplicates = new Set<string>();

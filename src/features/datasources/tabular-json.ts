@@ -3,6 +3,7 @@ import { getManyValues, isMany, none } from 'stream-chain/defs.js';
 import Assembler from 'stream-json/assembler.js';
 import { verifyFile } from 'stream-json/file/verifier.js';
 import { jsonParser, type Token } from 'stream-json/parser.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../../http/input-rules.ts';
 import { columnNames, fileError, MAX_RECORD_CHARS, tabular, type Tabular } from './tabular-common.ts';
 import { encodingOf, readText } from './tabular-text.ts';
 
@@ -34,6 +35,8 @@ export async function openJson(path: string, format: 'json' | 'jsonl', maxColumn
   );
 }
 
+const tooDeep = (where: string, extra: Record<string, unknown>) => fileError(`${where} nests deeper than ${MAX_JSON_DEPTH} levels`, { ...extra, maxDepth: MAX_JSON_DEPTH });
+
 const isObject = (v: unknown): v is Row => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 async function* jsonlObjects(path: string): AsyncGenerator<Row> {
@@ -46,6 +49,7 @@ async function* jsonlObjects(path: string): AsyncGenerator<Row> {
       throw fileError(`line ${line} is not valid JSON: ${(err as Error).message}`, { line });
     }
     if (!isObject(value)) throw fileError(`line ${line} is not a JSON object`, { line });
+    if (jsonDepth(value) > MAX_JSON_DEPTH) throw tooDeep(`line ${line}`, { line });
     yield value;
   }
 }
@@ -79,12 +83,16 @@ async function* arrayElements(path: string): AsyncGenerator<Row> {
   let skipDepth = 0;
   let index = 0;
   let element: Assembler | undefined;
+  let depth = 0; // of the element being assembled; deeper than the limit is refused as it streams
   const where = () => (rowsKey ? `element ${index} of "${rowsKey}"` : `element ${index}`);
 
   for await (const tokens of tokenChunks(path)) {
     const ready: Row[] = [];
     for (const token of tokens) {
       if (element) {
+        if (token.name === 'startObject' || token.name === 'startArray') {
+          if (++depth > MAX_JSON_DEPTH) throw tooDeep(where(), { index });
+        } else if (token.name === 'endObject' || token.name === 'endArray') depth--;
         element.consume(token);
         if (element.done) {
           ready.push(element.current as Row);
@@ -95,7 +103,10 @@ async function* arrayElements(path: string): AsyncGenerator<Row> {
         if (token.name === 'startObject' || token.name === 'startArray') skipDepth++;
         else if (token.name === 'endObject' || token.name === 'endArray') skipDepth--;
       } else if (inRows) {
-        if (token.name === 'startObject') element = new Assembler().consume(token);
+        if (token.name === 'startObject') {
+          element = new Assembler().consume(token);
+          depth = 1;
+        }
         else if (token.name === 'endArray') inRows = false;
         else throw fileError(`${where()} is not an object; each element must be an object whose keys are the columns`, { index });
       } else if (!started) {

@@ -3,7 +3,7 @@ import { ERROR_RESPONSES, json, jsonBody } from '../../http/common.schema.ts';
 import type { App } from '../../http/env.ts';
 import type { KeyService } from './keys.service.ts';
 
-const Scope = z.enum(['read', 'write', 'admin']);
+const Scope = z.enum(['read', 'write', 'admin', 'instance']).openapi({ description: 'read < write < admin (one workspace) < instance (also creates workspaces; only an instance key may grant it)' });
 export const CreateKeyInput = z.strictObject({ name: z.string().trim().min(1).max(200), scopes: z.array(Scope).min(1).max(3) }).openapi('CreateKeyInput');
 export const CreateWorkspaceInput = z.strictObject({ name: z.string().trim().min(1).max(200) }).openapi('CreateWorkspaceInput');
 const ApiKey = z.object({ keyId: z.string(), name: z.string(), prefix: z.string(), scopes: z.array(Scope), createdAt: z.string(), lastUsedAt: z.string().nullable() }).openapi('ApiKey');

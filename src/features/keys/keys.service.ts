@@ -11,14 +11,23 @@ export type Auth = { workspaceId: string; keyId: string; scopes: Scope[] };
 export const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 const mintKey = (): string => `cw_${randomBytes(24).toString('base64url')}`;
 
-/** admin implies write implies read. */
+/**
+ * instance implies admin implies write implies read. `instance` is the instance-level admin (the
+ * bootstrap key and keys it grants that scope): only it creates workspaces; a workspace's own
+ * admin keys manage that workspace alone.
+ */
 export function hasScope(granted: readonly Scope[], needed: Scope): boolean {
+  if (granted.includes('instance')) return true;
+  if (needed === 'instance') return false;
   if (granted.includes('admin')) return true;
   if (needed === 'read') return granted.includes('read') || granted.includes('write');
   return granted.includes(needed);
 }
 
 export const keyView = (k: ApiKeyRecord) => ({ keyId: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, createdAt: k.createdAt, lastUsedAt: k.lastUsedAt });
+
+/** The names bootstrap gives the keys it creates (generated at first start, CELLWISE_ADMIN_KEY). */
+const BOOTSTRAP_NAMES = ['bootstrap admin', 'CELLWISE_ADMIN_KEY'] as const;
 
 export function createKeyService({ store }: { store: Store }) {
   // last_used_at is informative only; write it at most once a minute per key, off the hot path.
@@ -45,6 +54,9 @@ export function createKeyService({ store }: { store: Store }) {
     },
 
     async create(auth: Auth, input: { name: string; scopes: Scope[] }) {
+      if (input.scopes.includes('instance') && !auth.scopes.includes('instance')) {
+        throw new ApiError('ACCESS_DENIED', 'Only an instance admin key may grant the instance scope', { requiredScope: 'instance', scopes: auth.scopes });
+      }
       const { record, key } = await issue(auth.workspaceId, input.name, input.scopes);
       return { keyId: record.id, key, name: record.name, scopes: record.scopes, createdAt: record.createdAt };
     },
@@ -94,10 +106,14 @@ export function createKeyService({ store }: { store: Store }) {
         const id = newId('workspace');
         await keysDb.insertWorkspace(store.db, { id, name: 'default', createdAt: now() });
         ws = { id, name: 'default' };
-        if (!adminKey) generatedKey = (await issue(id, 'bootstrap admin', ['admin'])).key;
+        if (!adminKey) generatedKey = (await issue(id, BOOTSTRAP_NAMES[0], ['admin', 'instance'])).key;
       }
       if (adminKey && !(await keysDb.findKeyByHash(store.db, hashKey(adminKey)))) {
-        await issue(ws.id, 'CELLWISE_ADMIN_KEY', ['admin'], adminKey);
+        await issue(ws.id, BOOTSTRAP_NAMES[1], ['admin', 'instance'], adminKey);
+      }
+      // Databases from before the instance scope: their bootstrap keys become instance admins.
+      for (const k of await keysDb.listKeys(store.db, ws.id)) {
+        if ((BOOTSTRAP_NAMES as readonly string[]).includes(k.name) && k.scopes.includes('admin') && !k.scopes.includes('instance')) await keysDb.setKeyScopes(store.db, k.id, [...k.scopes, 'instance']);
       }
       return generatedKey ? { generatedKey } : {};
     },

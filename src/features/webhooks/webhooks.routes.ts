@@ -22,7 +22,7 @@ export function registerWebhookRoutes(app: App, hooks: WebhookService) {
   app.openapi(createRoute({ operationId: 'createWebhook', method: 'post', path: '/api/v2/webhooks', tags, summary: 'Create a webhook (deliveries are signed with its secret)', request: { body: jsonBody(CreateWebhookInput) }, responses: { 201: json(Webhook, 'The webhook'), ...ERROR_RESPONSES } }), async (c) =>
     c.json(await hooks.create(c.get('auth'), c.req.valid('json')), 201),
   );
-  app.openapi(createRoute({ operationId: 'listWebhooks', method: 'get', path: '/api/v2/webhooks', tags, summary: 'List webhooks', request: { query: z.strictObject(pageQuery(20, 100)) }, responses: { 200: json(z.object({ webhooks: z.array(Webhook), pagination: Pagination }), 'Webhooks'), ...ERROR_RESPONSES } }), async (c) => {
+  app.openapi(createRoute({ operationId: 'listWebhooks', method: 'get', path: '/api/v2/webhooks', tags, summary: 'List webhooks', request: { query: z.object(pageQuery(20, 100)) }, responses: { 200: json(z.object({ webhooks: z.array(Webhook), pagination: Pagination }), 'Webhooks'), ...ERROR_RESPONSES } }), async (c) => {
     const q = c.req.valid('query');
     const { webhooks, total } = await hooks.list(c.get('auth'), q);
     return c.json({ webhooks, pagination: pagination(q.page, q.limit, total) }, 200);
@@ -39,7 +39,7 @@ export function registerWebhookRoutes(app: App, hooks: WebhookService) {
   app.openapi(createRoute({ operationId: 'testWebhook', method: 'post', path: '/api/v2/webhooks/{webhookId}/test', tags, summary: 'Send a signed webhook.test delivery now', request: { params: Params }, responses: { 200: json(Delivery, 'The delivery and its outcome'), ...ERROR_RESPONSES } }), async (c) =>
     c.json(await hooks.test(c.get('auth'), c.req.valid('param').webhookId), 200),
   );
-  app.openapi(createRoute({ operationId: 'listWebhookDeliveries', method: 'get', path: '/api/v2/webhooks/{webhookId}/deliveries', tags, summary: 'The delivery log, newest first', request: { params: Params, query: z.strictObject(pageQuery(20, 100)) }, responses: { 200: json(z.object({ deliveries: z.array(Delivery), pagination: Pagination }), 'Deliveries'), ...ERROR_RESPONSES } }), async (c) => {
+  app.openapi(createRoute({ operationId: 'listWebhookDeliveries', method: 'get', path: '/api/v2/webhooks/{webhookId}/deliveries', tags, summary: 'The delivery log, newest first', request: { params: Params, query: z.object(pageQuery(20, 100)) }, responses: { 200: json(z.object({ deliveries: z.array(Delivery), pagination: Pagination }), 'Deliveries'), ...ERROR_RESPONSES } }), async (c) => {
     const q = c.req.valid('query');
     const { deliveries, total } = await hooks.deliveries(c.get('auth'), c.req.valid('param').webhookId, q);
     return c.json({ deliveries, pagination: pagination(q.page, q.limit, total) }, 200);

@@ -101,3 +101,19 @@ describe('web reader', () => {
     for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 140, `gap ${times[i]! - times[i - 1]!} ms`);
   });
 });
+
+describe('a cached page under a stricter policy (issue 11 item 13)', () => {
+  it('is not served when its URL would be refused now: the read fails as a fresh fetch would', async () => {
+    const pages = new Map<string, WebPage>();
+    const cache: PageCache = { get: async (ws, url) => pages.get(`${ws} ${url}`), put: async (ws, url, page) => void pages.set(`${ws} ${url}`, page) };
+    // First run: private addresses allowed, the loopback page is fetched and cached.
+    const before = await reader({ cache }).read('w1', `${site.url}/about`);
+    assert.equal(before.cached, false);
+    // Later: the policy is off. The fetcher and the cache check both say no.
+    const { publicAddressNow } = await import('../../engine/executors/web-setup.ts');
+    const strictFetcher = createHttpFetcher({ allowPrivate: false, userAgent: 'cellwise/0.1 (test)', connectTimeoutMs: 2_000, timeoutMs: 5_000, maxBytes: 1_000_000 });
+    const strict = createWebReader({ fetcher: strictFetcher, robots: createRobots({ fetcher: strictFetcher, agent: 'cellwise' }), politeness: createPoliteness({ concurrency: 4, delayMs: 0 }), cache, maxAgeMs: 60_000, allowedNow: publicAddressNow });
+    await failsWith(strict.read('w1', `${site.url}/about`), 'FETCH_BLOCKED');
+    assert.equal(await publicAddressNow(new URL('https://93.184.215.14/')), true, 'a public address is still allowed');
+  });
+});

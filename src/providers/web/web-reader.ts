@@ -38,7 +38,12 @@ const TEXT = new Set(['text/plain', 'text/markdown', 'text/x-markdown']);
  * then the safe fetcher; the answer is classified (HTTP errors, content types, walls) and only
  * real content comes back. Concurrent reads of one URL in a workspace share one fetch.
  */
-export function createWebReader(deps: { fetcher: Fetcher; robots: Robots; politeness: Politeness; cache?: PageCache; maxAgeMs: number; readHtml?: (html: string, url: string) => Promise<ReadablePage> }): WebReader {
+/**
+ * `allowedNow`: whether a URL may be fetched under today's policy. A cached page counts only if
+ * its URL (and the URL it was finally read from) would be allowed now: a page cached while
+ * CELLWISE_FETCH_ALLOW_PRIVATE was on must not outlive the policy that fetched it.
+ */
+export function createWebReader(deps: { fetcher: Fetcher; robots: Robots; politeness: Politeness; cache?: PageCache; maxAgeMs: number; readHtml?: (html: string, url: string) => Promise<ReadablePage>; allowedNow?: (url: URL) => Promise<boolean> }): WebReader {
   // Inline by default; production passes the worker pool (readable-pool.ts) to keep parsing off the event loop.
   const parse = deps.readHtml ?? ((html: string, url: string) => Promise.resolve(readHtml(html, url)));
   const inflight = new Map<string, Promise<WebPage & { cached: boolean }>>();
@@ -77,7 +82,9 @@ export function createWebReader(deps: { fetcher: Fetcher; robots: Robots; polite
       if (!pending) {
         pending = (async () => {
           const hit = await deps.cache?.get(workspaceId, url.href, new Date(Date.now() - deps.maxAgeMs));
-          if (hit) return { ...hit, cached: true };
+          // Otherwise the fresh fetch below fails as the policy says (FETCH_BLOCKED).
+          const stillAllowed = async (page: WebPage) => !deps.allowedNow || ((await deps.allowedNow(url)) && (await deps.allowedNow(new URL(page.finalUrl))));
+          if (hit && (await stillAllowed(hit))) return { ...hit, cached: true };
           const page = await fetchPage(url, options.signal);
           await deps.cache?.put(workspaceId, url.href, page);
           return { ...page, cached: false };
