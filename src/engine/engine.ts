@@ -10,11 +10,11 @@ import { listColumns, type ColumnRecord } from '../store/columns.ts';
 import { findDataset, updateDataset, type DatasetRecord } from '../store/datasets.ts';
 import { cellsInRange } from '../store/rows.ts';
 import { appendRows } from '../features/datasets/grid.ts';
-import { stages } from './dependencies.ts';
+import { stages, withRowDependencies } from './dependencies.ts';
 import { EXAMPLE_ROWS, generateRows, ROWS_PER_BATCH } from './new-rows.ts';
 import { now, type Store } from '../store/store.ts';
 import * as tasksDb from '../store/tasks.ts';
-import { createLlmCache, createLlmClient, emptyTally, type CacheWrite, type CallTally } from './cache.ts';
+import { createFlights, createLlmCache, createLlmClient, emptyTally, type CacheWrite, type CallTally } from './cache.ts';
 import { CellError, type ExecutionResult } from './executor.ts';
 import type { Executors } from './executors/index.ts';
 import { createLimiter } from './limiter.ts';
@@ -52,7 +52,8 @@ export function createEngine(deps: EngineDeps) {
   const limiter = createLimiter({ concurrency: () => shares.concurrency(), rpm: () => shares.rpm() });
   const cache = createLlmCache(store);
   // Answers go to the cache in the transaction that writes their cell (see `write` below).
-  const clientDeps = { registry: deps.registry, cache, limiter, deferCacheWrites: true, onCacheError: (err: unknown) => logger.warn('llm cache write failed', { error: String(err) }) };
+  // Identical requests in flight at once share one call (see createLlmClient).
+  const clientDeps = { registry: deps.registry, cache, limiter, deferCacheWrites: true, flights: createFlights(), onCacheError: (err: unknown) => logger.warn('llm cache write failed', { error: String(err) }) };
   const groupCommit = createGroupCommit({ store, cache, owner });
   /** Per task: LLM spend of results queued for the group commit and not yet in the database. */
   const uncommitted = new Map<string, { costUsd: number; llmCalls: number }>();
@@ -191,7 +192,8 @@ export function createEngine(deps: EngineDeps) {
         const dataset = task && (await findDataset(store.db, task.workspaceId, task.datasetId));
         if (!task || !dataset) return undefined;
         const max = task.params.maxCostUsd;
-        return { task, dataset, columns: await listColumns(store.db, dataset.id), ...(typeof max === 'number' ? { maxCostUsd: max } : {}) };
+        // Whole-row reads are dependencies too: they decide what a cell reads and lists as `inputs`.
+        return { task, dataset, columns: withRowDependencies(await listColumns(store.db, dataset.id)), ...(typeof max === 'number' ? { maxCostUsd: max } : {}) };
       })();
       contexts.set(taskId, ctx);
       ctx.catch(() => contexts.delete(taskId));
@@ -222,7 +224,7 @@ export function createEngine(deps: EngineDeps) {
       if (failedDep) throw new CellError('DEPENDENCY_FAILED', `Column ${ctx.columns.find((c) => c.id === failedDep)?.name ?? failedDep} of this row is in error`);
       const executor = deps.executors[column.taskType];
       if (!executor) throw new CellError('NOT_IMPLEMENTED', `Task type ${column.taskType} has no executor`);
-      const llm = createLlmClient(clientDeps, ctx.task.workspaceId, tally, signal);
+      const llm = createLlmClient({ ...clientDeps, taskId: item.taskId }, ctx.task.workspaceId, tally, signal);
       result = await executor.execute({ workspaceId: ctx.task.workspaceId, taskId: item.taskId, dataset: ctx.dataset, column, columns: ctx.columns, row, llm, defaultModel: config.model, signal });
     } catch (err) {
       if (!(err instanceof LlmError) && !(err instanceof CellError)) logger.error('executor failed', { ...item, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
@@ -236,6 +238,9 @@ export function createEngine(deps: EngineDeps) {
       usage: { inputTokens: tally.answeredInput, outputTokens: tally.answeredOutput },
       costUsd: Math.round(tally.costUsd * 1e10) / 1e10,
       cached: tally.cachedCalls > 0 && tally.llmCalls === 0,
+      ...(tally.cachedCalls > 0 && tally.cachedFrom ? { cachedFrom: tally.cachedFrom } : {}),
+      // Lineage: the cells this answer rests on.
+      inputs: ctx.columns.filter((c) => column.dependsOn.includes(c.id)).map((c) => ({ columnId: c.id, cellId: cellId(item.rowId, c.id) })),
       taskId: item.taskId,
       processedAt: now(),
       attempts: item.attempts,
@@ -243,13 +248,17 @@ export function createEngine(deps: EngineDeps) {
     };
     const written = await write({ key: item, status: 'done', usage: tally, cell: { value: result.value ?? null, status: 'done', metadata } }, tally.cacheWrites);
     if (written) publishCell(ctx, item, 'done', result.value ?? null);
+    // Refused (cancelled meanwhile): the answer is discarded, its calls were still paid for.
+    else if (tally.llmCalls > 0) await chargeDiscarded(ctx, item, tally);
     await afterItem(ctx, item);
   }
 
   async function onFailure(ctx: TaskContext, item: tasksDb.ClaimedItem, tally: CallTally, failure: Failure, signal: AbortSignal) {
     if (signal.aborted) {
       // Cancelled: the cancel already took the item. Stopping: hand it back without using up an attempt.
-      if (stopping && (await holdsCell(item, 'queued'))) await tasksDb.releaseItem(store.db, item, owner, now(), true);
+      if (stopping && (await holdsCell(item, 'queued'))) await tasksDb.releaseItem(store.db, item, owner, now(), true, tally);
+      // Requests the provider got are spent even though their answers are discarded (usage counts them).
+      else if (tally.llmCalls > 0) await chargeDiscarded(ctx, item, tally);
       return;
     }
     if (tally.cacheWrites?.length && (signal.aborted || (failure.retryable && item.attempts < config.llmMaxAttempts))) {
@@ -259,19 +268,33 @@ export function createEngine(deps: EngineDeps) {
     if (failure.retryable && item.attempts < config.llmMaxAttempts) {
       const delay = backoffMs(item.attempts, failure.retryAfterMs);
       if (await holdsCell(item, 'queued')) {
-        await tasksDb.releaseItem(store.db, item, owner, new Date(Date.now() + delay).toISOString(), false);
+        await tasksDb.releaseItem(store.db, item, owner, new Date(Date.now() + delay).toISOString(), false, tally);
         publishCell(ctx, item, 'queued', null);
         setTimeout(wake, delay).unref();
       }
       return;
     }
-    // A cell that ends in error costs nothing: its usage is not charged to the task.
-    const metadata = { error: { code: failure.code, message: failure.message, retryable: failure.retryable }, ...(tally.model ? { model: tally.model } : {}), costUsd: 0, cached: false, taskId: item.taskId, processedAt: now(), attempts: item.attempts };
+    // Requests that reached the provider are charged to the task even when the cell ends in error:
+    // usage.llmCalls is what the provider received (see createLlmClient).
+    const metadata = { error: { code: failure.code, message: failure.message, retryable: failure.retryable }, ...(tally.model ? { model: tally.model } : {}), costUsd: Math.round(tally.costUsd * 1e10) / 1e10, cached: false, taskId: item.taskId, processedAt: now(), attempts: item.attempts };
     const generation = item.columnId === tasksDb.GENERATE_COLUMN;
-    const written = await write({ key: item, status: 'failed', usage: emptyTally(), ...(generation ? {} : { cell: { value: null, status: 'error', metadata } }) }, tally.cacheWrites);
+    const written = await write({ key: item, status: 'failed', usage: tally, ...(generation ? {} : { cell: { value: null, status: 'error', metadata } }) }, tally.cacheWrites);
     if (written && generation) await tasksDb.setTaskError(store.db, item.taskId, `Some rows could not be generated: ${failure.message}`);
     if (written) publishCell(ctx, item, 'error', null);
+    else if (tally.llmCalls > 0) await chargeDiscarded(ctx, item, tally);
     await afterItem(ctx, item);
+  }
+
+  /** Adds a cancelled item's spend to it and to its task (the cancel already summed the task's usage). */
+  async function chargeDiscarded(ctx: TaskContext, item: tasksDb.ClaimedItem, tally: CallTally) {
+    try {
+      await store.transaction(async (trx) => {
+        await store.lockDataset(trx, ctx.dataset.id);
+        await tasksDb.addItemUsage(trx, item, tally);
+      });
+    } catch (err) {
+      logger.warn('charging a discarded call failed', { ...item, error: String(err) });
+    }
   }
 
   /** Sets the held item's cell status; a generation item has no cell, so holding the item is enough. */
@@ -300,7 +323,7 @@ export function createEngine(deps: EngineDeps) {
         for (const cell of cells) (rows.get(cell.rowId) ?? rows.set(cell.rowId, {}).get(cell.rowId)!)[names.get(cell.columnId)!] = cell.value;
         return [...rows.values()];
       });
-      const llm = createLlmClient(clientDeps, ctx.task.workspaceId, tally, signal);
+      const llm = createLlmClient({ ...clientDeps, taskId: item.taskId }, ctx.task.workspaceId, tally, signal);
       values = await generateRows(llm, {
         taskId: item.taskId,
         batch,
@@ -328,6 +351,7 @@ export function createEngine(deps: EngineDeps) {
       if (computed.length) await tasksDb.insertItems(trx, { taskId: item.taskId, datasetId: dataset.id, stages: stages(computed), rowIds: ids, onlyEmpty: false, append: true, at });
       return ids;
     });
+    if (!rowIds && tally.llmCalls > 0) await chargeDiscarded(ctx, item, tally);
     if (rowIds) {
       deps.live.emit({ type: 'rows', workspaceId: ctx.task.workspaceId, data: { datasetId: ctx.dataset.id, taskId: item.taskId, rowIds } });
       wake();

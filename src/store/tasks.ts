@@ -168,21 +168,46 @@ export async function renewLeases(db: Db, owner: string, leaseUntil: string): Pr
 /** The item, only while `owner` still holds its lease: the guard that keeps a result from being written twice. */
 const heldBy = (k: ItemKey, owner: string) => sql<boolean>`task_id = ${k.taskId} AND row_id = ${k.rowId} AND column_id = ${k.columnId} AND status = 'running' AND lease_owner = ${owner}`;
 
+/**
+ * An item's usage adds up over its attempts: a call made by an attempt that was retried, failed or
+ * cancelled still reached the provider, and usage counts every request the provider received.
+ */
+const addUsage = (u: ItemUsage) => ({
+  llm_calls: sql<number>`llm_calls + ${u.llmCalls}`,
+  cached_calls: sql<number>`cached_calls + ${u.cachedCalls}`,
+  input_tokens: sql<number>`input_tokens + ${u.inputTokens}`,
+  output_tokens: sql<number>`output_tokens + ${u.outputTokens}`,
+  cost_usd: sql<number>`cost_usd + ${u.costUsd}`,
+});
+
+/**
+ * Adds spend to an item whatever its status (a call whose task was cancelled meanwhile), and to its
+ * task's recorded usage when the task has already ended. Run it holding the dataset lock, as cancel
+ * and finalize do, so the task's figures are summed after every item is charged.
+ */
+export async function addItemUsage(db: Db, k: ItemKey, usage: ItemUsage): Promise<void> {
+  await db.updateTable('task_items').set(addUsage(usage)).where('task_id', '=', k.taskId).where('row_id', '=', k.rowId).where('column_id', '=', k.columnId).execute();
+  const task = await findTaskById(db, k.taskId);
+  if (!task || ACTIVE.includes(task.status)) return;
+  const { usage: total } = await aggregateItems(db, k.taskId);
+  await db.updateTable('tasks').set({ usage: JSON.stringify(total) }).where('id', '=', k.taskId).execute();
+}
+
 /** Finishes an item if `owner` still holds it; false means another worker or a cancel took it. */
 export async function finishItem(db: Db, k: ItemKey, owner: string, status: 'done' | 'failed', usage: ItemUsage): Promise<boolean> {
   const r = await db
     .updateTable('task_items')
-    .set({ status, lease_owner: null, lease_until: null, llm_calls: usage.llmCalls, cached_calls: usage.cachedCalls, input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, cost_usd: usage.costUsd })
+    .set({ status, lease_owner: null, lease_until: null, ...addUsage(usage) })
     .where(heldBy(k, owner))
     .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 
 /** Puts an item back in the queue (retry after backoff, or a worker shutting down). */
-export async function releaseItem(db: Db, k: ItemKey, owner: string, availableAt: string, refundAttempt: boolean): Promise<boolean> {
+export async function releaseItem(db: Db, k: ItemKey, owner: string, availableAt: string, refundAttempt: boolean, spent?: ItemUsage): Promise<boolean> {
   const r = await db
     .updateTable('task_items')
-    .set((eb) => ({ status: 'pending', lease_owner: null, lease_until: null, available_at: availableAt, ...(refundAttempt ? { attempts: eb('attempts', '-', 1) } : {}) }))
+    .set((eb) => ({ status: 'pending', lease_owner: null, lease_until: null, available_at: availableAt, ...(refundAttempt ? { attempts: eb('attempts', '-', 1) } : {}), ...(spent ? addUsage(spent) : {}) }))
     .where(heldBy(k, owner))
     .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
@@ -371,8 +396,8 @@ export async function finishItems(db: Db, owner: string, results: readonly ItemR
                    json_extract(value, '$.llm_calls') AS llm_calls, json_extract(value, '$.cached_calls') AS cached_calls, json_extract(value, '$.input_tokens') AS input_tokens,
                    json_extract(value, '$.output_tokens') AS output_tokens, json_extract(value, '$.cost_usd') AS cost_usd FROM json_each(${items})`;
     const finished = await sql<{ task_id: string; row_id: string; column_id: string }>`
-      UPDATE task_items SET status = v.status, lease_owner = NULL, lease_until = NULL, llm_calls = v.llm_calls, cached_calls = v.cached_calls,
-        input_tokens = v.input_tokens, output_tokens = v.output_tokens, cost_usd = v.cost_usd
+      UPDATE task_items SET status = v.status, lease_owner = NULL, lease_until = NULL, llm_calls = task_items.llm_calls + v.llm_calls, cached_calls = task_items.cached_calls + v.cached_calls,
+        input_tokens = task_items.input_tokens + v.input_tokens, output_tokens = task_items.output_tokens + v.output_tokens, cost_usd = task_items.cost_usd + v.cost_usd
       FROM (${rows}) AS v
       WHERE task_items.task_id = v.task_id AND task_items.row_id = v.row_id AND task_items.column_id = v.column_id
         AND task_items.status = 'running' AND task_items.lease_owner = ${owner}

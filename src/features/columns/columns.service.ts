@@ -1,6 +1,6 @@
 import { InvalidParametersError, NotFoundError } from '../../http/errors.ts';
 import { newId } from '../../ids.ts';
-import { renameInTemplates, transitiveDependents } from '../../engine/dependencies.ts';
+import { renameInTemplates, transitiveDependents, withRowDependencies } from '../../engine/dependencies.ts';
 import * as columnsDb from '../../store/columns.ts';
 import type { ColumnRecord } from '../../store/columns.ts';
 import { markStale, resetColumnCells } from '../../store/rows.ts';
@@ -13,7 +13,7 @@ import { TEMPLATE_FIELDS, mergeMetadata, type DatasetType } from './task-types.t
 
 const MAX_COLUMNS = 1000;
 
-const nodes = (columns: readonly ColumnRecord[]) => columns.map((c) => ({ columnId: c.id, name: c.name, metadata: c.metadata, dependsOn: c.dependsOn }));
+const nodes = (columns: readonly ColumnRecord[]) => withRowDependencies(columns).map((c) => ({ columnId: c.id, name: c.name, metadata: c.metadata, dependsOn: c.dependsOn }));
 
 export function createColumnService({ access }: { access: DatasetAccess }) {
   async function load(db: Db, datasetId: string, columnId: string) {

@@ -12,7 +12,7 @@ import type { DatasetAccess } from '../datasets/dataset-access.ts';
 import type { Auth } from '../keys/keys.service.ts';
 import type { BulkTaskInput, NewRowsInput, Task } from './tasks.schema.ts';
 import { ROWS_PER_BATCH } from '../../engine/new-rows.ts';
-import { stages } from '../../engine/dependencies.ts';
+import { stages, withRowDependencies } from '../../engine/dependencies.ts';
 import { addRowsForLinkedDatasources } from '../datasets/extraction-rows.ts';
 
 /** What the service needs from the engine: a nudge when work is queued, an abort when it is cancelled. */
@@ -92,7 +92,7 @@ export function createTaskService({ store, access, engine, events, live, estimat
         await tasksDb.insertTask(trx, { id, workspaceId: auth.workspaceId, datasetId: dataset.id, type: 'new-rows', status: 'queued', params: input, createdAt: at });
         if (dataset.type === 'extraction') {
           const { rowIds } = await addRowsForLinkedDatasources(trx, dataset, input.rowCount, at);
-          const total = rowIds.length ? await tasksDb.insertItems(trx, { taskId: id, datasetId: dataset.id, stages: stages(columns.filter((c) => c.taskType !== 'raw')), rowIds, onlyEmpty: false, at }) : 0;
+          const total = rowIds.length ? await tasksDb.insertItems(trx, { taskId: id, datasetId: dataset.id, stages: stages(withRowDependencies(columns).filter((c) => c.taskType !== 'raw')), rowIds, onlyEmpty: false, at }) : 0;
           if (total === 0) await tasksDb.finalizeTask(trx, id, at);
         } else {
           if (!columns.some((c) => c.taskType === 'raw')) throw new InvalidParametersError([{ path: 'rowCount', message: 'the dataset has no raw columns: there is no pattern to write new rows from' }]);
@@ -123,7 +123,7 @@ export function createTaskService({ store, access, engine, events, live, estimat
         if (!(err instanceof Preview)) throw err;
         items = err.items;
       }
-      return estimate({ workspaceId: auth.workspaceId, dataset, columns }, items);
+      return estimate({ workspaceId: auth.workspaceId, dataset, columns: withRowDependencies(columns) }, items);
     },
 
     async list(auth: Auth, datasetId: string, page: number, limit: number) {
@@ -172,7 +172,7 @@ class Preview extends Error {
 
 /** Records a bulk task and its items (the targeted cells go `queued`); returns the item count. */
 async function queueTask(trx: Db, auth: Auth, datasetId: string, columns: ColumnRecord[], input: BulkTaskInput, id: string, at: string): Promise<number> {
-  const target = await resolveTargets(trx, datasetId, columns, input);
+  const target = await resolveTargets(trx, datasetId, withRowDependencies(columns), input);
   const params = { ...input, processOnlyEmpty: input.processOnlyEmpty ?? false };
   await tasksDb.insertTask(trx, { id, workspaceId: auth.workspaceId, datasetId, type: 'bulk', status: 'queued', params, createdAt: at });
   const noTarget = !input.cellIds && !input.rowIds && !input.columnIds;
