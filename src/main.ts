@@ -84,7 +84,7 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   registerExportRoutes(app, exportsService);
   registerWebhookRoutes(app, webhooks);
   registerTaskRoutes(app, tasks);
-  const sse = registerEventRoutes(app, { access, live });
+  const sse = registerEventRoutes(app, { access, live, latestTask: async (auth, datasetId) => (await tasks.list(auth, datasetId, 1, 1)).tasks[0] ?? null });
 
   const bootstrap = await keys.bootstrap(config.adminKey);
   const listeningOn = (port: number) => {
