@@ -206,3 +206,29 @@ describe('usage counts what was spent', () => {
     }
   });
 });
+
+describe('staleness compares what produced the cell', () => {
+  it('restoring a prompt makes its cells (and their readers) done again; an unchanged save, a threshold or a rename marks nothing', async () => {
+    const ds = await dataset([{ Name: 'a' }, { Name: 'b' }], [
+      { name: 'Out', taskType: 'ai_enrich', metadata: { prompt: 'A {{Name}}' } },
+      { name: 'Reader', taskType: 'ai_enrich', metadata: { prompt: 'B {{Out}}' } },
+    ]);
+    await run(ds.id);
+    const statuses = async () => [...(await column(ds.id, ds.ids.Out)), ...(await column(ds.id, ds.ids.Reader))].map((c: any) => c.status);
+    const patch = async (columnId: string | undefined, body: unknown) => {
+      const res = await app.patch(`/api/v2/datasets/${ds.id}/columns/${columnId}`, body);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    };
+    assert.deepEqual(await statuses(), ['done', 'done', 'done', 'done']);
+    await patch(ds.ids.Out, { metadata: { prompt: 'C {{Name}}' } });
+    assert.deepEqual(await statuses(), ['stale', 'stale', 'stale', 'stale']);
+    await patch(ds.ids.Out, { metadata: { prompt: 'A {{Name}}' } });
+    assert.deepEqual(await statuses(), ['done', 'done', 'done', 'done']);
+    await patch(ds.ids.Out, { metadata: { prompt: 'A {{Name}}' } });
+    await patch(ds.ids.Out, { metadata: { confidence: 0.4 } });
+    await patch(ds.ids.Name, { name: 'Title' });
+    assert.deepEqual(await statuses(), ['done', 'done', 'done', 'done']);
+    await patch(ds.ids.Reader, { metadata: { model: 'openai:gpt-4o' } });
+    assert.deepEqual(await statuses(), ['done', 'done', 'stale', 'stale']);
+  });
+});

@@ -11,6 +11,7 @@ import { findDataset, updateDataset, type DatasetRecord } from '../store/dataset
 import { cellsInRange } from '../store/rows.ts';
 import { appendRows } from '../features/datasets/grid.ts';
 import { stages, withRowDependencies } from './dependencies.ts';
+import { requestFingerprint } from './fingerprint.ts';
 import { EXAMPLE_ROWS, generateRows, ROWS_PER_BATCH } from './new-rows.ts';
 import { now, type Store } from '../store/store.ts';
 import * as tasksDb from '../store/tasks.ts';
@@ -230,6 +231,7 @@ export function createEngine(deps: EngineDeps) {
       if (!(err instanceof LlmError) && !(err instanceof CellError)) logger.error('executor failed', { ...item, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       return onFailure(ctx, item, tally, toFailure(err), signal);
     }
+    const read = ctx.columns.filter((c) => column.dependsOn.includes(c.id));
     const threshold = column.metadata.confidence;
     const confidence = result.metadata?.confidence;
     const metadata: Record<string, unknown> = {
@@ -239,8 +241,9 @@ export function createEngine(deps: EngineDeps) {
       costUsd: Math.round(tally.costUsd * 1e10) / 1e10,
       cached: tally.cachedCalls > 0 && tally.llmCalls === 0,
       ...(tally.cachedCalls > 0 && tally.cachedFrom ? { cachedFrom: tally.cachedFrom } : {}),
-      // Lineage: the cells this answer rests on.
-      inputs: ctx.columns.filter((c) => column.dependsOn.includes(c.id)).map((c) => ({ columnId: c.id, cellId: cellId(item.rowId, c.id) })),
+      // Lineage: the cells this answer rests on, and the fingerprint of what was asked (staleness).
+      inputs: read.map((c) => ({ columnId: c.id, cellId: cellId(item.rowId, c.id) })),
+      fingerprint: requestFingerprint(column, read.map((c) => prefetched.find((p) => p.columnId === c.id)?.value ?? null), ctx.columns),
       taskId: item.taskId,
       processedAt: now(),
       attempts: item.attempts,

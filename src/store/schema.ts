@@ -38,8 +38,9 @@ export interface Database {
     position: number;
     created_at: string;
     updated_at: string;
+    data_type: string | null;
   };
-  dataset_rows: { id: string; dataset_id: string; position: number; created_at: string };
+  dataset_rows: { id: string; dataset_id: string; position: number; created_at: string; datasource_id: string | null };
   engine_workers: { id: string; started_at: string; expires_at: string };
   cells: {
     row_id: string;
