@@ -12,7 +12,7 @@ import { cellsInRange } from '../store/rows.ts';
 import { appendRows } from '../features/datasets/grid.ts';
 import { stages, withRowDependencies } from './dependencies.ts';
 import { requestFingerprint } from './fingerprint.ts';
-import { EXAMPLE_ROWS, generateRows, ROWS_PER_BATCH } from './new-rows.ts';
+import { EXAMPLE_ROWS, generateRows, ROWS_PER_BATCH, SHORTFALL_ROUNDS } from './new-rows.ts';
 import { now, type Store } from '../store/store.ts';
 import * as tasksDb from '../store/tasks.ts';
 import { createFlights, createLlmCache, createLlmClient, emptyTally, type CacheWrite, type CallTally } from './cache.ts';
@@ -327,17 +327,21 @@ export function createEngine(deps: EngineDeps) {
         return [...rows.values()];
       });
       const llm = createLlmClient({ ...clientDeps, taskId: item.taskId }, ctx.task.workspaceId, tally, signal);
-      values = await generateRows(llm, {
-        taskId: item.taskId,
-        batch,
-        batches: Math.ceil(params.rowCount / ROWS_PER_BATCH),
-        count: Math.min(ROWS_PER_BATCH, params.rowCount - batch * ROWS_PER_BATCH),
-        columns: raw,
-        examples: await ctx.examples,
-        datasetName: ctx.dataset.name,
-        description: ctx.dataset.description,
-        modelId: params.model ?? config.model,
-      });
+      const count = Math.min(ROWS_PER_BATCH, params.rowCount - batch * ROWS_PER_BATCH);
+      const input = { taskId: item.taskId, batch, batches: Math.ceil(params.rowCount / ROWS_PER_BATCH), count, columns: raw, examples: await ctx.examples, datasetName: ctx.dataset.name, description: ctx.dataset.description, modelId: params.model ?? config.model };
+      values = await generateRows(llm, input);
+      // The model may answer with fewer rows than asked (the schema allows it): ask again for the
+      // shortfall, a bounded number of times, never keeping a row twice. What is still missing
+      // after that is reported by the task (`added` < `requested`, and its error).
+      for (let round = 1; values.length < count && round <= SHORTFALL_ROUNDS; round++) {
+        // A failed round keeps the rows already written (only a cancel gives them up).
+        const more = await generateRows(llm, { ...input, count: count - values.length, round, written: values }).catch((err: unknown) => {
+          if (signal.aborted) throw err;
+          return [];
+        });
+        if (!more.length) break;
+        values = [...values, ...more];
+      }
     } catch (err) {
       if (!(err instanceof LlmError) && !(err instanceof CellError)) logger.error('row generation failed', { ...item, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       return onFailure(ctx, item, tally, toFailure(err), signal);
@@ -350,6 +354,7 @@ export function createEngine(deps: EngineDeps) {
       if (!dataset) return undefined;
       const at = now();
       const ids = await appendRows(trx, dataset.id, ctx.columns, raw, values, dataset.rowCount, at);
+      await tasksDb.addRowsAdded(trx, item.taskId, ids.length);
       await updateDataset(trx, dataset.id, { rowCountDelta: ids.length, updatedAt: at });
       if (computed.length) await tasksDb.insertItems(trx, { taskId: item.taskId, datasetId: dataset.id, stages: stages(computed), rowIds: ids, onlyEmpty: false, append: true, at });
       return ids;

@@ -79,6 +79,7 @@ export interface Database {
     created_at: string;
     started_at: string | null;
     completed_at: string | null;
+    rows_added: number | null;
   };
   settings: { key: string; value: string };
   idempotency_keys: {

@@ -12,7 +12,7 @@ import { toNumber } from './store.ts';
 export type TaskStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
 export type Progress = { total: number; completed: number; failed: number; skipped: number };
 export type Usage = { llmCalls: number; cachedCalls: number; inputTokens: number; outputTokens: number; costUsd: number };
-export type TaskRecord = { id: string; workspaceId: string; datasetId: string; type: string; status: TaskStatus; params: Record<string, unknown>; progress: Progress; usage: Usage; error: string | null; createdAt: string; startedAt: string | null; completedAt: string | null };
+export type TaskRecord = { id: string; workspaceId: string; datasetId: string; type: string; status: TaskStatus; params: Record<string, unknown>; progress: Progress; usage: Usage; error: string | null; createdAt: string; startedAt: string | null; completedAt: string | null; rowsAdded: number | null };
 export type ItemKey = { taskId: string; rowId: string; columnId: string };
 export type ClaimedItem = ItemKey & { attempts: number };
 export type ItemUsage = { llmCalls: number; cachedCalls: number; inputTokens: number; outputTokens: number; costUsd: number };
@@ -56,12 +56,13 @@ export async function insertTask(db: Db, t: NewTask): Promise<void> {
       created_at: t.createdAt,
       started_at: null,
       completed_at: null,
+      rows_added: t.type === 'new-rows' ? 0 : null,
     })
     .execute();
   await db.updateTable('datasets').set({ status: 'processing', active_task_id: t.id, updated_at: t.createdAt }).where('id', '=', t.datasetId).execute();
 }
 
-type TaskRow = { id: string; workspace_id: string; dataset_id: string; type: string; status: string; params: string; progress: string; usage: string; error: string | null; created_at: string; started_at: string | null; completed_at: string | null };
+type TaskRow = { id: string; workspace_id: string; dataset_id: string; type: string; status: string; params: string; progress: string; usage: string; error: string | null; created_at: string; started_at: string | null; completed_at: string | null; rows_added: number | null };
 const toTask = (r: TaskRow): TaskRecord => ({
   id: r.id,
   workspaceId: r.workspace_id,
@@ -75,6 +76,7 @@ const toTask = (r: TaskRow): TaskRecord => ({
   createdAt: r.created_at,
   startedAt: r.started_at,
   completedAt: r.completed_at,
+  rowsAdded: r.rows_added === null ? null : Number(r.rows_added),
 });
 
 export async function findTask(db: Db, datasetId: string, taskId: string): Promise<TaskRecord | undefined> {
@@ -257,13 +259,22 @@ export async function finalizeTask(db: Db, taskId: string, at: string): Promise<
   const { progress, usage, running } = await aggregateItems(db, taskId);
   if (running > 0) return undefined;
   const status: TaskStatus = progress.total > 0 && progress.failed === progress.total ? 'failed' : 'completed';
+  // A new-rows task that added fewer rows than asked says so, whatever else went right.
+  const requested = task.type === 'new-rows' && typeof task.params.rowCount === 'number' ? task.params.rowCount : undefined;
+  const added = task.rowsAdded ?? 0;
+  const error = requested !== undefined && added < requested ? `Added ${added} of ${requested} requested rows${task.error ? `; ${task.error}` : ''}` : task.error;
   await db
     .updateTable('tasks')
-    .set({ status, progress: JSON.stringify(progress), usage: JSON.stringify(usage), completed_at: at, started_at: task.startedAt ?? at })
+    .set({ status, progress: JSON.stringify(progress), usage: JSON.stringify(usage), completed_at: at, started_at: task.startedAt ?? at, error })
     .where('id', '=', taskId)
     .execute();
   await db.updateTable('datasets').set({ status: status === 'failed' ? 'failed' : 'completed', active_task_id: null, updated_at: at }).where('id', '=', task.datasetId).where('active_task_id', '=', taskId).execute();
-  return { ...task, status, progress, usage, completedAt: at, startedAt: task.startedAt ?? at };
+  return { ...task, status, progress, usage, error, completedAt: at, startedAt: task.startedAt ?? at };
+}
+
+/** Counts rows a new-rows task added (in the transaction that adds them). */
+export async function addRowsAdded(db: Db, taskId: string, n: number): Promise<void> {
+  await db.updateTable('tasks').set({ rows_added: sql<number>`COALESCE(rows_added, 0) + ${n}` }).where('id', '=', taskId).execute();
 }
 
 export async function setTaskError(db: Db, taskId: string, error: string): Promise<void> {

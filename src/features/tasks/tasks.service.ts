@@ -37,7 +37,9 @@ export function createTaskService({ store, access, engine, events, live, estimat
   async function view(db: Db, t: tasksDb.TaskRecord): Promise<Task> {
     let { progress, usage } = t;
     if (ACTIVE.has(t.status)) ({ progress, usage } = await tasksDb.aggregateItems(db, t.id));
-    return { taskId: t.id, datasetId: t.datasetId, type: t.type, status: t.status, progress, usage, createdAt: t.createdAt, startedAt: t.startedAt, completedAt: t.completedAt, error: t.error };
+    // new-rows: how many rows were asked for and how many were really added.
+    const rows = t.type === 'new-rows' && typeof t.params.rowCount === 'number' ? { requested: t.params.rowCount, added: t.rowsAdded ?? 0 } : {};
+    return { taskId: t.id, datasetId: t.datasetId, type: t.type, status: t.status, progress, usage, createdAt: t.createdAt, startedAt: t.startedAt, completedAt: t.completedAt, error: t.error, ...rows };
   }
 
   /** Cancels the dataset's active task inside the caller's transaction and unlocks the dataset. */
@@ -92,6 +94,7 @@ export function createTaskService({ store, access, engine, events, live, estimat
         await tasksDb.insertTask(trx, { id, workspaceId: auth.workspaceId, datasetId: dataset.id, type: 'new-rows', status: 'queued', params: input, createdAt: at });
         if (dataset.type === 'extraction') {
           const { rowIds } = await addRowsForLinkedDatasources(trx, dataset, input.rowCount, at);
+          await tasksDb.addRowsAdded(trx, id, rowIds.length);
           const total = rowIds.length ? await tasksDb.insertItems(trx, { taskId: id, datasetId: dataset.id, stages: stages(withRowDependencies(columns).filter((c) => c.taskType !== 'raw')), rowIds, onlyEmpty: false, at }) : 0;
           if (total === 0) await tasksDb.finalizeTask(trx, id, at);
         } else {
