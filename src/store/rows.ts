@@ -211,7 +211,16 @@ export async function columnsCells(db: Db, datasetId: string, columnIds: readonl
   return rows.map((r) => ({ rowId: r.row_id, columnId: r.column_id, value: decode(r.value), status: r.status as CellStatus, metadata: JSON.parse(r.metadata) as Record<string, unknown> }));
 }
 
-/** Sets the status of single cells (done <-> stale after a column change). */
+/** Sets the status of cells (done <-> stale after a column change): one statement per column, status and 1000 rows. */
 export async function setCellStatuses(db: Db, cells: readonly { rowId: string; columnId: string; status: CellStatus }[], at: string): Promise<void> {
-  for (const c of cells) await db.updateTable('cells').set({ status: c.status, updated_at: at }).where('row_id', '=', c.rowId).where('column_id', '=', c.columnId).execute();
+  const groups = new Map<string, { columnId: string; status: CellStatus; rowIds: string[] }>();
+  for (const c of cells) {
+    const key = `${c.columnId}/${c.status}`;
+    (groups.get(key) ?? groups.set(key, { columnId: c.columnId, status: c.status, rowIds: [] }).get(key)!).rowIds.push(c.rowId);
+  }
+  for (const g of groups.values()) {
+    for (let i = 0; i < g.rowIds.length; i += 1000) {
+      await db.updateTable('cells').set({ status: g.status, updated_at: at }).where('column_id', '=', g.columnId).where('row_id', 'in', g.rowIds.slice(i, i + 1000)).execute();
+    }
+  }
 }
