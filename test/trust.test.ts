@@ -180,6 +180,30 @@ describe('confidence on every computed cell', () => {
 });
 
 describe('usage counts what was spent', () => {
+  it('a structured answer re-asked counts both requests, also when the cell ends in error', async () => {
+    const lastUser = (r: RecordedRequest) => String(r.body.messages?.at(-1)?.content);
+    script = (r) => {
+      if (!userText(r).startsWith('Reask')) return undefined;
+      if (userText(r).includes('never') || !lastUser(r).includes('previous answer was invalid')) return { kind: 'text', text: 'not json at all' };
+      return undefined;
+    };
+    try {
+      const ds = await dataset([{ Name: 'once' }, { Name: 'never' }], [{ name: 'Out', taskType: 'ai_enrich', metadata: { prompt: 'Reask {{Name}}', outputSchema: { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] } } }]);
+      fake.reset();
+      const task = await run(ds.id);
+      const cells = await column(ds.id, ds.ids.Out);
+      assert.deepEqual(
+        cells.map((c: any) => c.status),
+        ['done', 'error'],
+      );
+      assert.equal(fake.count, 4);
+      assert.equal(task.usage.llmCalls, fake.count);
+      assert.ok(task.usage.outputTokens > 0);
+    } finally {
+      script = undefined;
+    }
+  });
+
   it('on cancel, calls whose answers are discarded still count: usage.llmCalls equals what the provider received', async () => {
     script = () => ({ kind: 'text', text: 'slow', delayMs: 400 });
     try {

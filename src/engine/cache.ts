@@ -183,7 +183,13 @@ export function createLlmClient(deps: { registry: LlmRegistry; cache: LlmCache; 
         signal,
       );
     } catch (err) {
-      if (sent) {
+      if (sent && err instanceof LlmError && err.spent) {
+        // Answers that came back and were refused (invalid structured output, re-asked): billed as reported.
+        tally.llmCalls += err.spent.requests;
+        tally.inputTokens += err.spent.usage.inputTokens;
+        tally.outputTokens += err.spent.usage.outputTokens;
+        tally.costUsd += costUsd(modelId, err.spent.usage).costUsd;
+      } else if (sent) {
         tally.llmCalls++;
         if (err instanceof LlmError && err.code === 'LLM_ABORTED') {
           // The provider got the request and works on it: its input is paid for.
@@ -195,7 +201,7 @@ export function createLlmClient(deps: { registry: LlmRegistry; cache: LlmCache; 
       throw err;
     }
     const cost = costUsd(modelId, response.usage).costUsd;
-    tally.llmCalls++;
+    tally.llmCalls += response.requests ?? 1;
     tally.inputTokens += response.usage.inputTokens;
     tally.outputTokens += response.usage.outputTokens;
     tally.costUsd += cost;

@@ -59,6 +59,8 @@ export type LlmResponse = {
   model: string;
   /** Why generation stopped, in the vendor's words (`stop`, `length`, `end_turn`, `tool_use` ...). */
   finishReason?: string;
+  /** HTTP requests the vendor received for this answer when more than one (a structured-output re-ask: 2). */
+  requests?: number;
 };
 
 /** A vendor behind the port. Implementations are stateless apart from their configuration. */
@@ -96,6 +98,8 @@ export type LlmErrorCode =
 /** The one error type of the port: a failure of the outside system, never an HTTP 500 of ours. */
 export class LlmError extends Error {
   override readonly name = 'LlmError';
+  /** What the vendor billed before the failure, when it answered at all (an invalid answer re-asked and still invalid). */
+  spent?: { requests: number; usage: { inputTokens: number; outputTokens: number } };
   constructor(
     message: string,
     /** Machine-readable reason; tests and the engine branch on this, never on the message. */
