@@ -79,7 +79,8 @@ export function createLlmCache(store: Store): LlmCache {
 
   return {
     key(modelId, req) {
-      const material = JSON.stringify([modelId, req.messages, req.jsonSchema ?? null, req.temperature ?? null, req.logprobs ?? false, req.maxTokens ?? null]);
+      // topLogprobs only when set, so that the keys of requests without it stay what they were.
+      const material = JSON.stringify([modelId, req.messages, req.jsonSchema ?? null, req.temperature ?? null, req.logprobs ?? false, req.maxTokens ?? null, ...(req.topLogprobs !== undefined ? [req.topLogprobs] : [])]);
       return createHash('sha256').update(material).digest('hex');
     },
     async get(workspaceId, key) {

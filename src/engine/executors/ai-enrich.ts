@@ -34,7 +34,8 @@ export const aiEnrich: Executor = {
       ],
       ...(wrapped ? { jsonSchema: { name: ctx.column.name, schema: wrapped } } : schema ? { jsonSchema: { name: ctx.column.name, schema } } : {}),
       ...(typeof meta.temperature === 'number' ? { temperature: meta.temperature } : {}),
-      ...(logprobs ? { logprobs: true } : {}),
+      // Only the chosen tokens' probabilities are used: no alternatives keeps the answer small.
+      ...(logprobs ? { logprobs: true, topLogprobs: 0 } : {}),
     });
     if (wrapped) {
       const json = answer.json as { value?: unknown; confidence?: unknown } | undefined;

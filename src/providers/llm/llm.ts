@@ -29,8 +29,10 @@ export type LlmRequest = {
    * that want one (it is sanitised to `[A-Za-z0-9_-]{1,64}`).
    */
   jsonSchema?: { name: string; schema: Record<string, unknown> };
-  /** Ask for token log-probabilities (5 alternatives per token) where the vendor gives them. */
+  /** Ask for token log-probabilities where the vendor gives them. */
   logprobs?: boolean;
+  /** With `logprobs`: alternatives per token (default 5; 0 when only the chosen tokens matter, a much smaller answer). */
+  topLogprobs?: number;
   /** Cancels the call: the adapter then rejects with LLM_ABORTED (not retryable). */
   signal?: AbortSignal;
 };
