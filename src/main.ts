@@ -97,7 +97,7 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   registerExportRoutes(app, exportsService);
   registerWebhookRoutes(app, webhooks);
   registerTaskRoutes(app, tasks);
-  const sse = registerEventRoutes(app, { access, live });
+  const sse = registerEventRoutes(app, { access, live, latestTask: async (auth, datasetId) => (await tasks.list(auth, datasetId, 1, 1)).tasks[0] ?? null });
   registerMcpRoute(app, { keys, version: packageVersion() });
 
   const listeningOn = (port: number) => {

@@ -81,6 +81,7 @@ describe('doc_extraction', () => {
       for (const [i, cell] of col(name).entries()) {
         assert.equal(cell.status, 'done');
         assert.equal(cell.metadata.confidence, 1);
+        assert.equal(cell.metadata.confidenceSource, 'verified_quotes');
         assert.equal(cell.metadata.sources.length, 1);
         const source = cell.metadata.sources[0];
         assert.equal(source.type, 'document');

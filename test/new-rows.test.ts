@@ -90,10 +90,47 @@ describe('new-rows tasks', () => {
     try {
       const res = await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 4 });
       const task = await waitForTask(app, id, res.body.taskId);
-      assert.equal(task.status, 'completed');
+      assert.equal(task.status, 'completed', JSON.stringify(task));
       const rows = await allRows(id);
       assert.equal(rows.length, 3);
       assert.deepEqual([rows[2]!.Name!.value, rows[2]!.City!.value, rows[2]!.Age!.value], ['Grace', 'New York', 85]);
+    } finally {
+      rowsFor = undefined;
+    }
+  });
+
+  it('asks again for the shortfall when the model writes fewer rows than asked; the task shows requested and added', async () => {
+    const id = await dataset('Short');
+    let n = 0;
+    // One new row per answer, whatever the count asked.
+    rowsFor = () => ({ kind: 'json', value: { rows: [{ Name: `One ${n}`, City: `Town ${n}`, Age: 30 + n++ }] } });
+    try {
+      const res = await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 3 });
+      const task = await waitForTask(app, id, res.body.taskId);
+      assert.equal(task.status, 'completed');
+      assert.equal(task.error, null);
+      assert.equal(task.requested, 3);
+      assert.equal(task.added, 3);
+      assert.equal((await allRows(id)).length, 5);
+    } finally {
+      rowsFor = undefined;
+    }
+  });
+
+  it('ends with an error saying how many rows were added of how many when the model still falls short', async () => {
+    const id = await dataset('StillShort');
+    rowsFor = () => ({ kind: 'json', value: { rows: [{ Name: 'Only', City: 'One', Age: 1 }] } });
+    try {
+      const before = fake.requests.filter(isGeneration).length;
+      const res = await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 5 });
+      const task = await waitForTask(app, id, res.body.taskId);
+      assert.equal(task.requested, 5);
+      assert.equal(task.added, 1);
+      assert.match(task.error, /Added 1 of 5 requested rows/);
+      assert.equal((await allRows(id)).length, 3);
+      // Bounded: the first request and at most SHORTFALL_ROUNDS more (the repeat row ends it at once).
+      const asked = fake.requests.filter(isGeneration).length - before;
+      assert.ok(asked >= 2 && asked <= 4, `asked ${asked} times`);
     } finally {
       rowsFor = undefined;
     }

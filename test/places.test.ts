@@ -77,6 +77,9 @@ describe('places_count through the tasks API', () => {
     assert.equal(b.value, 3);
     assert.equal(none.value, 0);
     assert.equal(a.metadata.provider, 'local');
+    // Issue 12: a count from the local index is exact.
+    assert.equal(a.metadata.confidence, 1);
+    assert.equal(a.metadata.confidenceSource, 'exact');
     assert.deepEqual(a.metadata.tags, [{ amenity: 'cafe' }, { shop: 'coffee' }]);
     assert.equal(a.metadata.tagSource, 'presets');
     assert.deepEqual(a.metadata.center, STORE);

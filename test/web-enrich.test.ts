@@ -71,6 +71,7 @@ describe('web_enrich', () => {
     assert.equal(cell.metadata.sources[0].url, `${site.url}/team`);
     assert.equal(cell.metadata.sources[0].title, 'Our team');
     assert.equal(cell.metadata.confidence, 0.9);
+    assert.equal(cell.metadata.confidenceSource, 'verified_quotes');
     assert.ok(cell.metadata.pagesRead.length <= 3 && cell.metadata.pagesRead.some((p: any) => p.url.endsWith('/team')));
     assert.ok(!site.requests.includes('/brochure.pdf'), 'links that are not pages are not read');
     await assertQuotesOnPages(cell);

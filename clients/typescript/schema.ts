@@ -566,7 +566,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Server-Sent Events of cell and task changes (live progress) */
+        /**
+         * Server-Sent Events of cell and task changes (live progress)
+         * @description Starts with `event: snapshot` {dataset, task}; then `event: cell` {cellId, rowId, columnId, status, value}, `event: rows` {taskId, rowIds}, `event: task` {taskId, status, progress, usage?, error?}. Send `Last-Event-ID` to resume.
+         */
         get: operations["streamDatasetEvents"];
         put?: never;
         post?: never;
@@ -638,9 +641,12 @@ export interface components {
                 [key: string]: unknown;
             };
             position: number;
+            dataType: components["schemas"]["DataType"];
         };
         /** @enum {string} */
         TaskType: "raw" | "doc_extraction" | "web_enrich" | "classification" | "ai_enrich" | "places_count";
+        /** @enum {string} */
+        DataType: "text" | "number" | "boolean" | "json" | "mixed";
         CreateDatasetInput: {
             name: string;
             /** @enum {string} */
@@ -672,10 +678,23 @@ export interface components {
                 columnId: string;
                 name: string;
                 taskType: components["schemas"]["TaskType"];
+                /** @description with includeMetadata=true */
+                metadata?: {
+                    [key: string]: unknown;
+                };
+                dataType?: components["schemas"]["DataType"] & unknown;
             }[];
             rowIds: string[];
+            /** @description with includeMetadata=true, aligned with rowIds */
+            rows?: components["schemas"]["RowMetadata"][];
             data: components["schemas"]["Cell"][][];
             pagination: components["schemas"]["Pagination"];
+        };
+        RowMetadata: {
+            rowId: string;
+            createdAt: string;
+            updatedAt: string;
+            datasourceId: string | null;
         };
         Cell: {
             cellId: string;
@@ -703,6 +722,7 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             };
+            dataType?: components["schemas"]["DataType"] & unknown;
         };
         SetTaskTypeInput: {
             taskType: string;
@@ -881,6 +901,8 @@ export interface components {
             startedAt: string | null;
             completedAt: string | null;
             error: string | null;
+            requested?: number;
+            added?: number;
         };
         NewRowsInput: {
             rowCount: number;
@@ -2155,8 +2177,15 @@ export interface operations {
                             columnId: string;
                             name: string;
                             taskType: components["schemas"]["TaskType"];
+                            /** @description with includeMetadata=true */
+                            metadata?: {
+                                [key: string]: unknown;
+                            };
+                            dataType?: components["schemas"]["DataType"] & unknown;
                         }[];
                         rowIds: string[];
+                        /** @description with includeMetadata=true, aligned with rowIds */
+                        rows?: components["schemas"]["RowMetadata"][];
                         data: components["schemas"]["Cell"][][];
                         rowCount: number;
                     };
@@ -4374,7 +4403,9 @@ export interface operations {
     streamDatasetEvents: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "last-event-id"?: string;
+            };
             path: {
                 datasetId: string;
             };
@@ -4382,7 +4413,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `event: cell` {cellId, rowId, columnId, status, value}; `event: task` {taskId, status, progress} */
+            /** @description An event stream (see docs/api-events.md) */
             200: {
                 headers: {
                     [name: string]: unknown;

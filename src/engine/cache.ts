@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { LlmRequest, LlmResponse } from '../providers/llm/llm.ts';
+import { LlmError, type LlmRequest, type LlmResponse } from '../providers/llm/llm.ts';
 import { costUsd } from '../providers/llm/pricing.ts';
 import type { LlmRegistry } from '../providers/llm/registry.ts';
 import type { Db, Store } from '../store/store.ts';
@@ -79,7 +79,8 @@ export function createLlmCache(store: Store): LlmCache {
 
   return {
     key(modelId, req) {
-      const material = JSON.stringify([modelId, req.messages, req.jsonSchema ?? null, req.temperature ?? null, req.logprobs ?? false, req.maxTokens ?? null]);
+      // topLogprobs only when set, so that the keys of requests without it stay what they were.
+      const material = JSON.stringify([modelId, req.messages, req.jsonSchema ?? null, req.temperature ?? null, req.logprobs ?? false, req.maxTokens ?? null, ...(req.topLogprobs !== undefined ? [req.topLogprobs] : [])]);
       return createHash('sha256').update(material).digest('hex');
     },
     async get(workspaceId, key) {
@@ -113,6 +114,7 @@ export function createLlmCache(store: Store): LlmCache {
 
 /** What one cell's LLM calls cost, summed by the client below. */
 export type CallTally = {
+  /** Requests the provider received for this cell, answered or not (an aborted call was still sent). */
   llmCalls: number;
   cachedCalls: number;
   inputTokens: number;
@@ -121,44 +123,141 @@ export type CallTally = {
   answeredInput: number;
   answeredOutput: number;
   model?: string;
+  /** The task that paid for an answer this cell took from the cache or from a call in flight. */
+  cachedFrom?: string;
   /** Answers to store in the cache, when the client defers that to the caller (the engine writes them with the cell). */
   cacheWrites?: CacheWrite[];
 };
 export const emptyTally = (): CallTally => ({ llmCalls: 0, cachedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, answeredInput: 0, answeredOutput: 0 });
 
+/** An answer as the cache stores it: the response and the task that paid for it. */
+export type PaidResponse = LlmResponse & { paidBy?: string };
+/** Requests in flight in this process, by workspace and cache key (see createLlmClient). */
+export type Flights = Map<string, Promise<{ response: PaidResponse; paidBy?: string }>>;
+export const createFlights = (): Flights => new Map();
+
+/** Tokens of a request that reached the provider but whose answer never came back (about four characters a token). */
+export const estimatedInputTokens = (req: Omit<LlmRequest, 'model' | 'signal'>) => Math.ceil(JSON.stringify(req.messages).length / 4);
+
+/** Rejects with LLM_ABORTED when `signal` fires before `promise` settles. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new LlmError('The task was cancelled', 'LLM_ABORTED', false));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new LlmError('The task was cancelled', 'LLM_ABORTED', false));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /**
  * The LlmClient handed to executors: cache first, then the provider through the limiter, with
  * tokens and cost added to `tally`. Cached answers cost nothing and are counted as cachedCalls;
  * `answered*` tokens include them, for the cell's metadata.
+ *
+ * Identical requests in flight at once are coalesced (`flights`): the first one looks up the cache
+ * and calls the provider; the others wait for its answer and count as cached calls at no cost. A
+ * waiter whose leader was cancelled asks again itself. Across processes, an answer is shared
+ * through the cache once the paying cell is committed.
+ *
+ * Every request the provider received counts in `llmCalls`, even when its answer is discarded (the
+ * task was cancelled mid-call): tokens when the provider reported them, else the input estimated
+ * from the request's text and priced like an answered call. Error answers (429, 5xx ...) count as
+ * calls with no tokens: providers do not bill them.
  */
-export function createLlmClient(deps: { registry: LlmRegistry; cache: LlmCache; limiter: Limiter; onCacheError: (err: unknown) => void; deferCacheWrites?: boolean }, workspaceId: string, tally: CallTally, signal: AbortSignal): LlmClient {
+export function createLlmClient(deps: { registry: LlmRegistry; cache: LlmCache; limiter: Limiter; onCacheError: (err: unknown) => void; deferCacheWrites?: boolean; flights?: Flights; taskId?: string }, workspaceId: string, tally: CallTally, signal: AbortSignal): LlmClient {
+  const flights = deps.flights ?? createFlights();
+
+  async function lead(modelId: string, req: Omit<LlmRequest, 'model' | 'signal'>, key: string): Promise<{ response: PaidResponse; paidBy?: string; paid: boolean }> {
+    const hit = (await deps.cache.get(workspaceId, key)) as PaidResponse | undefined;
+    if (hit) return { response: hit, ...(hit.paidBy ? { paidBy: hit.paidBy } : {}), paid: false };
+    const { provider, model, providerName } = deps.registry.resolve(modelId);
+    let sent = false;
+    let response: LlmResponse;
+    try {
+      response = await deps.limiter.run(
+        providerName,
+        () => {
+          // A call started after the abort is refused by the adapter before it leaves this process.
+          sent = !signal.aborted;
+          return provider.complete({ ...req, model, signal });
+        },
+        signal,
+      );
+    } catch (err) {
+      if (sent && err instanceof LlmError && err.spent) {
+        // Answers that came back and were refused (invalid structured output, re-asked): billed as reported.
+        tally.llmCalls += err.spent.requests;
+        tally.inputTokens += err.spent.usage.inputTokens;
+        tally.outputTokens += err.spent.usage.outputTokens;
+        tally.costUsd += costUsd(modelId, err.spent.usage).costUsd;
+      } else if (sent) {
+        tally.llmCalls++;
+        if (err instanceof LlmError && err.code === 'LLM_ABORTED') {
+          // The provider got the request and works on it: its input is paid for.
+          const inputTokens = estimatedInputTokens(req);
+          tally.inputTokens += inputTokens;
+          tally.costUsd += costUsd(modelId, { inputTokens, outputTokens: 0 }).costUsd;
+        }
+      }
+      throw err;
+    }
+    const cost = costUsd(modelId, response.usage).costUsd;
+    tally.llmCalls += response.requests ?? 1;
+    tally.inputTokens += response.usage.inputTokens;
+    tally.outputTokens += response.usage.outputTokens;
+    tally.costUsd += cost;
+    const paid: PaidResponse = deps.taskId ? { ...response, paidBy: deps.taskId } : response;
+    if (deps.deferCacheWrites) {
+      const entry = { workspaceId, key, response: paid };
+      deps.cache.remember(entry);
+      (tally.cacheWrites ??= []).push(entry);
+    } else await deps.cache.put(workspaceId, key, paid).catch(deps.onCacheError);
+    return { response: paid, ...(deps.taskId ? { paidBy: deps.taskId } : {}), paid: true };
+  }
+
   return {
     async complete(modelId, req) {
       const key = deps.cache.key(modelId, req);
-      const hit = await deps.cache.get(workspaceId, key);
+      const id = `${workspaceId}/${key}`;
       tally.model = modelId;
-      if (hit) {
-        tally.cachedCalls++;
-        tally.answeredInput += hit.usage.inputTokens;
-        tally.answeredOutput += hit.usage.outputTokens;
-        return { ...hit, cached: true, costUsd: 0, modelId };
+      for (;;) {
+        const shared = flights.get(id);
+        if (shared) {
+          let answer: { response: PaidResponse; paidBy?: string };
+          try {
+            answer = await untilAborted(shared, signal);
+          } catch (err) {
+            // The leader was cancelled or stopped: nobody answered this request yet, ask again.
+            if (err instanceof LlmError && err.code === 'LLM_ABORTED' && !signal.aborted) continue;
+            throw err;
+          }
+          return served(answer.response, answer.paidBy, modelId);
+        }
+        const mine = lead(modelId, req, key);
+        const flight = mine.then(({ response, paidBy }) => ({ response, ...(paidBy ? { paidBy } : {}) }));
+        flight.catch(() => undefined);
+        flights.set(id, flight);
+        let result: Awaited<typeof mine>;
+        try {
+          result = await mine;
+        } finally {
+          if (flights.get(id) === flight) flights.delete(id);
+        }
+        if (!result.paid) return served(result.response, result.paidBy, modelId);
+        const { paidBy: _p, ...response } = result.response;
+        tally.answeredInput += response.usage.inputTokens;
+        tally.answeredOutput += response.usage.outputTokens;
+        return { ...response, cached: false, costUsd: costUsd(modelId, response.usage).costUsd, modelId };
       }
-      const { provider, model, providerName } = deps.registry.resolve(modelId);
-      const response = await deps.limiter.run(providerName, () => provider.complete({ ...req, model, signal }), signal);
-      const cost = costUsd(modelId, response.usage).costUsd;
-      tally.llmCalls++;
-      tally.inputTokens += response.usage.inputTokens;
-      tally.outputTokens += response.usage.outputTokens;
-      tally.answeredInput += response.usage.inputTokens;
-      tally.answeredOutput += response.usage.outputTokens;
-      tally.costUsd += cost;
-      if (deps.deferCacheWrites) {
-        const entry = { workspaceId, key, response };
-        deps.cache.remember(entry);
-        (tally.cacheWrites ??= []).push(entry);
-      }
-      else await deps.cache.put(workspaceId, key, response).catch(deps.onCacheError);
-      return { ...response, cached: false, costUsd: cost, modelId };
     },
   };
+
+  function served(hit: PaidResponse, paidBy: string | undefined, modelId: string) {
+    tally.cachedCalls++;
+    tally.answeredInput += hit.usage.inputTokens;
+    tally.answeredOutput += hit.usage.outputTokens;
+    if (paidBy) tally.cachedFrom ??= paidBy;
+    const { paidBy: _p, ...response } = hit;
+    return { ...response, cached: true, costUsd: 0, modelId };
+  }
 }

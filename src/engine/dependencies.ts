@@ -105,3 +105,59 @@ export function stages(columns: readonly { id: string; dependsOn: readonly strin
   for (const c of columns) depth(c.id, new Set());
   return memo;
 }
+
+/** Task types whose prompt can be sent with the row as context (see readsRow). */
+const ROW_CONTEXT_FIELD: Record<string, string> = { ai_enrich: 'prompt', classification: 'prompt', web_enrich: 'prompt' };
+
+/**
+ * Whether a column's requests carry its row (SPEC section 4): `includeRow: true`, or a prompt that
+ * references no column (ai_enrich, classification, web_enrich; classification and web_enrich
+ * without a prompt too). doc_extraction reads its document, so the row only with `includeRow`.
+ */
+export function readsRow(column: { taskType: string; metadata: ColumnMetadata }): boolean {
+  if (column.metadata.includeRow === true) return true;
+  const field = ROW_CONTEXT_FIELD[column.taskType];
+  if (!field) return false;
+  const text = column.metadata[field];
+  return typeof text !== 'string' || templateReferences(text).length === 0;
+}
+
+type DependencyColumn = { id: string; taskType: string; metadata: ColumnMetadata; dependsOn: readonly string[] };
+
+/**
+ * Each column's dependencies with the whole-row reads added: a row-reading column reads every other
+ * column of the row except those that read it (directly or through others), so there is never a
+ * cycle. Of two row-reading columns, the later one (by position) reads the earlier. `columns` come
+ * in position order.
+ */
+export function effectiveDependencies(columns: readonly DependencyColumn[]): Map<string, string[]> {
+  const deps = new Map(columns.map((c) => [c.id, [...c.dependsOn]]));
+  const reaches = (from: string, target: string): boolean => {
+    const seen = new Set<string>();
+    const stack = [from];
+    while (stack.length) {
+      const id = stack.pop()!;
+      if (id === target) return true;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      stack.push(...(deps.get(id) ?? []));
+    }
+    return false;
+  };
+  const readers = columns.filter(readsRow);
+  readers.forEach((r, i) => {
+    const later = new Set(readers.slice(i + 1).map((l) => l.id));
+    const own = deps.get(r.id)!;
+    for (const c of columns) {
+      if (c.id === r.id || later.has(c.id) || own.includes(c.id) || reaches(c.id, r.id)) continue;
+      own.push(c.id);
+    }
+  });
+  return deps;
+}
+
+/** The columns with `dependsOn` replaced by their effective dependencies (whole-row reads included). */
+export function withRowDependencies<T extends DependencyColumn>(columns: readonly T[]): T[] {
+  const deps = effectiveDependencies(columns);
+  return columns.map((c) => ({ ...c, dependsOn: deps.get(c.id)! }));
+}

@@ -10,11 +10,12 @@ import { listColumns, type ColumnRecord } from '../store/columns.ts';
 import { findDataset, updateDataset, type DatasetRecord } from '../store/datasets.ts';
 import { cellsInRange } from '../store/rows.ts';
 import { appendRows } from '../features/datasets/grid.ts';
-import { stages } from './dependencies.ts';
-import { EXAMPLE_ROWS, generateRows, ROWS_PER_BATCH } from './new-rows.ts';
+import { stages, withRowDependencies } from './dependencies.ts';
+import { requestFingerprint } from './fingerprint.ts';
+import { EXAMPLE_ROWS, generateRows, ROWS_PER_BATCH, SHORTFALL_ROUNDS } from './new-rows.ts';
 import { now, type Store } from '../store/store.ts';
 import * as tasksDb from '../store/tasks.ts';
-import { createLlmCache, createLlmClient, emptyTally, type CacheWrite, type CallTally } from './cache.ts';
+import { createFlights, createLlmCache, createLlmClient, emptyTally, type CacheWrite, type CallTally } from './cache.ts';
 import { CellError, type ExecutionResult } from './executor.ts';
 import type { Executors } from './executors/index.ts';
 import { createLimiter } from './limiter.ts';
@@ -52,7 +53,8 @@ export function createEngine(deps: EngineDeps) {
   const limiter = createLimiter({ concurrency: () => shares.concurrency(), rpm: () => shares.rpm() });
   const cache = createLlmCache(store);
   // Answers go to the cache in the transaction that writes their cell (see `write` below).
-  const clientDeps = { registry: deps.registry, cache, limiter, deferCacheWrites: true, onCacheError: (err: unknown) => logger.warn('llm cache write failed', { error: String(err) }) };
+  // Identical requests in flight at once share one call (see createLlmClient).
+  const clientDeps = { registry: deps.registry, cache, limiter, deferCacheWrites: true, flights: createFlights(), onCacheError: (err: unknown) => logger.warn('llm cache write failed', { error: String(err) }) };
   const groupCommit = createGroupCommit({ store, cache, owner });
   /** Per task: LLM spend of results queued for the group commit and not yet in the database. */
   const uncommitted = new Map<string, { costUsd: number; llmCalls: number }>();
@@ -191,7 +193,8 @@ export function createEngine(deps: EngineDeps) {
         const dataset = task && (await findDataset(store.db, task.workspaceId, task.datasetId));
         if (!task || !dataset) return undefined;
         const max = task.params.maxCostUsd;
-        return { task, dataset, columns: await listColumns(store.db, dataset.id), ...(typeof max === 'number' ? { maxCostUsd: max } : {}) };
+        // Whole-row reads are dependencies too: they decide what a cell reads and lists as `inputs`.
+        return { task, dataset, columns: withRowDependencies(await listColumns(store.db, dataset.id)), ...(typeof max === 'number' ? { maxCostUsd: max } : {}) };
       })();
       contexts.set(taskId, ctx);
       ctx.catch(() => contexts.delete(taskId));
@@ -222,12 +225,13 @@ export function createEngine(deps: EngineDeps) {
       if (failedDep) throw new CellError('DEPENDENCY_FAILED', `Column ${ctx.columns.find((c) => c.id === failedDep)?.name ?? failedDep} of this row is in error`);
       const executor = deps.executors[column.taskType];
       if (!executor) throw new CellError('NOT_IMPLEMENTED', `Task type ${column.taskType} has no executor`);
-      const llm = createLlmClient(clientDeps, ctx.task.workspaceId, tally, signal);
+      const llm = createLlmClient({ ...clientDeps, taskId: item.taskId }, ctx.task.workspaceId, tally, signal);
       result = await executor.execute({ workspaceId: ctx.task.workspaceId, taskId: item.taskId, dataset: ctx.dataset, column, columns: ctx.columns, row, llm, defaultModel: config.model, signal });
     } catch (err) {
       if (!(err instanceof LlmError) && !(err instanceof CellError)) logger.error('executor failed', { ...item, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       return onFailure(ctx, item, tally, toFailure(err), signal);
     }
+    const read = ctx.columns.filter((c) => column.dependsOn.includes(c.id));
     const threshold = column.metadata.confidence;
     const confidence = result.metadata?.confidence;
     const metadata: Record<string, unknown> = {
@@ -236,6 +240,10 @@ export function createEngine(deps: EngineDeps) {
       usage: { inputTokens: tally.answeredInput, outputTokens: tally.answeredOutput },
       costUsd: Math.round(tally.costUsd * 1e10) / 1e10,
       cached: tally.cachedCalls > 0 && tally.llmCalls === 0,
+      ...(tally.cachedCalls > 0 && tally.cachedFrom ? { cachedFrom: tally.cachedFrom } : {}),
+      // Lineage: the cells this answer rests on, and the fingerprint of what was asked (staleness).
+      inputs: read.map((c) => ({ columnId: c.id, cellId: cellId(item.rowId, c.id) })),
+      fingerprint: requestFingerprint(column, read.map((c) => prefetched.find((p) => p.columnId === c.id)?.value ?? null), ctx.columns),
       taskId: item.taskId,
       processedAt: now(),
       attempts: item.attempts,
@@ -243,13 +251,17 @@ export function createEngine(deps: EngineDeps) {
     };
     const written = await write({ key: item, status: 'done', usage: tally, cell: { value: result.value ?? null, status: 'done', metadata } }, tally.cacheWrites);
     if (written) publishCell(ctx, item, 'done', result.value ?? null);
+    // Refused (cancelled meanwhile): the answer is discarded, its calls were still paid for.
+    else if (tally.llmCalls > 0) await chargeDiscarded(ctx, item, tally);
     await afterItem(ctx, item);
   }
 
   async function onFailure(ctx: TaskContext, item: tasksDb.ClaimedItem, tally: CallTally, failure: Failure, signal: AbortSignal) {
     if (signal.aborted) {
       // Cancelled: the cancel already took the item. Stopping: hand it back without using up an attempt.
-      if (stopping && (await holdsCell(item, 'queued'))) await tasksDb.releaseItem(store.db, item, owner, now(), true);
+      if (stopping && (await holdsCell(item, 'queued'))) await tasksDb.releaseItem(store.db, item, owner, now(), true, tally);
+      // Requests the provider got are spent even though their answers are discarded (usage counts them).
+      else if (tally.llmCalls > 0) await chargeDiscarded(ctx, item, tally);
       return;
     }
     if (tally.cacheWrites?.length && (signal.aborted || (failure.retryable && item.attempts < config.llmMaxAttempts))) {
@@ -259,19 +271,33 @@ export function createEngine(deps: EngineDeps) {
     if (failure.retryable && item.attempts < config.llmMaxAttempts) {
       const delay = backoffMs(item.attempts, failure.retryAfterMs);
       if (await holdsCell(item, 'queued')) {
-        await tasksDb.releaseItem(store.db, item, owner, new Date(Date.now() + delay).toISOString(), false);
+        await tasksDb.releaseItem(store.db, item, owner, new Date(Date.now() + delay).toISOString(), false, tally);
         publishCell(ctx, item, 'queued', null);
         setTimeout(wake, delay).unref();
       }
       return;
     }
-    // A cell that ends in error costs nothing: its usage is not charged to the task.
-    const metadata = { error: { code: failure.code, message: failure.message, retryable: failure.retryable }, ...(tally.model ? { model: tally.model } : {}), costUsd: 0, cached: false, taskId: item.taskId, processedAt: now(), attempts: item.attempts };
+    // Requests that reached the provider are charged to the task even when the cell ends in error:
+    // usage.llmCalls is what the provider received (see createLlmClient).
+    const metadata = { error: { code: failure.code, message: failure.message, retryable: failure.retryable }, ...(tally.model ? { model: tally.model } : {}), costUsd: Math.round(tally.costUsd * 1e10) / 1e10, cached: false, taskId: item.taskId, processedAt: now(), attempts: item.attempts };
     const generation = item.columnId === tasksDb.GENERATE_COLUMN;
-    const written = await write({ key: item, status: 'failed', usage: emptyTally(), ...(generation ? {} : { cell: { value: null, status: 'error', metadata } }) }, tally.cacheWrites);
+    const written = await write({ key: item, status: 'failed', usage: tally, ...(generation ? {} : { cell: { value: null, status: 'error', metadata } }) }, tally.cacheWrites);
     if (written && generation) await tasksDb.setTaskError(store.db, item.taskId, `Some rows could not be generated: ${failure.message}`);
     if (written) publishCell(ctx, item, 'error', null);
+    else if (tally.llmCalls > 0) await chargeDiscarded(ctx, item, tally);
     await afterItem(ctx, item);
+  }
+
+  /** Adds a cancelled item's spend to it and to its task (the cancel already summed the task's usage). */
+  async function chargeDiscarded(ctx: TaskContext, item: tasksDb.ClaimedItem, tally: CallTally) {
+    try {
+      await store.transaction(async (trx) => {
+        await store.lockDataset(trx, ctx.dataset.id);
+        await tasksDb.addItemUsage(trx, item, tally);
+      });
+    } catch (err) {
+      logger.warn('charging a discarded call failed', { ...item, error: String(err) });
+    }
   }
 
   /** Sets the held item's cell status; a generation item has no cell, so holding the item is enough. */
@@ -300,18 +326,22 @@ export function createEngine(deps: EngineDeps) {
         for (const cell of cells) (rows.get(cell.rowId) ?? rows.set(cell.rowId, {}).get(cell.rowId)!)[names.get(cell.columnId)!] = cell.value;
         return [...rows.values()];
       });
-      const llm = createLlmClient(clientDeps, ctx.task.workspaceId, tally, signal);
-      values = await generateRows(llm, {
-        taskId: item.taskId,
-        batch,
-        batches: Math.ceil(params.rowCount / ROWS_PER_BATCH),
-        count: Math.min(ROWS_PER_BATCH, params.rowCount - batch * ROWS_PER_BATCH),
-        columns: raw,
-        examples: await ctx.examples,
-        datasetName: ctx.dataset.name,
-        description: ctx.dataset.description,
-        modelId: params.model ?? config.model,
-      });
+      const llm = createLlmClient({ ...clientDeps, taskId: item.taskId }, ctx.task.workspaceId, tally, signal);
+      const count = Math.min(ROWS_PER_BATCH, params.rowCount - batch * ROWS_PER_BATCH);
+      const input = { taskId: item.taskId, batch, batches: Math.ceil(params.rowCount / ROWS_PER_BATCH), count, columns: raw, examples: await ctx.examples, datasetName: ctx.dataset.name, description: ctx.dataset.description, modelId: params.model ?? config.model };
+      values = await generateRows(llm, input);
+      // The model may answer with fewer rows than asked (the schema allows it): ask again for the
+      // shortfall, a bounded number of times, never keeping a row twice. What is still missing
+      // after that is reported by the task (`added` < `requested`, and its error).
+      for (let round = 1; values.length < count && round <= SHORTFALL_ROUNDS; round++) {
+        // A failed round keeps the rows already written (only a cancel gives them up).
+        const more = await generateRows(llm, { ...input, count: count - values.length, round, written: values }).catch((err: unknown) => {
+          if (signal.aborted) throw err;
+          return [];
+        });
+        if (!more.length) break;
+        values = [...values, ...more];
+      }
     } catch (err) {
       if (!(err instanceof LlmError) && !(err instanceof CellError)) logger.error('row generation failed', { ...item, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       return onFailure(ctx, item, tally, toFailure(err), signal);
@@ -324,10 +354,12 @@ export function createEngine(deps: EngineDeps) {
       if (!dataset) return undefined;
       const at = now();
       const ids = await appendRows(trx, dataset.id, ctx.columns, raw, values, dataset.rowCount, at);
+      await tasksDb.addRowsAdded(trx, item.taskId, ids.length);
       await updateDataset(trx, dataset.id, { rowCountDelta: ids.length, updatedAt: at });
       if (computed.length) await tasksDb.insertItems(trx, { taskId: item.taskId, datasetId: dataset.id, stages: stages(computed), rowIds: ids, onlyEmpty: false, append: true, at });
       return ids;
     });
+    if (!rowIds && tally.llmCalls > 0) await chargeDiscarded(ctx, item, tally);
     if (rowIds) {
       deps.live.emit({ type: 'rows', workspaceId: ctx.task.workspaceId, data: { datasetId: ctx.dataset.id, taskId: item.taskId, rowIds } });
       wake();

@@ -62,3 +62,38 @@ export function valueText(value: unknown): string {
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
+
+/** Longest value sent per column when a request carries the whole row; longer values are cut and marked with "…". */
+export const ROW_VALUE_MAX_CHARS = 1000;
+
+/**
+ * The row as context (SPEC section 4): the values of the columns this column reads (for a
+ * row-reading column: every other column except those that read it, see engine/dependencies.ts
+ * readsRow), one `Name: value` line each in column order, empty values left out, each value cut at
+ * ROW_VALUE_MAX_CHARS. Empty string when nothing is to be sent.
+ */
+export function rowContext(ctx: Pick<ExecutionContext, 'column' | 'columns' | 'row'>): string {
+  const read = new Set(ctx.column.dependsOn);
+  const lines: string[] = [];
+  for (const c of ctx.columns) {
+    if (!read.has(c.id) || c.id === ctx.column.id) continue;
+    const text = valueText(ctx.row[c.id]);
+    if (!text) continue;
+    lines.push(`${c.name}: ${text.length > ROW_VALUE_MAX_CHARS ? `${text.slice(0, ROW_VALUE_MAX_CHARS)}…` : text}`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Confidence from token log-probabilities: the geometric mean of the answer tokens' probabilities,
+ * exp(mean(logprob)), rounded to 4 decimals. 1 means every token was certain; one unlikely token in
+ * a short answer pulls it down sharply. Undefined without log-probabilities.
+ */
+export function logprobConfidence(tokens: readonly { logprob: number }[] | undefined): number | undefined {
+  if (!tokens?.length) return undefined;
+  const mean = tokens.reduce((s, t) => s + t.logprob, 0) / tokens.length;
+  return Math.round(Math.min(1, Math.exp(mean)) * 1e4) / 1e4;
+}
+
+/** Providers whose adapters return token log-probabilities; the others are asked for a self-reported rating in the same call. */
+export const givesLogprobs = (modelId: string) => !modelId.startsWith('anthropic:');

@@ -13,6 +13,8 @@ import { CellError, type LlmClient } from './executor.ts';
 export const ROWS_PER_BATCH = 25;
 /** Existing rows shown as examples. */
 export const EXAMPLE_ROWS = 8;
+/** Times a batch asks again for the rows the model left out (then the task reports the shortfall). */
+export const SHORTFALL_ROUNDS = 3;
 
 export type GenerationInput = {
   taskId: string;
@@ -26,6 +28,10 @@ export type GenerationInput = {
   datasetName: string;
   description?: string | null;
   modelId: string;
+  /** Asking again for a shortfall: 1, 2 ... (0 or absent: the batch's first request). */
+  round?: number;
+  /** Rows this batch already wrote (in `columns` order): shown to the model and never kept again. */
+  written?: readonly unknown[][];
 };
 
 type JsonType = 'string' | 'number' | 'integer' | 'boolean';
@@ -72,10 +78,11 @@ export async function generateRows(llm: LlmClient, input: GenerationInput): Prom
           `Table: ${input.datasetName}${input.description ? ` (${input.description})` : ''}`,
           `Columns: ${columns.map((c) => JSON.stringify(c.name)).join(', ')}`,
           examples.length ? `Example rows:\n${examples.map((e) => JSON.stringify(e)).join('\n')}` : 'The table has no rows yet: infer the kind of entry from the table and column names.',
+          ...(input.written?.length ? [`Rows already written (do not repeat them):\n${input.written.map((w) => JSON.stringify(Object.fromEntries(columns.map((c, i) => [c.name, w[i] ?? null])))).join('\n')}`] : []),
           `Write ${count} new rows.`,
           // Part of the request so that each batch (and each task) is its own cache entry, while a
           // retried batch of the same task is answered from the cache instead of paid twice.
-          `Batch ${input.batch + 1} of ${input.batches} of request ${input.taskId}.`,
+          `Batch ${input.batch + 1} of ${input.batches} of request ${input.taskId}${input.round ? `, round ${input.round + 1}` : ''}.`,
         ].join('\n\n'),
       },
     ],
@@ -84,7 +91,7 @@ export async function generateRows(llm: LlmClient, input: GenerationInput): Prom
   });
   const rows = (answer.json as { rows?: unknown } | undefined)?.rows;
   if (!Array.isArray(rows)) throw new CellError('GENERATION_EMPTY', 'The model answered without rows', true);
-  const seen = new Set(examples.map((e) => JSON.stringify(columns.map((c) => e[c.name] ?? null))));
+  const seen = new Set([...examples.map((e) => JSON.stringify(columns.map((c) => e[c.name] ?? null))), ...(input.written ?? []).map((w) => JSON.stringify(w))]);
   const out: unknown[][] = [];
   for (const r of rows) {
     if (typeof r !== 'object' || r === null || Array.isArray(r)) continue;

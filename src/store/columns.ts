@@ -11,9 +11,11 @@ export type ColumnRecord = {
   position: number;
   createdAt: string;
   updatedAt: string;
+  /** The column's one value type, when recorded (imports, PATCH {dataType}); see features/columns/data-type.ts. */
+  dataType?: string | null;
 };
 
-type ColumnRow = { id: string; dataset_id: string; name: string; task_type: string; metadata: string; depends_on: string; position: number; created_at: string; updated_at: string };
+type ColumnRow = { id: string; dataset_id: string; name: string; task_type: string; metadata: string; depends_on: string; position: number; created_at: string; updated_at: string; data_type: string | null };
 const toColumn = (r: ColumnRow): ColumnRecord => ({
   id: r.id,
   datasetId: r.dataset_id,
@@ -24,6 +26,7 @@ const toColumn = (r: ColumnRow): ColumnRecord => ({
   position: Number(r.position),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  dataType: r.data_type,
 });
 
 export async function listColumns(db: Db, datasetId: string): Promise<ColumnRecord[]> {
@@ -35,11 +38,11 @@ export async function insertColumns(db: Db, columns: readonly ColumnRecord[]): P
   if (!columns.length) return;
   await db
     .insertInto('dataset_columns')
-    .values(columns.map((c) => ({ id: c.id, dataset_id: c.datasetId, name: c.name, task_type: c.taskType, metadata: JSON.stringify(c.metadata), depends_on: JSON.stringify(c.dependsOn), position: c.position, created_at: c.createdAt, updated_at: c.updatedAt })))
+    .values(columns.map((c) => ({ id: c.id, dataset_id: c.datasetId, name: c.name, task_type: c.taskType, metadata: JSON.stringify(c.metadata), depends_on: JSON.stringify(c.dependsOn), position: c.position, created_at: c.createdAt, updated_at: c.updatedAt, data_type: c.dataType ?? null })))
     .execute();
 }
 
-export async function updateColumn(db: Db, id: string, patch: { name?: string; taskType?: string; metadata?: Record<string, unknown>; dependsOn?: string[]; updatedAt: string }): Promise<void> {
+export async function updateColumn(db: Db, id: string, patch: { name?: string; taskType?: string; metadata?: Record<string, unknown>; dependsOn?: string[]; dataType?: string | null; updatedAt: string }): Promise<void> {
   await db
     .updateTable('dataset_columns')
     .set({
@@ -47,6 +50,7 @@ export async function updateColumn(db: Db, id: string, patch: { name?: string; t
       ...(patch.taskType !== undefined ? { task_type: patch.taskType } : {}),
       ...(patch.metadata !== undefined ? { metadata: JSON.stringify(patch.metadata) } : {}),
       ...(patch.dependsOn !== undefined ? { depends_on: JSON.stringify(patch.dependsOn) } : {}),
+      ...(patch.dataType !== undefined ? { data_type: patch.dataType } : {}),
       updated_at: patch.updatedAt,
     })
     .where('id', '=', id)

@@ -292,4 +292,17 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Issue 12: one data type per column (null: not recorded, see features/columns/data-type.ts), the
+  // rows a new-rows task added, and the datasource each row came from. Rows imported with their dataset share its created_at (one
+  // transaction), which is how the rows of databases made before this migration are attributed.
+  '0010_issue12_column_types': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('dataset_columns').addColumn('data_type', 'text').execute();
+      await db.schema.alterTable('dataset_rows').addColumn('datasource_id', 'text').execute();
+      // Rows a new-rows task really added, against the rowCount it was asked for.
+      await db.schema.alterTable('tasks').addColumn('rows_added', 'integer').execute();
+      await sql`UPDATE dataset_rows SET datasource_id = (SELECT d.source_datasource_id FROM datasets d WHERE d.id = dataset_rows.dataset_id AND d.created_at = dataset_rows.created_at)
+                WHERE datasource_id IS NULL`.execute(db);
+    },
+  },
 };

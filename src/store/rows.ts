@@ -154,3 +154,73 @@ export async function datasetsLinkingDatasource(db: Db, datasourceId: string): P
     .execute();
   return rows.map((r) => r.dataset_id);
 }
+
+/** Every row of a new dataset came from this datasource (a tabular import). */
+export async function setRowsDatasource(db: Db, datasetId: string, datasourceId: string): Promise<void> {
+  await db.updateTable('dataset_rows').set({ datasource_id: datasourceId }).where('dataset_id', '=', datasetId).execute();
+}
+
+/**
+ * Brings a CSV/TSV column's stored values in line with its inferred type (see
+ * features/columns/data-type.ts): numbers back to the text they were read from, exponent text to
+ * numbers, true/false text to booleans. Values are JSON text, so this is string surgery that both
+ * backends run alike (substr, length, lower and || are common to SQLite and PostgreSQL).
+ */
+export async function retypeColumn(db: Db, columnId: string, to: 'text' | 'number' | 'boolean'): Promise<void> {
+  const q = db.updateTable('cells').where('column_id', '=', columnId).where('value', 'is not', null);
+  if (to === 'text') await q.set({ value: sql<string>`'"' || value || '"'` }).where(sql<boolean>`substr(value, 1, 1) <> '"'`).execute();
+  else if (to === 'number') await q.set({ value: sql<string>`substr(value, 2, length(value) - 2)` }).where(sql<boolean>`substr(value, 1, 1) = '"'`).execute();
+  else await q.set({ value: sql<string>`CASE WHEN lower(value) = '"true"' THEN 'true' ELSE 'false' END` }).execute();
+}
+
+/** A column's values (decoded), for converting them to another type. */
+export async function columnValues(db: Db, columnId: string): Promise<{ rowId: string; value: unknown }[]> {
+  const rows = await db.selectFrom('cells').innerJoin('dataset_rows', 'dataset_rows.id', 'cells.row_id').select(['cells.row_id', 'cells.value']).where('cells.column_id', '=', columnId).orderBy('dataset_rows.position').execute();
+  return rows.map((r) => ({ rowId: r.row_id, value: decode(r.value) }));
+}
+
+/** New values for cells of one column, keeping their status and metadata (a type conversion). */
+export async function setColumnValues(db: Db, columnId: string, values: readonly { rowId: string; value: unknown }[], at: string): Promise<void> {
+  for (const v of values) await db.updateTable('cells').set({ value: encode(v.value), updated_at: at }).where('row_id', '=', v.rowId).where('column_id', '=', columnId).execute();
+}
+
+/** Each row's metadata: when it was created, when a cell of it last changed, the datasource it came from. */
+export async function rowsMetadata(db: Db, rowIds: readonly string[]): Promise<Map<string, { createdAt: string; updatedAt: string; datasourceId: string | null }>> {
+  if (!rowIds.length) return new Map();
+  const rows = await db
+    .selectFrom('dataset_rows as r')
+    .leftJoin('cells as c', 'c.row_id', 'r.id')
+    .select((eb) => ['r.id', 'r.created_at', 'r.datasource_id', eb.fn.max('c.updated_at').as('updated_at'), eb.fn.min('c.datasource_id').as('cell_datasource')])
+    .where('r.id', 'in', [...rowIds])
+    .groupBy(['r.id', 'r.created_at', 'r.datasource_id'])
+    .execute();
+  // A row of an extraction dataset comes from the document its raw cell links.
+  return new Map(rows.map((r) => [r.id, { createdAt: r.created_at, updatedAt: (r.updated_at as string | null) ?? r.created_at, datasourceId: r.datasource_id ?? (r.cell_datasource as string | null) ?? null }]));
+}
+
+/** The cells of some columns of a dataset, values and metadata decoded (staleness checks on a column change). */
+export async function columnsCells(db: Db, datasetId: string, columnIds: readonly string[]): Promise<{ rowId: string; columnId: string; value: unknown; status: CellStatus; metadata: Record<string, unknown> }[]> {
+  if (!columnIds.length) return [];
+  const rows = await db
+    .selectFrom('cells')
+    .innerJoin('dataset_rows', 'dataset_rows.id', 'cells.row_id')
+    .select(['cells.row_id', 'cells.column_id', 'cells.value', 'cells.status', 'cells.metadata'])
+    .where('dataset_rows.dataset_id', '=', datasetId)
+    .where('cells.column_id', 'in', [...columnIds])
+    .execute();
+  return rows.map((r) => ({ rowId: r.row_id, columnId: r.column_id, value: decode(r.value), status: r.status as CellStatus, metadata: JSON.parse(r.metadata) as Record<string, unknown> }));
+}
+
+/** Sets the status of cells (done <-> stale after a column change): one statement per column, status and 1000 rows. */
+export async function setCellStatuses(db: Db, cells: readonly { rowId: string; columnId: string; status: CellStatus }[], at: string): Promise<void> {
+  const groups = new Map<string, { columnId: string; status: CellStatus; rowIds: string[] }>();
+  for (const c of cells) {
+    const key = `${c.columnId}/${c.status}`;
+    (groups.get(key) ?? groups.set(key, { columnId: c.columnId, status: c.status, rowIds: [] }).get(key)!).rowIds.push(c.rowId);
+  }
+  for (const g of groups.values()) {
+    for (let i = 0; i < g.rowIds.length; i += 1000) {
+      await db.updateTable('cells').set({ status: g.status, updated_at: at }).where('column_id', '=', g.columnId).where('row_id', 'in', g.rowIds.slice(i, i + 1000)).execute();
+    }
+  }
+}

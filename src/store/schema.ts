@@ -38,8 +38,9 @@ export interface Database {
     position: number;
     created_at: string;
     updated_at: string;
+    data_type: string | null;
   };
-  dataset_rows: { id: string; dataset_id: string; position: number; created_at: string };
+  dataset_rows: { id: string; dataset_id: string; position: number; created_at: string; datasource_id: string | null };
   engine_workers: { id: string; started_at: string; expires_at: string };
   cells: {
     row_id: string;
@@ -78,6 +79,7 @@ export interface Database {
     created_at: string;
     started_at: string | null;
     completed_at: string | null;
+    rows_added: number | null;
   };
   settings: { key: string; value: string };
   idempotency_keys: {

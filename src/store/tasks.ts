@@ -12,7 +12,7 @@ import { toNumber } from './store.ts';
 export type TaskStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
 export type Progress = { total: number; completed: number; failed: number; skipped: number };
 export type Usage = { llmCalls: number; cachedCalls: number; inputTokens: number; outputTokens: number; costUsd: number };
-export type TaskRecord = { id: string; workspaceId: string; datasetId: string; type: string; status: TaskStatus; params: Record<string, unknown>; progress: Progress; usage: Usage; error: string | null; createdAt: string; startedAt: string | null; completedAt: string | null };
+export type TaskRecord = { id: string; workspaceId: string; datasetId: string; type: string; status: TaskStatus; params: Record<string, unknown>; progress: Progress; usage: Usage; error: string | null; createdAt: string; startedAt: string | null; completedAt: string | null; rowsAdded: number | null };
 export type ItemKey = { taskId: string; rowId: string; columnId: string };
 export type ClaimedItem = ItemKey & { attempts: number };
 export type ItemUsage = { llmCalls: number; cachedCalls: number; inputTokens: number; outputTokens: number; costUsd: number };
@@ -56,12 +56,13 @@ export async function insertTask(db: Db, t: NewTask): Promise<void> {
       created_at: t.createdAt,
       started_at: null,
       completed_at: null,
+      rows_added: t.type === 'new-rows' ? 0 : null,
     })
     .execute();
   await db.updateTable('datasets').set({ status: 'processing', active_task_id: t.id, updated_at: t.createdAt }).where('id', '=', t.datasetId).execute();
 }
 
-type TaskRow = { id: string; workspace_id: string; dataset_id: string; type: string; status: string; params: string; progress: string; usage: string; error: string | null; created_at: string; started_at: string | null; completed_at: string | null };
+type TaskRow = { id: string; workspace_id: string; dataset_id: string; type: string; status: string; params: string; progress: string; usage: string; error: string | null; created_at: string; started_at: string | null; completed_at: string | null; rows_added: number | null };
 const toTask = (r: TaskRow): TaskRecord => ({
   id: r.id,
   workspaceId: r.workspace_id,
@@ -75,6 +76,7 @@ const toTask = (r: TaskRow): TaskRecord => ({
   createdAt: r.created_at,
   startedAt: r.started_at,
   completedAt: r.completed_at,
+  rowsAdded: r.rows_added === null ? null : Number(r.rows_added),
 });
 
 export async function findTask(db: Db, datasetId: string, taskId: string): Promise<TaskRecord | undefined> {
@@ -168,21 +170,46 @@ export async function renewLeases(db: Db, owner: string, leaseUntil: string): Pr
 /** The item, only while `owner` still holds its lease: the guard that keeps a result from being written twice. */
 const heldBy = (k: ItemKey, owner: string) => sql<boolean>`task_id = ${k.taskId} AND row_id = ${k.rowId} AND column_id = ${k.columnId} AND status = 'running' AND lease_owner = ${owner}`;
 
+/**
+ * An item's usage adds up over its attempts: a call made by an attempt that was retried, failed or
+ * cancelled still reached the provider, and usage counts every request the provider received.
+ */
+const addUsage = (u: ItemUsage) => ({
+  llm_calls: sql<number>`llm_calls + ${u.llmCalls}`,
+  cached_calls: sql<number>`cached_calls + ${u.cachedCalls}`,
+  input_tokens: sql<number>`input_tokens + ${u.inputTokens}`,
+  output_tokens: sql<number>`output_tokens + ${u.outputTokens}`,
+  cost_usd: sql<number>`cost_usd + ${u.costUsd}`,
+});
+
+/**
+ * Adds spend to an item whatever its status (a call whose task was cancelled meanwhile), and to its
+ * task's recorded usage when the task has already ended. Run it holding the dataset lock, as cancel
+ * and finalize do, so the task's figures are summed after every item is charged.
+ */
+export async function addItemUsage(db: Db, k: ItemKey, usage: ItemUsage): Promise<void> {
+  await db.updateTable('task_items').set(addUsage(usage)).where('task_id', '=', k.taskId).where('row_id', '=', k.rowId).where('column_id', '=', k.columnId).execute();
+  const task = await findTaskById(db, k.taskId);
+  if (!task || ACTIVE.includes(task.status)) return;
+  const { usage: total } = await aggregateItems(db, k.taskId);
+  await db.updateTable('tasks').set({ usage: JSON.stringify(total) }).where('id', '=', k.taskId).execute();
+}
+
 /** Finishes an item if `owner` still holds it; false means another worker or a cancel took it. */
 export async function finishItem(db: Db, k: ItemKey, owner: string, status: 'done' | 'failed', usage: ItemUsage): Promise<boolean> {
   const r = await db
     .updateTable('task_items')
-    .set({ status, lease_owner: null, lease_until: null, llm_calls: usage.llmCalls, cached_calls: usage.cachedCalls, input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, cost_usd: usage.costUsd })
+    .set({ status, lease_owner: null, lease_until: null, ...addUsage(usage) })
     .where(heldBy(k, owner))
     .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 
 /** Puts an item back in the queue (retry after backoff, or a worker shutting down). */
-export async function releaseItem(db: Db, k: ItemKey, owner: string, availableAt: string, refundAttempt: boolean): Promise<boolean> {
+export async function releaseItem(db: Db, k: ItemKey, owner: string, availableAt: string, refundAttempt: boolean, spent?: ItemUsage): Promise<boolean> {
   const r = await db
     .updateTable('task_items')
-    .set((eb) => ({ status: 'pending', lease_owner: null, lease_until: null, available_at: availableAt, ...(refundAttempt ? { attempts: eb('attempts', '-', 1) } : {}) }))
+    .set((eb) => ({ status: 'pending', lease_owner: null, lease_until: null, available_at: availableAt, ...(refundAttempt ? { attempts: eb('attempts', '-', 1) } : {}), ...(spent ? addUsage(spent) : {}) }))
     .where(heldBy(k, owner))
     .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
@@ -232,13 +259,22 @@ export async function finalizeTask(db: Db, taskId: string, at: string): Promise<
   const { progress, usage, running } = await aggregateItems(db, taskId);
   if (running > 0) return undefined;
   const status: TaskStatus = progress.total > 0 && progress.failed === progress.total ? 'failed' : 'completed';
+  // A new-rows task that added fewer rows than asked says so, whatever else went right.
+  const requested = task.type === 'new-rows' && typeof task.params.rowCount === 'number' ? task.params.rowCount : undefined;
+  const added = task.rowsAdded ?? 0;
+  const error = requested !== undefined && added < requested ? `Added ${added} of ${requested} requested rows${task.error ? `; ${task.error}` : ''}` : task.error;
   await db
     .updateTable('tasks')
-    .set({ status, progress: JSON.stringify(progress), usage: JSON.stringify(usage), completed_at: at, started_at: task.startedAt ?? at })
+    .set({ status, progress: JSON.stringify(progress), usage: JSON.stringify(usage), completed_at: at, started_at: task.startedAt ?? at, error })
     .where('id', '=', taskId)
     .execute();
   await db.updateTable('datasets').set({ status: status === 'failed' ? 'failed' : 'completed', active_task_id: null, updated_at: at }).where('id', '=', task.datasetId).where('active_task_id', '=', taskId).execute();
-  return { ...task, status, progress, usage, completedAt: at, startedAt: task.startedAt ?? at };
+  return { ...task, status, progress, usage, error, completedAt: at, startedAt: task.startedAt ?? at };
+}
+
+/** Counts rows a new-rows task added (in the transaction that adds them). */
+export async function addRowsAdded(db: Db, taskId: string, n: number): Promise<void> {
+  await db.updateTable('tasks').set({ rows_added: sql<number>`COALESCE(rows_added, 0) + ${n}` }).where('id', '=', taskId).execute();
 }
 
 export async function setTaskError(db: Db, taskId: string, error: string): Promise<void> {
@@ -371,8 +407,8 @@ export async function finishItems(db: Db, owner: string, results: readonly ItemR
                    json_extract(value, '$.llm_calls') AS llm_calls, json_extract(value, '$.cached_calls') AS cached_calls, json_extract(value, '$.input_tokens') AS input_tokens,
                    json_extract(value, '$.output_tokens') AS output_tokens, json_extract(value, '$.cost_usd') AS cost_usd FROM json_each(${items})`;
     const finished = await sql<{ task_id: string; row_id: string; column_id: string }>`
-      UPDATE task_items SET status = v.status, lease_owner = NULL, lease_until = NULL, llm_calls = v.llm_calls, cached_calls = v.cached_calls,
-        input_tokens = v.input_tokens, output_tokens = v.output_tokens, cost_usd = v.cost_usd
+      UPDATE task_items SET status = v.status, lease_owner = NULL, lease_until = NULL, llm_calls = task_items.llm_calls + v.llm_calls, cached_calls = task_items.cached_calls + v.cached_calls,
+        input_tokens = task_items.input_tokens + v.input_tokens, output_tokens = task_items.output_tokens + v.output_tokens, cost_usd = task_items.cost_usd + v.cost_usd
       FROM (${rows}) AS v
       WHERE task_items.task_id = v.task_id AND task_items.row_id = v.row_id AND task_items.column_id = v.column_id
         AND task_items.status = 'running' AND task_items.lease_owner = ${owner}

@@ -1,9 +1,11 @@
 import type { TokenLogprob } from '../../providers/llm/llm.ts';
 import { renderTemplate } from '../template.ts';
-import { CellError, valueText, type ExecutionContext, type Executor } from '../executor.ts';
+import { readsRow } from '../dependencies.ts';
+import { CellError, rowContext, valueText, type ExecutionContext, type Executor } from '../executor.ts';
 
 /**
- * classification: one of the column's categories (yes/no when absent), or several with multiLabel.
+ * classification: one of the column's categories (yes/no when absent), or several with multiLabel,
+ * for the row (a prompt with references sends only those values, unless includeRow).
  * The answer is constrained by a JSON schema whose enum is the categories. Confidence comes from the
  * log-probability of the first token of each chosen label when the provider returns log-probabilities
  * (the least confident label for multi-label answers); otherwise from the `confidence` number the
@@ -14,10 +16,8 @@ export const classification: Executor = {
     const meta = ctx.column.metadata;
     const categories = (meta.categories as string[] | undefined) ?? ['yes', 'no'];
     const multi = meta.multiLabel === true;
-    const rowText = ctx.columns
-      .filter((c) => c.id !== ctx.column.id && ctx.row[c.id] !== null && ctx.row[c.id] !== undefined)
-      .map((c) => `${c.name}: ${valueText(ctx.row[c.id])}`)
-      .join('\n');
+    // The row when the prompt references no column (or includeRow); else only the referenced values, in the question.
+    const rowText = readsRow(ctx.column) ? rowContext(ctx) : '';
     const question = typeof meta.prompt === 'string' ? renderTemplate(meta.prompt, (ref) => (ref in ctx.row ? valueText(ctx.row[ref]) : undefined)) : `Classify this row for the column "${ctx.column.name}".`;
     const labelSchema = { type: 'string', enum: categories };
     const schema = {
@@ -42,7 +42,7 @@ export const classification: Executor = {
     const stated = typeof json?.confidence === 'number' ? Math.min(1, Math.max(0, json.confidence)) : undefined;
     const confidence = fromLogprobs ?? stated;
     const value = multi ? [...new Set(labels)] : labels[0];
-    return { value, metadata: { ...(confidence !== undefined ? { confidence } : {}), confidenceSource: fromLogprobs !== undefined ? 'logprobs' : stated !== undefined ? 'model' : 'none' } };
+    return { value, metadata: confidence === undefined ? {} : { confidence, confidenceSource: fromLogprobs !== undefined ? 'logprobs' : 'self_reported' } };
   },
 };
 

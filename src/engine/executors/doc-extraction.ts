@@ -3,7 +3,8 @@ import type { ColumnRecord } from '../../store/columns.ts';
 import type { DatasourceRecord } from '../../store/datasources.ts';
 import type { LlmRequest } from '../../providers/llm/llm.ts';
 import { renderTemplate } from '../template.ts';
-import { CellError, valueText, type ExecutionContext, type Executor, type Source } from '../executor.ts';
+import { readsRow } from '../dependencies.ts';
+import { CellError, rowContext, valueText, type ExecutionContext, type Executor, type Source } from '../executor.ts';
 import { chunkPages, keywords, locateQuote, pageRanges, selectChunks, squash, type Chunk, type Page } from './document-chunks.ts';
 
 /** What doc_extraction needs from the documents pipeline (features/datasources/documents.service.ts). */
@@ -112,7 +113,7 @@ export function docExtraction(options: DocExtractionOptions): Executor {
       return {
         value: result.value,
         metadata: {
-          ...(result.confidence !== undefined ? { confidence: result.confidence } : {}),
+          ...(result.confidence !== undefined ? { confidence: result.confidence, confidenceSource: 'verified_quotes' } : {}),
           sources: result.sources,
           documentPages: pages.length,
           pagesSent: pageRanges(pagesOf(sent)),
@@ -157,7 +158,9 @@ function siblings(ctx: ExecutionContext, source: ColumnRecord, modelId: string, 
 
 function field(ctx: ExecutionContext, c: ColumnRecord): Field {
   const template = typeof c.metadata.extractionPrompt === 'string' ? c.metadata.extractionPrompt : `Extract the ${c.name} from the document.`;
-  const prompt = renderTemplate(template, (ref) => (ref in ctx.row ? valueText(ctx.row[ref]) : undefined));
+  const rendered = renderTemplate(template, (ref) => (ref in ctx.row ? valueText(ctx.row[ref]) : undefined));
+  const row = readsRow(c) ? rowContext({ column: c, columns: ctx.columns, row: ctx.row }) : '';
+  const prompt = row ? `${rendered}\nRow:\n${row}` : rendered;
   const schema = c.metadata.outputSchema as Record<string, unknown> | undefined;
   return { key: fieldKey(c), name: c.name, prompt, ...(schema ? { schema } : {}) };
 }

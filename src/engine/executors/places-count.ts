@@ -37,6 +37,9 @@ export function placesCount(deps: { places: PlacesProviders }): Executor {
         return {
           value: result.count,
           metadata: {
+            // A count over map data, not a guess: exact for the tags and radius it names.
+            confidence: 1,
+            confidenceSource: 'exact',
             provider: provider.name,
             tags,
             tagSource,

@@ -2,7 +2,8 @@ import { SearchError, type SearchProvider } from '../../providers/search/search.
 import { FetchError } from '../../providers/web/fetcher.ts';
 import type { WebPage, WebReader } from '../../providers/web/web-reader.ts';
 import { renderTemplate } from '../template.ts';
-import { CellError, valueText, type ExecutionContext, type Executor, type Source } from '../executor.ts';
+import { readsRow } from '../dependencies.ts';
+import { CellError, rowContext, valueText, type ExecutionContext, type Executor, type Source } from '../executor.ts';
 import { quoteOccurs } from './web-quotes.ts';
 
 /** Characters of page text the model sees in all, shared between the pages read. */
@@ -45,7 +46,9 @@ export function createWebEnrich(deps: WebEnrichDeps): Executor {
     async execute(ctx: ExecutionContext) {
       const meta = ctx.column.metadata;
       const render = (t: string) => renderTemplate(t, (ref) => (ref in ctx.row ? valueText(ctx.row[ref]) : undefined));
-      const question = render(String(meta.prompt ?? ctx.column.name)).trim();
+      const row = readsRow(ctx.column) ? rowContext(ctx) : '';
+      const asked = render(String(meta.prompt ?? ctx.column.name)).trim();
+      const question = row ? `${asked}\n\nRow:\n${row}` : asked;
       const maxPages = typeof meta.maxPages === 'number' ? meta.maxPages : 3;
       const query = typeof meta.query === 'string' ? render(meta.query).replace(/\s+/g, ' ').trim() : '';
       const urlColumn = typeof meta.urlColumnId === 'string' ? ctx.columns.find((c) => c.id === meta.urlColumnId || c.name === meta.urlColumnId) : ctx.columns.find((c) => c.id !== ctx.column.id && URL_COLUMN_NAMES.includes(c.name.trim().toLowerCase()));
@@ -117,7 +120,7 @@ export function createWebEnrich(deps: WebEnrichDeps): Executor {
       const stated = typeof json.confidence === 'number' && Number.isFinite(json.confidence) ? Math.min(1, Math.max(0, json.confidence)) : 0.7;
       const verifiedShare = quotes.length ? (quotes.length - dropped.length) / quotes.length : 0;
       const confidence = Math.round(stated * (0.4 + 0.6 * verifiedShare) * 1000) / 1000;
-      return { value: answer, metadata: { confidence, sources, ...(dropped.length ? { droppedQuotes: dropped } : {}), ...context } };
+      return { value: answer, metadata: { confidence, confidenceSource: 'verified_quotes', sources, ...(dropped.length ? { droppedQuotes: dropped } : {}), ...context } };
     },
   };
 }

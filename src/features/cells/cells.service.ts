@@ -1,6 +1,6 @@
 import { ApiError, InvalidParametersError, NotFoundError } from '../../http/errors.ts';
 import { parseCellId, cellId as makeCellId } from '../../ids.ts';
-import { transitiveDependents } from '../../engine/dependencies.ts';
+import { transitiveDependents, withRowDependencies } from '../../engine/dependencies.ts';
 import * as columnsDb from '../../store/columns.ts';
 import { recordDatasetLinks } from '../../store/documents.ts';
 import { findCell, markStale, writeCellValue } from '../../store/rows.ts';
@@ -24,7 +24,7 @@ export function createCellService({ access, datasources }: { access: DatasetAcce
       const at = now();
       await writeCellValue(trx, ids.rowId, ids.columnId, value, options.datasourceId ?? null, at);
       if (options.datasourceId) await recordDatasetLinks(trx, datasetId, [options.datasourceId], at);
-      const dependents = transitiveDependents(columns.map((c) => ({ columnId: c.id, name: c.name, metadata: c.metadata, dependsOn: c.dependsOn })), [ids.columnId]);
+      const dependents = transitiveDependents(withRowDependencies(columns).map((c) => ({ columnId: c.id, name: c.name, metadata: c.metadata, dependsOn: c.dependsOn })), [ids.columnId]);
       await markStale(trx, dependents, ids.rowId, at);
       return { cellId: makeCellId(ids.rowId, ids.columnId), rowId: ids.rowId, columnId: ids.columnId, value, status: value === null ? ('empty' as const) : ('done' as const), metadata: {} };
     });

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { DataType } from './data-type.ts';
 import { ERROR_RESPONSES, json, jsonBody } from '../../http/common.schema.ts';
 import type { App } from '../../http/env.ts';
 import { Column } from '../datasets/datasets.schema.ts';
@@ -12,7 +13,11 @@ const metadata = z.record(z.string(), z.unknown()).openapi({ description: 'valid
 
 export const AddColumnInput = z.strictObject({ name: z.string().max(200), taskType: z.string().default('raw'), metadata: metadata.optional(), position: z.number().int().min(0).optional() }).openapi('AddColumnInput');
 export const UpdateColumnInput = z
-  .strictObject({ name: z.string().max(200).optional(), metadata: z.record(z.string(), z.unknown()).optional().openapi({ description: 'keys merge into the current metadata; a key set to null is removed' }) })
+  .strictObject({
+    name: z.string().max(200).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional().openapi({ description: 'keys merge into the current metadata; a key set to null is removed' }),
+    dataType: DataType.optional().openapi({ description: "(cellwise) converts the column's values; refused (INVALID_PARAMETERS, details.values) when some do not convert" }),
+  })
   .openapi('UpdateColumnInput');
 export const SetTaskTypeInput = z
   .strictObject({ taskType: z.string(), metadata: metadata.optional(), run: z.boolean().optional().openapi({ description: '(cellwise) also start a bulk task over the column; the answer then carries its taskId' }) })

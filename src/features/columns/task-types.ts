@@ -25,6 +25,8 @@ const jsonSchema = z
 const tagClause = z
   .record(z.string().trim().min(1).max(64), z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200)).min(1).max(100), z.literal(true)]))
   .refine((c) => Object.keys(c).length > 0, 'a tag clause needs at least one key');
+/** Send the row's other values with the request even when the prompt references columns (SPEC section 4). */
+const includeRow = z.boolean().optional();
 const common = {
   /** Threshold: computed cells below it get needsReview. */
   confidence: z.number().min(0).max(1).optional(),
@@ -33,8 +35,8 @@ const common = {
 
 export const METADATA_SCHEMAS = {
   raw: z.strictObject({ ...common }),
-  doc_extraction: z.strictObject({ ...common, extractionPrompt: prompt.optional(), outputSchema: jsonSchema.optional(), model: model.optional(), ocr: z.enum(['auto', 'always', 'never']).optional(), sourceColumnId: columnRef.optional() }),
-  web_enrich: z.strictObject({ ...common, prompt: prompt.optional(), urlColumnId: columnRef.optional(), query: prompt.optional(), maxPages: z.number().int().min(1).max(10).optional(), model: model.optional() }),
+  doc_extraction: z.strictObject({ ...common, extractionPrompt: prompt.optional(), outputSchema: jsonSchema.optional(), model: model.optional(), ocr: z.enum(['auto', 'always', 'never']).optional(), sourceColumnId: columnRef.optional(), includeRow }),
+  web_enrich: z.strictObject({ ...common, prompt: prompt.optional(), urlColumnId: columnRef.optional(), query: prompt.optional(), maxPages: z.number().int().min(1).max(10).optional(), model: model.optional(), includeRow }),
   classification: z.strictObject({
     ...common,
     prompt: prompt.optional(),
@@ -46,8 +48,9 @@ export const METADATA_SCHEMAS = {
       .optional(),
     multiLabel: z.boolean().optional(),
     model: model.optional(),
+    includeRow,
   }),
-  ai_enrich: z.strictObject({ ...common, prompt, model: model.optional(), outputSchema: jsonSchema.optional(), temperature: z.number().min(0).max(2).optional() }),
+  ai_enrich: z.strictObject({ ...common, prompt, model: model.optional(), outputSchema: jsonSchema.optional(), temperature: z.number().min(0).max(2).optional(), includeRow }),
   places_count: z.strictObject({
     ...common,
     prompt,

@@ -1,9 +1,10 @@
 import { z } from '@hono/zod-openapi';
 import { BooleanQuery, Pagination, pageQuery } from '../../http/common.schema.ts';
+import { DataType } from '../columns/data-type.ts';
 import { DatasetType, DatasetTypeInput, TaskType } from '../columns/task-types.ts';
 
 export const Column = z
-  .object({ columnId: z.string(), name: z.string(), taskType: TaskType, metadata: z.record(z.string(), z.unknown()), position: z.number().int() })
+  .object({ columnId: z.string(), name: z.string(), taskType: TaskType, metadata: z.record(z.string(), z.unknown()), position: z.number().int(), dataType: DataType })
   .openapi('Column');
 
 export const DatasetStatus = z.enum(['processing', 'completed', 'failed']);
@@ -32,8 +33,16 @@ export const Cell = z
   })
   .openapi('Cell');
 
-export const ColumnRef = z.object({ columnId: z.string(), name: z.string(), taskType: TaskType });
-export const Grid = z.object({ datasetId: z.string(), columns: z.array(ColumnRef), rowIds: z.array(z.string()), data: z.array(z.array(Cell)) });
+export const ColumnRef = z.object({
+  columnId: z.string(),
+  name: z.string(),
+  taskType: TaskType,
+  metadata: z.record(z.string(), z.unknown()).optional().openapi({ description: 'with includeMetadata=true' }),
+  dataType: DataType.optional().openapi({ description: 'with includeMetadata=true' }),
+});
+/** A row's metadata (includeMetadata=true): created, last changed (any cell), and the datasource it came from. */
+export const RowMetadata = z.object({ rowId: z.string(), createdAt: z.string(), updatedAt: z.string(), datasourceId: z.string().nullable() }).openapi('RowMetadata');
+export const Grid = z.object({ datasetId: z.string(), columns: z.array(ColumnRef), rowIds: z.array(z.string()), rows: z.array(RowMetadata).optional().openapi({ description: 'with includeMetadata=true, aligned with rowIds' }), data: z.array(z.array(Cell)) });
 export const DatasetData = Grid.extend({ pagination: Pagination }).openapi('DatasetData');
 
 export const ListDatasetsQuery = z.object({ ...pageQuery(20, 100), type: DatasetTypeInput.optional(), status: DatasetStatus.optional() });

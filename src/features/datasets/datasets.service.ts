@@ -7,9 +7,10 @@ import * as datasetsDb from '../../store/datasets.ts';
 import type { DatasetRecord } from '../../store/datasets.ts';
 import type { DatasourceRecord } from '../../store/datasources.ts';
 import { recordDatasetLinks } from '../../store/documents.ts';
-import { rawCellsInRange, rowsInRange } from '../../store/rows.ts';
+import { rawCellsInRange, retypeColumn, rowsInRange, rowsMetadata, setRowsDatasource } from '../../store/rows.ts';
 import { now, type Db, type Store } from '../../store/store.ts';
 import { checkColumnName, checkColumns } from '../columns/column-rules.ts';
+import { createTypeTally } from '../columns/data-type.ts';
 import { DatasetTypeInput, type DatasetType } from '../columns/task-types.ts';
 import type { DatasourceService } from '../datasources/datasources.service.ts';
 import type { Auth } from '../keys/keys.service.ts';
@@ -18,6 +19,8 @@ import type { CreateDatasetInput } from './datasets.schema.ts';
 import { appendRows, columnView, gridJson, type DatasourceLink } from './grid.ts';
 import { pagination } from '../../http/common.schema.ts';
 
+/** Formats whose values are text (typed per column after import); the others keep their own types. */
+const TEXTUAL = new Set(['csv', 'tsv']);
 const IMPORT_BATCH = 2000;
 
 /** Runs inside the deletion transaction; the returned action runs after the commit (file cleanup). */
@@ -71,6 +74,17 @@ export function createDatasetService({ store, access, datasources, events, cance
     return checked.map((c, position) => ({ id: c.columnId, datasetId: dataset.id, name: c.name, taskType: c.taskType, metadata: c.metadata, dependsOn: c.dependsOn, position, createdAt: at, updatedAt: at }));
   }
 
+  /** Each raw input column's inferred type, recorded, and its values brought in line with it (CSV/TSV). */
+  async function recordTypes(trx: Db, inputColumns: readonly ColumnRecord[], types: readonly ReturnType<typeof createTypeTally>[]) {
+    for (const [i, column] of inputColumns.entries()) {
+      if (column.taskType !== 'raw') continue;
+      const { dataType, retype } = types[i]!.result();
+      column.dataType = dataType;
+      await columnsDb.updateColumn(trx, column.id, { dataType, updatedAt: column.updatedAt });
+      if (retype) await retypeColumn(trx, column.id, retype);
+    }
+  }
+
   async function insertNew(dataset: DatasetRecord, columns: ColumnRecord[], fill: (trx: Db, columns: ColumnRecord[]) => Promise<number>) {
     await store.transaction(async (trx) => {
       await datasetsDb.insertDataset(trx, dataset);
@@ -95,10 +109,14 @@ export function createDatasetService({ store, access, datasources, events, cance
       const inputColumns = rawNames.map((n) => columns.find((c) => c.name === n)!);
       await insertNew(dataset, columns, async (trx) => {
         let position = 0;
+        const types = inputColumns.map(() => createTypeTally(TEXTUAL.has(datasource.format)));
         for await (const batch of table.batches(IMPORT_BATCH)) {
           await appendRows(trx, dataset.id, columns, inputColumns, batch, position, dataset.createdAt);
+          for (const row of batch) types.forEach((t, i) => t.add(row[i]));
           position += batch.length;
         }
+        await recordTypes(trx, inputColumns, types);
+        await setRowsDatasource(trx, dataset.id, datasource.id);
         if (datasource.status !== 'completed') await datasources.tableImported(trx, datasource, { columns: rawNames, rowCount: position });
         return position;
       });
@@ -145,7 +163,9 @@ export function createDatasetService({ store, access, datasources, events, cance
         rowsInRange(store.db, id, start, start + q.limit),
         rawCellsInRange(store.db, id, start, start + q.limit, { metadata: q.includeMetadata, ...(columnIds ? { columnIds } : {}) }),
       ]);
-      return gridJson(id, columns, rows.map((r) => r.id), cells, q.includeMetadata, pagination(q.page, q.limit, dataset.rowCount));
+      const rowIds = rows.map((r) => r.id);
+      const rowMeta = q.includeMetadata ? await rowsMetadata(store.db, rowIds) : undefined;
+      return gridJson(id, columns, rowIds, cells, q.includeMetadata, pagination(q.page, q.limit, dataset.rowCount), rowMeta);
     },
 
     async create(auth: Auth, input: CreateDatasetInput) {
@@ -162,7 +182,11 @@ export function createDatasetService({ store, access, datasources, events, cance
       const columns = planColumns(dataset, names, input.columns);
       const inputColumns = names.map((n) => columns.find((c) => c.name === n)!);
       await insertNew(dataset, columns, async (trx) => {
-        await appendRows(trx, dataset.id, columns, inputColumns, rows.map((r) => rawNames.map((n) => r[n] ?? null)), 0, dataset.createdAt);
+        const values = rows.map((r) => rawNames.map((n) => r[n] ?? null));
+        await appendRows(trx, dataset.id, columns, inputColumns, values, 0, dataset.createdAt);
+        const types = inputColumns.map(() => createTypeTally(false));
+        for (const row of values) types.forEach((t, i) => t.add(row[i]));
+        await recordTypes(trx, inputColumns, types);
         return rows.length;
       });
       return detail(auth, dataset.id);

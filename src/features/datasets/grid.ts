@@ -1,11 +1,12 @@
 import type { TaskType } from '../columns/task-types.ts';
+import { dataTypeOf } from '../columns/data-type.ts';
 import type { ColumnRecord } from '../../store/columns.ts';
 import type { CellRecord, RawCell } from '../../store/rows.ts';
 import { insertCells, insertRows, type NewCell } from '../../store/rows.ts';
 import type { Db } from '../../store/store.ts';
 import { cellId, newId } from '../../ids.ts';
 
-export const columnView = (c: ColumnRecord) => ({ columnId: c.id, name: c.name, taskType: c.taskType as TaskType, metadata: c.metadata, position: c.position });
+export const columnView = (c: ColumnRecord) => ({ columnId: c.id, name: c.name, taskType: c.taskType as TaskType, metadata: c.metadata, position: c.position, dataType: dataTypeOf(c) });
 
 /** Cells of a set of rows as the API's 2D array: one inner array per row, in column order. */
 export function buildGrid(datasetId: string, columns: readonly ColumnRecord[], rowIds: readonly string[], cells: readonly CellRecord[], includeMetadata: boolean) {
@@ -37,7 +38,7 @@ type GridCell = { cellId: string; value: unknown; status: CellRecord['status']; 
  * stored JSON spliced in as is. Ids are [a-z0-9_] and need no escaping; names go through
  * JSON.stringify.
  */
-export function gridJson(datasetId: string, columns: readonly ColumnRecord[], rowIds: readonly string[], cells: readonly RawCell[], includeMetadata: boolean, pagination: object): string {
+export function gridJson(datasetId: string, columns: readonly ColumnRecord[], rowIds: readonly string[], cells: readonly RawCell[], includeMetadata: boolean, pagination: object, rowMeta?: ReadonlyMap<string, { createdAt: string; updatedAt: string; datasourceId: string | null }>): string {
   const rowIndex = new Map(rowIds.map((id, i) => [id, i]));
   const colIndex = new Map(columns.map((c, i) => [c.id, i]));
   const placed: (RawCell | undefined)[][] = rowIds.map(() => new Array<RawCell | undefined>(columns.length));
@@ -54,8 +55,10 @@ export function gridJson(datasetId: string, columns: readonly ColumnRecord[], ro
     });
     return `[${cellsJson.join(',')}]`;
   });
-  const columnsJson = JSON.stringify(columns.map((c) => ({ columnId: c.id, name: c.name, taskType: c.taskType })));
-  return `{"datasetId":"${datasetId}","columns":${columnsJson},"rowIds":${JSON.stringify(rowIds)},"data":[${rows.join(',')}],"pagination":${JSON.stringify(pagination)}}`;
+  // includeMetadata: row and column metadata too (SPEC: "row/column metadata").
+  const columnsJson = JSON.stringify(columns.map((c) => (includeMetadata ? { columnId: c.id, name: c.name, taskType: c.taskType, metadata: c.metadata, dataType: dataTypeOf(c) } : { columnId: c.id, name: c.name, taskType: c.taskType })));
+  const rowsJson = rowMeta ? `,"rows":${JSON.stringify(rowIds.map((rowId) => ({ rowId, ...(rowMeta.get(rowId) ?? {}) })))}` : '';
+  return `{"datasetId":"${datasetId}","columns":${columnsJson},"rowIds":${JSON.stringify(rowIds)}${rowsJson},"data":[${rows.join(',')}],"pagination":${JSON.stringify(pagination)}}`;
 }
 
 /** A datasource link as it is stored in a raw cell. */

@@ -42,6 +42,10 @@ export const Task = z
     startedAt: z.string().nullable(),
     completedAt: z.string().nullable(),
     error: z.string().nullable(),
+    /** new-rows: the rowCount asked for. */
+    requested: z.number().int().optional(),
+    /** new-rows: the rows really added (fewer than requested: `error` says so). */
+    added: z.number().int().optional(),
   })
   .openapi('Task');
 export type Task = z.infer<typeof Task>;

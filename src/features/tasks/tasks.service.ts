@@ -12,7 +12,7 @@ import type { DatasetAccess } from '../datasets/dataset-access.ts';
 import type { Auth } from '../keys/keys.service.ts';
 import type { BulkTaskInput, NewRowsInput, Task } from './tasks.schema.ts';
 import { ROWS_PER_BATCH } from '../../engine/new-rows.ts';
-import { stages } from '../../engine/dependencies.ts';
+import { stages, withRowDependencies } from '../../engine/dependencies.ts';
 import { addRowsForLinkedDatasources } from '../datasets/extraction-rows.ts';
 
 /** What the service needs from the engine: a nudge when work is queued, an abort when it is cancelled. */
@@ -37,7 +37,9 @@ export function createTaskService({ store, access, engine, events, live, estimat
   async function view(db: Db, t: tasksDb.TaskRecord): Promise<Task> {
     let { progress, usage } = t;
     if (ACTIVE.has(t.status)) ({ progress, usage } = await tasksDb.aggregateItems(db, t.id));
-    return { taskId: t.id, datasetId: t.datasetId, type: t.type, status: t.status, progress, usage, createdAt: t.createdAt, startedAt: t.startedAt, completedAt: t.completedAt, error: t.error };
+    // new-rows: how many rows were asked for and how many were really added.
+    const rows = t.type === 'new-rows' && typeof t.params.rowCount === 'number' ? { requested: t.params.rowCount, added: t.rowsAdded ?? 0 } : {};
+    return { taskId: t.id, datasetId: t.datasetId, type: t.type, status: t.status, progress, usage, createdAt: t.createdAt, startedAt: t.startedAt, completedAt: t.completedAt, error: t.error, ...rows };
   }
 
   /** Cancels the dataset's active task inside the caller's transaction and unlocks the dataset. */
@@ -92,7 +94,8 @@ export function createTaskService({ store, access, engine, events, live, estimat
         await tasksDb.insertTask(trx, { id, workspaceId: auth.workspaceId, datasetId: dataset.id, type: 'new-rows', status: 'queued', params: input, createdAt: at });
         if (dataset.type === 'extraction') {
           const { rowIds } = await addRowsForLinkedDatasources(trx, dataset, input.rowCount, at);
-          const total = rowIds.length ? await tasksDb.insertItems(trx, { taskId: id, datasetId: dataset.id, stages: stages(columns.filter((c) => c.taskType !== 'raw')), rowIds, onlyEmpty: false, at }) : 0;
+          await tasksDb.addRowsAdded(trx, id, rowIds.length);
+          const total = rowIds.length ? await tasksDb.insertItems(trx, { taskId: id, datasetId: dataset.id, stages: stages(withRowDependencies(columns).filter((c) => c.taskType !== 'raw')), rowIds, onlyEmpty: false, at }) : 0;
           if (total === 0) await tasksDb.finalizeTask(trx, id, at);
         } else {
           if (!columns.some((c) => c.taskType === 'raw')) throw new InvalidParametersError([{ path: 'rowCount', message: 'the dataset has no raw columns: there is no pattern to write new rows from' }]);
@@ -123,7 +126,7 @@ export function createTaskService({ store, access, engine, events, live, estimat
         if (!(err instanceof Preview)) throw err;
         items = err.items;
       }
-      return estimate({ workspaceId: auth.workspaceId, dataset, columns }, items);
+      return estimate({ workspaceId: auth.workspaceId, dataset, columns: withRowDependencies(columns) }, items);
     },
 
     async list(auth: Auth, datasetId: string, page: number, limit: number) {
@@ -172,7 +175,7 @@ class Preview extends Error {
 
 /** Records a bulk task and its items (the targeted cells go `queued`); returns the item count. */
 async function queueTask(trx: Db, auth: Auth, datasetId: string, columns: ColumnRecord[], input: BulkTaskInput, id: string, at: string): Promise<number> {
-  const target = await resolveTargets(trx, datasetId, columns, input);
+  const target = await resolveTargets(trx, datasetId, withRowDependencies(columns), input);
   const params = { ...input, processOnlyEmpty: input.processOnlyEmpty ?? false };
   await tasksDb.insertTask(trx, { id, workspaceId: auth.workspaceId, datasetId, type: 'bulk', status: 'queued', params, createdAt: at });
   const noTarget = !input.cellIds && !input.rowIds && !input.columnIds;

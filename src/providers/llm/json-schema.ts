@@ -135,9 +135,12 @@ export async function completeWithSchema(provider: string, req: LlmRequest, send
   };
   const secondCheck = check(second.text, validate, wrapped);
   if (secondCheck.ok) {
-    return { ...second, text: wrapped ? JSON.stringify(secondCheck.value) : second.text, json: secondCheck.value, usage };
+    return { ...second, text: wrapped ? JSON.stringify(secondCheck.value) : second.text, json: secondCheck.value, usage, requests: 2 };
   }
-  throw new LlmError(`${provider}: output does not match the JSON Schema after one re-ask: ${secondCheck.error}`, 'LLM_INVALID_OUTPUT', false);
+  const err = new LlmError(`${provider}: output does not match the JSON Schema after one re-ask: ${secondCheck.error}`, 'LLM_INVALID_OUTPUT', false);
+  // Both answers were paid for: usage counts every request the vendor received (engine/cache.ts).
+  err.spent = { requests: 2, usage };
+  throw err;
 }
 
 function check(text: string, validate: ValidateFunction, wrapped: boolean): { ok: true; value: unknown } | { ok: false; error: string } {

@@ -29,8 +29,10 @@ export type LlmRequest = {
    * that want one (it is sanitised to `[A-Za-z0-9_-]{1,64}`).
    */
   jsonSchema?: { name: string; schema: Record<string, unknown> };
-  /** Ask for token log-probabilities (5 alternatives per token) where the vendor gives them. */
+  /** Ask for token log-probabilities where the vendor gives them. */
   logprobs?: boolean;
+  /** With `logprobs`: alternatives per token (default 5; 0 when only the chosen tokens matter, a much smaller answer). */
+  topLogprobs?: number;
   /** Cancels the call: the adapter then rejects with LLM_ABORTED (not retryable). */
   signal?: AbortSignal;
 };
@@ -59,6 +61,8 @@ export type LlmResponse = {
   model: string;
   /** Why generation stopped, in the vendor's words (`stop`, `length`, `end_turn`, `tool_use` ...). */
   finishReason?: string;
+  /** HTTP requests the vendor received for this answer when more than one (a structured-output re-ask: 2). */
+  requests?: number;
 };
 
 /** A vendor behind the port. Implementations are stateless apart from their configuration. */
@@ -96,6 +100,8 @@ export type LlmErrorCode =
 /** The one error type of the port: a failure of the outside system, never an HTTP 500 of ours. */
 export class LlmError extends Error {
   override readonly name = 'LlmError';
+  /** What the vendor billed before the failure, when it answered at all (an invalid answer re-asked and still invalid). */
+  spent?: { requests: number; usage: { inputTokens: number; outputTokens: number } };
   constructor(
     message: string,
     /** Machine-readable reason; tests and the engine branch on this, never on the message. */

@@ -50,7 +50,7 @@ export function createOllamaProvider(options: OllamaOptions = {}): LlmProvider {
         if (Object.keys(modelOptions).length) body.options = modelOptions;
         if (req.logprobs) {
           body.logprobs = true;
-          body.top_logprobs = 5;
+          body.top_logprobs = req.topLogprobs ?? 5;
         }
         const answer = await postJson({ provider: name, url, body, timeoutMs, signal: req.signal, fetch: fetchImpl }, ChatAnswer);
         return toResponse(answer, req.model);

@@ -84,7 +84,7 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleOptions 
         }
         if (req.logprobs) {
           body.logprobs = true;
-          body.top_logprobs = 5;
+          body.top_logprobs = req.topLogprobs ?? 5;
         }
         const answer = await postJson({ provider: name, url, headers, body, timeoutMs, signal: req.signal, fetch: fetchImpl }, ChatCompletion);
         return toResponse(answer, req.model);
