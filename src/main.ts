@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { publicBaseUrl, type Config } from './config.ts';
@@ -37,6 +38,7 @@ import { createWebhookService } from './features/webhooks/webhooks.service.ts';
 import { registerWebhookRoutes } from './features/webhooks/webhooks.routes.ts';
 import { createExportService } from './features/exports/exports.service.ts';
 import { registerExportRoutes } from './features/exports/exports.routes.ts';
+import { registerWebApp } from './http/web-app.ts';
 
 /** Providers that replace the ones built from the configuration (tests and benchmarks: a fetcher that plays a public site). */
 export type ProviderOverrides = Pick<ExecutorDeps, 'fetcher' | 'search'>;
@@ -85,6 +87,8 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   registerWebhookRoutes(app, webhooks);
   registerTaskRoutes(app, tasks);
   const sse = registerEventRoutes(app, { access, live });
+  // Last: the browser app answers the GET paths no route above took.
+  registerWebApp(app as never, { webDir: fileURLToPath(new URL('../web', import.meta.url)) });
 
   const bootstrap = await keys.bootstrap(config.adminKey);
   const listeningOn = (port: number) => {
