@@ -91,5 +91,5 @@ export async function signIn(page: Page, baseUrl: string, key: string): Promise<
   await page.goto(`${baseUrl}/`);
   await page.getByLabel('API key').fill(key);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+  await page.getByRole('heading', { name: 'Datasets', exact: true }).waitFor();
 }

@@ -15,7 +15,7 @@ export function SignIn() {
     setBusy(true);
     setError(null);
     try {
-      const res = await fetch('/api/v2/datasets?limit=1', { headers: { authorization: `Bearer ${trimmed}` } });
+      const res = await fetch('/api/v2/me', { headers: { authorization: `Bearer ${trimmed}` } });
       if (res.ok) return session.signIn(trimmed);
       const body = (await res.json().catch(() => ({}))) as { error?: string; code?: string };
       setError(`${body.error ?? `The server answered ${res.status}`}${body.code ? ` (${body.code})` : ''}`);

@@ -1,13 +1,8 @@
 import { useQuery } from '@tanstack/react-query';
-import { api } from '../api/client';
+import { api, unwrap } from '../api/client';
 
-/** Admin keys may list keys; the answer to GET /keys tells whether this key is one (no extra route). */
+/** Whether the signed-in key has the admin scope (GET /me), to show the admin pages. */
 export function useIsAdmin(): boolean {
-  const q = useQuery({
-    queryKey: ['is-admin'],
-    queryFn: async () => (await api.GET('/api/v2/keys', {})).response.ok,
-    staleTime: Infinity,
-    retry: false,
-  });
-  return q.data === true;
+  const q = useQuery({ queryKey: ['me'], queryFn: () => unwrap(api.GET('/api/v2/me', {})), staleTime: Infinity });
+  return q.data?.scopes.includes('admin') ?? false;
 }

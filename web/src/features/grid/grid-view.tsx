@@ -127,14 +127,17 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
       if (!c) return { kind: GridCellKind.Loading, allowOverlay: false };
       const raw = columns[col]?.taskType === 'raw';
       const text = valueText(c.value);
+      const state = cellState(c);
+      const shown = displayText(c);
       return {
         kind: GridCellKind.Text,
-        data: text,
-        displayData: displayText(c),
+        // `data` is what the accessibility layer reads: computed cells say their state too.
+        data: raw || state === 'done' || state === 'empty' ? text : `${shown} (${state})`,
+        displayData: shown,
         copyData: text,
         allowOverlay: raw && !readOnly,
         readonly: !raw || readOnly,
-        themeOverride: stateTheme(cellState(c), dark),
+        themeOverride: stateTheme(state, dark),
       };
     },
     [columns, dark, readOnly],
@@ -177,7 +180,9 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
       getCellsForSelection={getCellsForSelection}
       onVisibleRegionChanged={onVisibleRegionChanged}
       freezeColumns={columns.length > 1 ? 1 : 0}
-      rowMarkers="both"
+      rowMarkers={{ kind: 'both', width: 48 }}
+      headerHeight={36}
+      rowHeight={34}
       smoothScrollX
       smoothScrollY
       theme={dark ? DARK_THEME : LIGHT_THEME}
@@ -188,6 +193,8 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
       maxColumnWidth={800}
       onHeaderClicked={(col) => columns[col] && props.onOpenColumn(columns[col].columnId)}
       onCellClicked={([col, row]) => props.onOpenCell(row, col)}
+      // Enter (or a click in the accessibility layer) on a cell that is not edited opens its panel.
+      onCellActivated={([col, row]) => props.onOpenCell(row, col)}
       onCellEdited={([col, row], value: EditableGridCell) => {
         if (value.kind === GridCellKind.Text) props.onEdit(row, col, value.data);
       }}
