@@ -114,7 +114,7 @@ export function CellPanel({ dataset, row, column, cell, readOnly, initialDraft, 
             </>
           )}
           <Sources sources={m.sources} />
-          <h3>How it was made</h3>
+          {['model', 'usage', 'costUsd', 'cached', 'attempts', 'taskId', 'inputs'].some((k) => m[k] !== undefined) && <h3>How it was made</h3>}
           <dl className="facts">
             {fact('Model', m.model)}
             {usage && fact('Tokens (in / out)', `${usage.inputTokens ?? usage.input ?? 0} / ${usage.outputTokens ?? usage.output ?? 0}`)}

@@ -11,7 +11,7 @@ import { TaskProgress } from '../tasks/task-progress';
 import { ErrorState, ErrorText, Loading } from '../../ui/states';
 import { GridView, type GridHandle, type GridTarget } from './grid-view';
 import { Legend } from './legend';
-import type { CellUpdate } from './grid-window';
+import { prefetchFirstBlock, type CellUpdate } from './grid-window';
 import { useMediaQuery } from '../../ui/use-media-query';
 
 type Panel = { kind: 'column'; columnId: string | null } | { kind: 'cell'; row: number; col: number; draft?: string; error?: unknown } | null;
@@ -27,6 +27,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
   const [task, setTask] = useState<Pick<Task, 'taskId' | 'status' | 'progress'> & { error?: string | null } | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [editError, setEditError] = useState<unknown>(null);
+  useState(() => prefetchFirstBlock(datasetId));
   const dataset = useQuery({
     queryKey: ['dataset', datasetId],
     queryFn: () => unwrap(api.GET('/api/v2/datasets/{datasetId}', { params: { path: { datasetId } } })),

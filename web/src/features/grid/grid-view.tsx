@@ -183,8 +183,6 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
       rowMarkers={{ kind: 'both', width: 48 }}
       headerHeight={36}
       rowHeight={34}
-      smoothScrollX
-      smoothScrollY
       theme={dark ? DARK_THEME : LIGHT_THEME}
       gridSelection={selection}
       onGridSelectionChange={onSelection}

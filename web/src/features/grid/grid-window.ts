@@ -7,6 +7,17 @@ export type CellUpdate = { cellId: string; rowId: string; columnId: string; stat
 /** Rows fetched per request: a few screens, well under the API's limit of 1000. */
 export const BLOCK = 200;
 
+const blockUrl = (datasetId: string, b: number) => `/api/v2/datasets/${encodeURIComponent(datasetId)}/data?${new URLSearchParams({ page: String(b + 1), limit: String(BLOCK), includeMetadata: 'true' })}`;
+const early = new Map<string, Promise<Response>>();
+
+/**
+ * Starts reading a dataset's first rows while its description is still loading (the grid needs
+ * both; in parallel they cost one round trip instead of two). The grid takes the answer once.
+ */
+export function prefetchFirstBlock(datasetId: string) {
+  if (!early.has(datasetId)) early.set(datasetId, apiFetch(blockUrl(datasetId, 0)));
+}
+
 type Block = { rowIds: string[]; cells: GridCellData[][] };
 
 /**
@@ -52,10 +63,11 @@ export class GridWindow {
 
   private load(b: number): Promise<void> {
     const generation = this.generation;
-    const params = new URLSearchParams({ page: String(b + 1), limit: String(BLOCK), includeMetadata: 'true' });
+    const prefetched = b === 0 ? early.get(this.datasetId) : undefined;
+    early.delete(this.datasetId);
     const job = (async () => {
       try {
-        const res = await apiFetch(`/api/v2/datasets/${encodeURIComponent(this.datasetId)}/data?${params}`);
+        const res = await (prefetched ?? apiFetch(blockUrl(this.datasetId, b)));
         if (!res.ok) throw await errorOf(res);
         const body = (await res.json()) as { columns: { columnId: string }[]; rowIds: string[]; data: GridCellData[][] };
         if (generation !== this.generation) return;
