@@ -11,7 +11,8 @@ import { TaskProgress } from '../tasks/task-progress';
 import { ErrorState, ErrorText, Loading } from '../../ui/states';
 import { GridView, type GridHandle, type GridTarget } from './grid-view';
 import { Legend } from './legend';
-import { prefetchFirstBlock, type CellUpdate } from './grid-window';
+import { firstBlock, type CellUpdate } from './grid-window';
+import type { Column } from '../../api/client';
 import { useMediaQuery } from '../../ui/use-media-query';
 
 type Panel = { kind: 'column'; columnId: string | null } | { kind: 'cell'; row: number; col: number; draft?: string; error?: unknown } | null;
@@ -27,7 +28,8 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
   const [task, setTask] = useState<Pick<Task, 'taskId' | 'status' | 'progress'> & { error?: string | null } | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [editError, setEditError] = useState<unknown>(null);
-  useState(() => prefetchFirstBlock(datasetId));
+  // The first rows come with the columns and the row count: the grid starts from them.
+  const head = useQuery({ queryKey: ['first-block', datasetId], queryFn: () => firstBlock(datasetId), staleTime: Infinity, gcTime: 0, retry: false });
   const dataset = useQuery({
     queryKey: ['dataset', datasetId],
     queryFn: () => unwrap(api.GET('/api/v2/datasets/{datasetId}', { params: { path: { datasetId } } })),
@@ -81,11 +83,12 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
     [datasetId],
   );
 
-  if (dataset.isPending) return <Loading label="Loading dataset…" />;
   if (dataset.isError) {
     if (dataset.error instanceof ApiError && dataset.error.status === 404) return <NotFound what="dataset" />;
     return <ErrorState error={dataset.error} retry={() => void dataset.refetch()} />;
   }
+  if (dataset.isPending && !head.data) return <Loading label="Loading dataset…" />;
+  if (dataset.isPending) return <GridFirst datasetId={datasetId} head={head.data!} />;
   const d = dataset.data;
   const running = task && (task.status === 'queued' || task.status === 'processing');
   const locked = d.status === 'processing' || Boolean(running);
@@ -195,4 +198,27 @@ export function parseTyped(text: string, old: unknown): unknown {
     }
   }
   return text;
+}
+
+/** While the dataset's description loads: its grid from the first rows, nothing to act on yet. */
+function GridFirst({ datasetId, head }: { datasetId: string; head: Awaited<ReturnType<typeof firstBlock>> }) {
+  const columns = head.columns.map((c, position) => ({ ...c, metadata: {}, position }) as Column);
+  return (
+    <div className="dataset-page">
+      <div className="dataset-head">
+        <div>
+          <h1>
+            <span className="spinner" aria-hidden="true" /> Loading dataset…
+          </h1>
+          <p className="muted small">{head.pagination.total.toLocaleString()} rows</p>
+        </div>
+      </div>
+      <Legend />
+      <div className="workspace">
+        <div className="grid-wrap">
+          <GridView datasetId={datasetId} columns={columns} rowCount={head.pagination.total} readOnly onOpenCell={() => undefined} onOpenColumn={() => undefined} onEdit={() => undefined} onSelectionTarget={() => undefined} onLoadError={() => undefined} />
+        </div>
+      </div>
+    </div>
+  );
 }

@@ -27,6 +27,17 @@ export const TASK_ICONS: Record<TaskType, GridColumnIcon> = {
   places_count: GridColumnIcon.HeaderGeoDistance,
 };
 
+/**
+ * The rows a grid had when it unmounted, for a grid of the same dataset mounted right after (the
+ * page swaps its first, description-less grid for the full one): no second read, no flash.
+ */
+let handedOver: { win: GridWindow; at: number } | null = null;
+function takeHandedOver(datasetId: string): GridWindow | undefined {
+  const h = handedOver;
+  handedOver = null;
+  return h && h.win.datasetId === datasetId && Date.now() - h.at < 2000 ? h.win : undefined;
+}
+
 export type GridHandle = {
   /** Live cell updates, applied and repainted on the next animation frame (coalesced). */
   push(updates: CellUpdate[]): void;
@@ -74,8 +85,14 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
 
   const win = useRef<GridWindow>(null as unknown as GridWindow);
   if (!win.current || win.current.datasetId !== datasetId) {
-    win.current = new GridWindow(datasetId, columns.map((c) => c.columnId), (f, n) => repaintRows(f, n), (e) => propsRef.current.onLoadError(e));
+    win.current = takeHandedOver(datasetId) ?? new GridWindow(datasetId, columns.map((c) => c.columnId), () => undefined, () => undefined);
   }
+  win.current.onRows = repaintRows;
+  win.current.onError = (e) => propsRef.current.onLoadError(e);
+  useEffect(() => {
+    const w = win.current;
+    return () => void (handedOver = { win: w, at: Date.now() });
+  }, [datasetId]);
   const columnKey = columns.map((c) => c.columnId).join(',');
   useEffect(() => {
     const ids = columnKey ? columnKey.split(',') : [];

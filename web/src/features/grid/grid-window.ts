@@ -8,14 +8,31 @@ export type CellUpdate = { cellId: string; rowId: string; columnId: string; stat
 export const BLOCK = 200;
 
 const blockUrl = (datasetId: string, b: number) => `/api/v2/datasets/${encodeURIComponent(datasetId)}/data?${new URLSearchParams({ page: String(b + 1), limit: String(BLOCK), includeMetadata: 'true' })}`;
-const early = new Map<string, Promise<Response>>();
+
+/** A GET /data answer, as far as the grid reads it. */
+export type BlockBody = { columns: { columnId: string; name: string; taskType: string }[]; rowIds: string[]; data: GridCellData[][]; pagination: { total: number } };
+
+async function fetchBlock(datasetId: string, b: number): Promise<BlockBody> {
+  const res = await apiFetch(blockUrl(datasetId, b));
+  if (!res.ok) throw await errorOf(res);
+  return (await res.json()) as BlockBody;
+}
+
+const early = new Map<string, Promise<BlockBody>>();
 
 /**
- * Starts reading a dataset's first rows while its description is still loading (the grid needs
- * both; in parallel they cost one round trip instead of two). The grid takes the answer once.
+ * A dataset's first rows, read while its description is still loading: they carry the columns
+ * and the row count, so the grid can show cells before the (slower) description arrives. The
+ * grid takes this answer once; later reads of block 0 go to the server again.
  */
-export function prefetchFirstBlock(datasetId: string) {
-  if (!early.has(datasetId)) early.set(datasetId, apiFetch(blockUrl(datasetId, 0)));
+export function firstBlock(datasetId: string): Promise<BlockBody> {
+  let p = early.get(datasetId);
+  if (!p) {
+    p = fetchBlock(datasetId, 0);
+    p.catch(() => early.delete(datasetId));
+    early.set(datasetId, p);
+  }
+  return p;
 }
 
 type Block = { rowIds: string[]; cells: GridCellData[][] };
@@ -36,8 +53,8 @@ export class GridWindow {
     readonly datasetId: string,
     /** Column ids in display order: index = grid column. */
     public columnIds: string[],
-    private readonly onRows: (first: number, count: number) => void,
-    private readonly onError: (e: unknown) => void,
+    public onRows: (first: number, count: number) => void,
+    public onError: (e: unknown) => void,
   ) {}
 
   cell(row: number, col: number): GridCellData | undefined {
@@ -67,9 +84,7 @@ export class GridWindow {
     early.delete(this.datasetId);
     const job = (async () => {
       try {
-        const res = await (prefetched ?? apiFetch(blockUrl(this.datasetId, b)));
-        if (!res.ok) throw await errorOf(res);
-        const body = (await res.json()) as { columns: { columnId: string }[]; rowIds: string[]; data: GridCellData[][] };
+        const body = await (prefetched ?? fetchBlock(this.datasetId, b));
         if (generation !== this.generation) return;
         // Reorder to the grid's columns (a column added meanwhile shows once the dataset reloads).
         const order = this.columnIds.map((id) => body.columns.findIndex((c) => c.columnId === id));
