@@ -9,7 +9,7 @@ import { cite, docAnswer } from '../helpers/doc-answers.ts';
 import { textPdf } from '../helpers/documents.ts';
 
 // Globals of the page, for the functions that run inside it (page.evaluate).
-declare const window: any, document: any, sessionStorage: any;
+declare const window: any, document: any, sessionStorage: any, navigator: any;
 
 if (browserSkip) console.log(`# ${browserSkip}`);
 
@@ -157,6 +157,16 @@ describe('web app in the browser', { skip: browserSkip }, () => {
     await editor.press('Enter');
     await cellText(p, 0, 0, /^Zed$/);
     await cellText(p, 2, 0, /\(stale\)$/);
+    await p.keyboard.press('Escape');
+
+    // Keyboard selection and copy as TSV.
+    await p.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.baseUrl });
+    await clickCell(p, 0, 0);
+    await p.keyboard.press('Shift+ArrowRight');
+    await p.keyboard.press('Shift+ArrowDown');
+    await p.keyboard.press('Control+c');
+    await p.waitForFunction(() => navigator.clipboard.readText().then((t: string) => t.length > 0));
+    assert.equal(await p.evaluate(() => navigator.clipboard.readText()), 'Zed\tCity 1\nPerson 2\tCity 2');
     await p.keyboard.press('Escape');
 
     await clickCell(p, 2, 1);
