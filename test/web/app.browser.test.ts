@@ -11,8 +11,6 @@ import { textPdf } from '../helpers/documents.ts';
 // Globals of the page, for the functions that run inside it (page.evaluate).
 declare const window: any, document: any, sessionStorage: any, navigator: any;
 
-if (browserSkip) console.log(`# ${browserSkip}`);
-
 /**
  * The web app in Chromium, against the real server and the fake LLM. Every page is checked with
  * axe (no serious or critical violation) and every test fails on a console error or a failed
