@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { StartupError } from './startup-error.ts';
 import { serve, type ServerType } from '@hono/node-server';
@@ -42,6 +43,7 @@ import { createExportService } from './features/exports/exports.service.ts';
 import { registerExportRoutes } from './features/exports/exports.routes.ts';
 import { registerMcpRoute } from './mcp/http.ts';
 import { packageVersion } from './version.ts';
+import { registerWebApp } from './http/web-app.ts';
 
 /** Providers that replace the ones built from the configuration (tests and benchmarks: a fetcher that plays a public site). */
 export type ProviderOverrides = Pick<ExecutorDeps, 'fetcher' | 'search'>;
@@ -99,6 +101,8 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   registerTaskRoutes(app, tasks);
   const sse = registerEventRoutes(app, { access, live, latestTask: async (auth, datasetId) => (await tasks.list(auth, datasetId, 1, 1)).tasks[0] ?? null });
   registerMcpRoute(app, { keys, version: packageVersion() });
+  // Last: the browser app answers the GET paths no route above took.
+  registerWebApp(app as never, { webDir: fileURLToPath(new URL('../web', import.meta.url)) });
 
   const listeningOn = (port: number) => {
     baseUrl = publicBaseUrl({ ...config, port });

@@ -8,7 +8,17 @@ export const CreateKeyInput = z.strictObject({ name: z.string().trim().min(1).ma
 export const CreateWorkspaceInput = z.strictObject({ name: z.string().trim().min(1).max(200) }).openapi('CreateWorkspaceInput');
 const ApiKey = z.object({ keyId: z.string(), name: z.string(), prefix: z.string(), scopes: z.array(Scope), createdAt: z.string(), lastUsedAt: z.string().nullable() }).openapi('ApiKey');
 
+export const Me = z.object({ keyId: z.string(), workspaceId: z.string(), scopes: z.array(Scope) }).openapi('Me');
+
 export function registerKeyRoutes(app: App, keys: KeyService) {
+  app.openapi(
+    // Any valid key may ask: the web app checks a key at sign-in and shows admin pages to admin keys.
+    createRoute({ operationId: 'getMe', method: 'get', path: '/api/v2/me', tags: ['Keys'], summary: 'The calling key: its id, workspace and scopes', responses: { 200: json(Me, 'The key'), ...ERROR_RESPONSES } }),
+    async (c) => {
+      const { keyId, workspaceId, scopes } = c.get('auth');
+      return c.json({ keyId, workspaceId, scopes }, 200);
+    },
+  );
   app.openapi(
     createRoute({ operationId: 'createWorkspace', method: 'post', path: '/api/v2/workspaces', tags: ['Workspaces'], summary: 'Create a workspace; answers its first admin key, shown once', request: { body: jsonBody(CreateWorkspaceInput) }, responses: { 201: json(z.object({ workspaceId: z.string(), name: z.string(), key: z.string() }), 'The workspace'), ...ERROR_RESPONSES } }),
     async (c) => c.json(await keys.createWorkspace(c.req.valid('json').name), 201),

@@ -1,0 +1,224 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, ApiError, unwrap, type Task } from '../../api/client';
+import { NotFound } from '../../app';
+import { CellPanel } from '../cells/cell-panel';
+import { ColumnPanel } from '../columns/column-panel';
+import { ExportDialog } from '../exports/export-dialog';
+import { subscribeDatasetEvents } from '../tasks/dataset-events';
+import { NewRowsDialog, RunDialog } from '../tasks/run-dialog';
+import { TaskProgress } from '../tasks/task-progress';
+import { ErrorState, ErrorText, Loading } from '../../ui/states';
+import { GridView, type GridHandle, type GridTarget } from './grid-view';
+import { Legend } from './legend';
+import { firstBlock, type CellUpdate } from './grid-window';
+import type { Column } from '../../api/client';
+import { useMediaQuery } from '../../ui/use-media-query';
+
+type Panel = { kind: 'column'; columnId: string | null } | { kind: 'cell'; row: number; col: number; draft?: string; error?: unknown } | null;
+type Dialog = 'run' | 'export' | 'new-rows' | null;
+
+export function DatasetPage({ datasetId }: { datasetId: string }) {
+  const client = useQueryClient();
+  const narrow = useMediaQuery('(max-width: 700px)');
+  const grid = useRef<GridHandle>(null);
+  const [panel, setPanel] = useState<Panel>(null);
+  const [dialog, setDialog] = useState<Dialog>(null);
+  const [target, setTarget] = useState<GridTarget>(null);
+  const [task, setTask] = useState<Pick<Task, 'taskId' | 'status' | 'progress'> & { error?: string | null } | null>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [editError, setEditError] = useState<unknown>(null);
+  // The first rows come with the columns and the row count: the grid starts from them.
+  const head = useQuery({ queryKey: ['first-block', datasetId], queryFn: () => firstBlock(datasetId), staleTime: Infinity, gcTime: 0, retry: false });
+  const dataset = useQuery({
+    queryKey: ['dataset', datasetId],
+    queryFn: () => unwrap(api.GET('/api/v2/datasets/{datasetId}', { params: { path: { datasetId } } })),
+  });
+  const refetchDataset = dataset.refetch;
+
+  // The running task, read once; then kept current by the event stream.
+  const activeTaskId = dataset.data?.activeTaskId;
+  useEffect(() => {
+    if (!activeTaskId) return;
+    void unwrap(api.GET('/api/v2/datasets/{datasetId}/tasks/{taskId}', { params: { path: { datasetId, taskId: activeTaskId } } })).then(setTask, () => undefined);
+  }, [datasetId, activeTaskId]);
+
+  useEffect(
+    () =>
+      subscribeDatasetEvents(datasetId, (e) => {
+        const data = e.data as Record<string, unknown>;
+        if (e.event === 'cell') grid.current?.push([data as CellUpdate]);
+        else if (e.event === 'task' && typeof data.taskId === 'string') {
+          setTask((old) => ({ ...(old?.taskId === data.taskId ? old : {}), ...(data as Task) }));
+          if (data.status !== 'processing' && data.status !== 'queued') {
+            void refetchDataset();
+            void client.invalidateQueries({ queryKey: ['datasets'] });
+          }
+        } else if (e.event === 'rows') {
+          void refetchDataset().then(() => grid.current?.reload());
+        } else if (e.event === 'snapshot') {
+          const snap = data as { task?: Task | null; lastTask?: Task | null; activeTask?: Task | null };
+          const t = snap.activeTask ?? snap.task ?? snap.lastTask;
+          if (t?.taskId) setTask(t);
+        }
+      }),
+    [datasetId, refetchDataset, client],
+  );
+
+  const onEdit = useCallback(
+    async (row: number, col: number, text: string) => {
+      const cell = grid.current?.cellAt(row, col);
+      if (!cell) return;
+      const value = parseTyped(text, cell.value);
+      setEditError(null);
+      try {
+        await unwrap(api.PATCH('/api/v2/datasets/{datasetId}/cells/{cellId}', { params: { path: { datasetId, cellId: cell.cellId } }, body: { value } }));
+        await grid.current?.refreshRow(row);
+      } catch (e) {
+        // Keep what was typed: the cell panel opens with it and the reason.
+        setPanel({ kind: 'cell', row, col, draft: text, error: e });
+        setEditError(e);
+      }
+    },
+    [datasetId],
+  );
+
+  if (dataset.isError) {
+    if (dataset.error instanceof ApiError && dataset.error.status === 404) return <NotFound what="dataset" />;
+    return <ErrorState error={dataset.error} retry={() => void dataset.refetch()} />;
+  }
+  if (dataset.isPending && !head.data) return <Loading label="Loading dataset…" />;
+  if (dataset.isPending) return <GridFirst datasetId={datasetId} head={head.data!} />;
+  const d = dataset.data;
+  const running = task && (task.status === 'queued' || task.status === 'processing');
+  const locked = d.status === 'processing' || Boolean(running);
+  const readOnly = narrow || locked;
+  return (
+    <div className="dataset-page">
+      <div className="dataset-head">
+        <div>
+          <h1>{d.name}</h1>
+          <p className="muted small">
+            {d.type} · {d.rowCount.toLocaleString()} rows · {d.columns.length} columns · <span className={`badge status-${d.status}`}>{d.status}</span>
+          </p>
+        </div>
+        {!narrow && (
+          <div className="toolbar" role="toolbar" aria-label="Dataset actions">
+            <button type="button" onClick={() => setPanel({ kind: 'column', columnId: null })} disabled={locked}>
+              Add column
+            </button>
+            <button type="button" className="primary" onClick={() => setDialog('run')} disabled={locked || d.columns.every((c) => c.taskType === 'raw')}>
+              Run{target ? ` (${target.label})` : ''}
+            </button>
+            <button type="button" onClick={() => setDialog('new-rows')} disabled={locked || d.rowCount === 0}>
+              New rows
+            </button>
+            <button type="button" onClick={() => setDialog('export')} disabled={locked}>
+              Export
+            </button>
+          </div>
+        )}
+      </div>
+      {task && <TaskProgress datasetId={datasetId} task={task} onDismiss={() => setTask(null)} />}
+      {narrow && <p className="muted small">Read-only on a narrow screen: open this page on a wider screen to edit and run.</p>}
+      <Legend />
+      <ErrorText error={loadError} />
+      {editError && !panel ? <ErrorText error={editError} /> : null}
+      <div className="workspace">
+        <div className="grid-wrap">
+          {d.columns.length === 0 ? (
+            <div className="state empty">
+              <h2>No columns yet</h2>
+              <p>Add a column to start.</p>
+            </div>
+          ) : (
+            <GridView
+              ref={grid}
+              datasetId={datasetId}
+              columns={d.columns}
+              rowCount={d.rowCount}
+              readOnly={readOnly}
+              onOpenCell={(row, col) => setPanel({ kind: 'cell', row, col })}
+              onOpenColumn={(columnId) => !narrow && setPanel({ kind: 'column', columnId })}
+              onEdit={(row, col, text) => void onEdit(row, col, text)}
+              onSelectionTarget={setTarget}
+              onLoadError={setLoadError}
+            />
+          )}
+        </div>
+        {panel?.kind === 'column' && (
+          <ColumnPanel
+            key={panel.columnId ?? 'new'}
+            dataset={d}
+            columnId={panel.columnId}
+            locked={locked}
+            onClose={() => setPanel(null)}
+            onSaved={async () => {
+              await refetchDataset();
+              grid.current?.reload();
+            }}
+          />
+        )}
+        {panel?.kind === 'cell' && (
+          <CellPanel
+            key={`${panel.row}:${panel.col}`}
+            dataset={d}
+            row={panel.row}
+            column={d.columns[panel.col]!}
+            cell={grid.current?.cellAt(panel.row, panel.col)}
+            rowId={grid.current?.rowIdAt(panel.row)}
+            readOnly={readOnly}
+            initialDraft={panel.draft}
+            initialError={panel.error}
+            onClose={() => setPanel(null)}
+            onSaved={async () => {
+              setEditError(null);
+              await grid.current?.refreshRow(panel.row);
+            }}
+          />
+        )}
+      </div>
+      {dialog === 'run' && <RunDialog dataset={d} target={target} onClose={() => setDialog(null)} onStarted={(t) => { setTask(t); void refetchDataset(); }} />}
+      {dialog === 'new-rows' && <NewRowsDialog dataset={d} onClose={() => setDialog(null)} onStarted={(t) => { setTask(t); void refetchDataset(); }} />}
+      {dialog === 'export' && <ExportDialog dataset={d} onClose={() => setDialog(null)} />}
+    </div>
+  );
+}
+
+/** A typed text keeps the old value's kind when it can (numbers stay numbers, JSON stays JSON). */
+export function parseTyped(text: string, old: unknown): unknown {
+  if (text === '') return null;
+  if (typeof old === 'number' && text.trim() !== '' && Number.isFinite(Number(text))) return Number(text);
+  if (typeof old === 'boolean' && (text === 'true' || text === 'false')) return text === 'true';
+  if (old !== null && typeof old === 'object') {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/** While the dataset's description loads: its grid from the first rows, nothing to act on yet. */
+function GridFirst({ datasetId, head }: { datasetId: string; head: Awaited<ReturnType<typeof firstBlock>> }) {
+  const columns = head.columns.map((c, position) => ({ ...c, metadata: {}, position }) as Column);
+  return (
+    <div className="dataset-page">
+      <div className="dataset-head">
+        <div>
+          <h1>
+            <span className="spinner" aria-hidden="true" /> Loading dataset…
+          </h1>
+          <p className="muted small">{head.pagination.total.toLocaleString()} rows</p>
+        </div>
+      </div>
+      <Legend />
+      <div className="workspace">
+        <div className="grid-wrap">
+          <GridView datasetId={datasetId} columns={columns} rowCount={head.pagination.total} readOnly onOpenCell={() => undefined} onOpenColumn={() => undefined} onEdit={() => undefined} onSelectionTarget={() => undefined} onLoadError={() => undefined} />
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,243 @@
+import {
+  CompactSelection,
+  DataEditor,
+  GridCellKind,
+  GridColumnIcon,
+  type DataEditorRef,
+  type EditableGridCell,
+  type GridCell,
+  type GridColumn,
+  type GridSelection,
+  type Item,
+  type Rectangle,
+} from '@glideapps/glide-data-grid';
+import '@glideapps/glide-data-grid/dist/index.css';
+import { forwardRef, useCallback, useEffect, useImperativeHandle, useMemo, useRef, useState } from 'react';
+import type { Column, TaskType } from '../../api/client';
+import { useDarkMode } from '../../ui/use-dark-mode';
+import { cellState, DARK_THEME, displayText, LIGHT_THEME, stateTheme, valueText } from './cell-style';
+import { BLOCK, GridWindow, type CellUpdate, type GridCellData } from './grid-window';
+
+export const TASK_ICONS: Record<TaskType, GridColumnIcon> = {
+  raw: GridColumnIcon.HeaderString,
+  ai_enrich: GridColumnIcon.HeaderTextTemplate,
+  web_enrich: GridColumnIcon.HeaderUri,
+  classification: GridColumnIcon.HeaderSingleValue,
+  doc_extraction: GridColumnIcon.HeaderReference,
+  places_count: GridColumnIcon.HeaderGeoDistance,
+};
+
+/**
+ * The rows a grid had when it unmounted, for a grid of the same dataset mounted right after (the
+ * page swaps its first, description-less grid for the full one): no second read, no flash.
+ */
+let handedOver: { win: GridWindow; at: number } | null = null;
+function takeHandedOver(datasetId: string): GridWindow | undefined {
+  const h = handedOver;
+  handedOver = null;
+  return h && h.win.datasetId === datasetId && Date.now() - h.at < 2000 ? h.win : undefined;
+}
+
+export type GridHandle = {
+  /** Live cell updates, applied and repainted on the next animation frame (coalesced). */
+  push(updates: CellUpdate[]): void;
+  /** Reads every visible row again (columns or rows changed). */
+  reload(): void;
+  refreshRow(row: number): Promise<void>;
+  cellAt(row: number, col: number): GridCellData | undefined;
+  rowIdAt(row: number): string | undefined;
+  scrollToRow(row: number): void;
+};
+
+export type GridTarget = { cellIds?: string[]; rowIds?: string[]; columnIds?: string[]; label: string } | null;
+
+type Props = {
+  datasetId: string;
+  columns: Column[];
+  rowCount: number;
+  readOnly: boolean;
+  onOpenCell(row: number, col: number): void;
+  onOpenColumn(columnId: string): void;
+  onEdit(row: number, col: number, text: string): void;
+  onSelectionTarget(target: GridTarget): void;
+  onLoadError(e: unknown): void;
+};
+
+export const GridView = forwardRef<GridHandle, Props>(function GridView(props, ref) {
+  const { datasetId, columns, rowCount, readOnly } = props;
+  const grid = useRef<DataEditorRef>(null);
+  const dark = useDarkMode();
+  const visible = useRef<Rectangle>({ x: 0, y: 0, width: 1, height: 40 });
+  const propsRef = useRef(props);
+  propsRef.current = props;
+  const [widths, setWidths] = useState<Record<string, number>>({});
+  const [selection, setSelection] = useState<GridSelection>({ columns: CompactSelection.empty(), rows: CompactSelection.empty() });
+
+  const repaintRows = useCallback((first: number, count: number) => {
+    const v = visible.current;
+    const from = Math.max(first, v.y);
+    const to = Math.min(first + count, v.y + v.height + 1);
+    const cells: { cell: Item }[] = [];
+    const ncols = win.current.columnIds.length;
+    for (let r = from; r < to; r++) for (let c = 0; c < ncols; c++) cells.push({ cell: [c, r] });
+    if (cells.length) grid.current?.updateCells(cells);
+  }, []);
+
+  const win = useRef<GridWindow>(null as unknown as GridWindow);
+  if (!win.current || win.current.datasetId !== datasetId) {
+    win.current = takeHandedOver(datasetId) ?? new GridWindow(datasetId, columns.map((c) => c.columnId), () => undefined, () => undefined);
+  }
+  win.current.onRows = repaintRows;
+  win.current.onError = (e) => propsRef.current.onLoadError(e);
+  useEffect(() => {
+    const w = win.current;
+    return () => void (handedOver = { win: w, at: Date.now() });
+  }, [datasetId]);
+  const columnKey = columns.map((c) => c.columnId).join(',');
+  useEffect(() => {
+    const ids = columnKey ? columnKey.split(',') : [];
+    if (ids.join(',') !== win.current.columnIds.join(',')) {
+      win.current.reset(ids);
+      void win.current.ensure(visible.current.y, visible.current.height + 1, rowCount);
+    }
+  }, [columnKey, rowCount]);
+
+  // Live updates: collected, applied once per animation frame.
+  const queued = useRef<CellUpdate[]>([]);
+  const frame = useRef<number | null>(null);
+  useImperativeHandle(
+    ref,
+    () => ({
+      push(updates) {
+        queued.current.push(...updates);
+        frame.current ??= requestAnimationFrame(() => {
+          frame.current = null;
+          const batch = queued.current;
+          queued.current = [];
+          const damaged = win.current.apply(batch);
+          const v = visible.current;
+          const shown = damaged.filter(([, r]) => r >= v.y && r <= v.y + v.height);
+          if (shown.length) grid.current?.updateCells(shown.map((cell) => ({ cell })));
+        });
+      },
+      reload() {
+        win.current.reset(win.current.columnIds);
+        void win.current.ensure(visible.current.y, visible.current.height + 1, propsRef.current.rowCount);
+      },
+      refreshRow: (row) => win.current.refreshRow(row, propsRef.current.rowCount),
+      cellAt: (row, col) => win.current.cell(row, col),
+      rowIdAt: (row) => win.current.rowId(row),
+      scrollToRow: (row) => grid.current?.scrollTo(0, row, 'vertical', 0, 0, { vAlign: 'start' }),
+    }),
+    [],
+  );
+  useEffect(() => () => { if (frame.current !== null) cancelAnimationFrame(frame.current); }, []);
+
+  const gridColumns = useMemo<GridColumn[]>(
+    () => columns.map((c) => ({ id: c.columnId, title: c.name, icon: TASK_ICONS[c.taskType], width: widths[c.columnId] ?? (c.taskType === 'raw' ? 180 : 220), hasMenu: false })),
+    [columns, widths],
+  );
+
+  const getCellContent = useCallback(
+    ([col, row]: Item): GridCell => {
+      const c = win.current.cell(row, col);
+      if (!c) return { kind: GridCellKind.Loading, allowOverlay: false };
+      const raw = columns[col]?.taskType === 'raw';
+      const text = valueText(c.value);
+      const state = cellState(c);
+      const shown = displayText(c);
+      return {
+        kind: GridCellKind.Text,
+        // `data` is what the accessibility layer reads: computed cells say their state too.
+        data: raw || state === 'done' || state === 'empty' ? text : `${shown} (${state})`,
+        displayData: shown,
+        copyData: text,
+        allowOverlay: raw && !readOnly,
+        readonly: !raw || readOnly,
+        themeOverride: stateTheme(state, dark),
+      };
+    },
+    [columns, dark, readOnly],
+  );
+
+  const onVisibleRegionChanged = useCallback(
+    (r: Rectangle) => {
+      visible.current = r;
+      void win.current.ensure(r.y, r.height + 1, rowCount);
+    },
+    [rowCount],
+  );
+  useEffect(() => void win.current.ensure(visible.current.y, visible.current.height + 1, rowCount), [rowCount]);
+
+  // Copy: cells of rows not loaded yet are fetched first (the grid accepts a thunk).
+  const getCellsForSelection = useCallback((r: Rectangle) => {
+    const read = () => Array.from({ length: r.height }, (_, i) => Array.from({ length: r.width }, (_, j) => getCellContent([r.x + j, r.y + i])));
+    const loaded = Array.from({ length: Math.ceil(r.height / BLOCK) + 1 }, (_, i) => r.y + i * BLOCK).every((row) => row >= r.y + r.height || win.current.isLoaded(row)) && win.current.isLoaded(r.y + r.height - 1);
+    if (loaded) return read();
+    return async () => {
+      await win.current.ensure(r.y, r.height, propsRef.current.rowCount);
+      return read();
+    };
+  }, [getCellContent]);
+
+  const onSelection = (s: GridSelection) => {
+    setSelection(s);
+    propsRef.current.onSelectionTarget(targetOf(s, win.current, columns));
+  };
+
+  return (
+    <DataEditor
+      ref={grid}
+      className="grid"
+      width="100%"
+      height="100%"
+      columns={gridColumns}
+      rows={rowCount}
+      getCellContent={getCellContent}
+      getCellsForSelection={getCellsForSelection}
+      onVisibleRegionChanged={onVisibleRegionChanged}
+      freezeColumns={columns.length > 1 ? 1 : 0}
+      rowMarkers={{ kind: 'both', width: 48 }}
+      headerHeight={36}
+      rowHeight={34}
+      theme={dark ? DARK_THEME : LIGHT_THEME}
+      gridSelection={selection}
+      onGridSelectionChange={onSelection}
+      onColumnResize={(c, w) => setWidths((old) => ({ ...old, [c.id!]: w }))}
+      minColumnWidth={60}
+      maxColumnWidth={800}
+      onHeaderClicked={(col) => columns[col] && props.onOpenColumn(columns[col].columnId)}
+      onCellClicked={([col, row]) => props.onOpenCell(row, col)}
+      // Enter (or a click in the accessibility layer) on a cell that is not edited opens its panel.
+      onCellActivated={([col, row]) => props.onOpenCell(row, col)}
+      onCellEdited={([col, row], value: EditableGridCell) => {
+        if (value.kind === GridCellKind.Text) props.onEdit(row, col, value.data);
+      }}
+      keybindings={{ search: false }}
+    />
+  );
+});
+
+/** What "run selection" targets: whole rows, whole columns, or the cells of the selected range. */
+function targetOf(s: GridSelection, win: GridWindow, columns: Column[]): GridTarget {
+  const rows = s.rows.toArray();
+  if (rows.length) {
+    const rowIds = rows.map((r) => win.rowId(r)).filter((x): x is string => Boolean(x));
+    return rowIds.length ? { rowIds, label: `${rowIds.length} row${rowIds.length > 1 ? 's' : ''}` } : null;
+  }
+  const cols = s.columns.toArray();
+  if (cols.length) {
+    const columnIds = cols.map((c) => columns[c]?.columnId).filter((x): x is string => Boolean(x));
+    return { columnIds, label: `${columnIds.length} column${columnIds.length > 1 ? 's' : ''}` };
+  }
+  const range = s.current?.range;
+  if (!range) return null;
+  const cellIds: string[] = [];
+  for (let r = range.y; r < range.y + range.height && cellIds.length < 10_000; r++) {
+    for (let c = range.x; c < range.x + range.width; c++) {
+      const cell = win.cell(r, c);
+      if (cell?.cellId) cellIds.push(cell.cellId);
+    }
+  }
+  return cellIds.length ? { cellIds, label: `${cellIds.length} cell${cellIds.length > 1 ? 's' : ''}` } : null;
+}
