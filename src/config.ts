@@ -69,6 +69,15 @@ export const Config = z.object({
   docExtractionChunkChars: int(1_000, 2_000_000).default(48_000),
   /** doc_extraction: chunks sent per document at most; beyond it the most relevant are chosen (and the cell says which pages). */
   docExtractionMaxChunks: int(1, 1_000).default(8),
+  /** Where uploads, documents and exports live: unset picks s3 when a bucket is set, else postgres with DATABASE_URL, else local files. */
+  blobStore: z.enum(['local', 'postgres', 's3']).optional(),
+  /** An S3-compatible object store shared by every node (MinIO, R2, AWS ...). */
+  s3Endpoint: z.string().url().optional(),
+  s3Bucket: z.string().min(1).optional(),
+  s3Region: z.string().min(1).default('us-east-1'),
+  s3AccessKeyId: z.string().min(1).optional(),
+  s3SecretAccessKey: z.string().min(1).optional(),
+  s3ForcePathStyle: bool.default(false),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -114,6 +123,13 @@ const ENV_NAMES: Record<keyof Config, string> = {
   documentMaxPages: 'CELLWISE_DOCUMENT_MAX_PAGES',
   docExtractionChunkChars: 'CELLWISE_DOC_EXTRACTION_CHUNK_CHARS',
   docExtractionMaxChunks: 'CELLWISE_DOC_EXTRACTION_MAX_CHUNKS',
+  blobStore: 'CELLWISE_BLOB_STORE',
+  s3Endpoint: 'CELLWISE_S3_ENDPOINT',
+  s3Bucket: 'CELLWISE_S3_BUCKET',
+  s3Region: 'CELLWISE_S3_REGION',
+  s3AccessKeyId: 'CELLWISE_S3_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'CELLWISE_S3_SECRET_ACCESS_KEY',
+  s3ForcePathStyle: 'CELLWISE_S3_FORCE_PATH_STYLE',
 };
 
 export class ConfigError extends Error {}

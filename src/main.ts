@@ -1,11 +1,10 @@
-import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { publicBaseUrl, type Config } from './config.ts';
 import { createEventBus } from './events.ts';
 import { createApp } from './http/app.ts';
 import { createLinkSigner } from './http/signed-links.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createLocalBlobStore } from './providers/blob/local-blob-store.ts';
+import { createBlobStore } from './providers/blob/select.ts';
 import type { DatasetRecord } from './store/datasets.ts';
 import { ensureSecret } from './store/settings.ts';
 import { openStore } from './store/store.ts';
@@ -47,7 +46,8 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   const events = createEventBus();
   // Cell-level progress goes on its own bus: domain-event listeners (webhooks) query the store per event.
   const live = createEventBus();
-  const blobs = createLocalBlobStore(path.join(config.dataDir, 'files'));
+  // Shared by every node unless local: a link signed by one API process downloads from another.
+  const blobs = createBlobStore(config, store);
   // The base of signed links is known once the server listens (PORT=0 picks a free port).
   let baseUrl = publicBaseUrl(config);
   const signer = createLinkSigner(await ensureSecret(store.db, 'link-signing'), () => baseUrl);

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, publicBaseUrl } from '../config.ts';
 import { startServer, startWorker } from '../main.ts';
 import { placesCommand } from './places.ts';
+import { blobsCommand } from './blobs.ts';
 
 const USAGE = `cellwise <command>
 
@@ -10,6 +11,8 @@ Commands:
             server with CELLWISE_WORKERS=none, or keep its in-process engine as well)
   places import FILE
             index an OSM PBF, GeoJSON or CSV of places for offline places_count
+  blobs migrate --to local|postgres|s3
+            copy stored files and exports to another blob store
   help      show this help`;
 
 async function main(argv: string[]) {
@@ -20,6 +23,10 @@ async function main(argv: string[]) {
   }
   if (command === 'places') {
     process.exitCode = await placesCommand(argv.slice(1), loadConfig());
+    return;
+  }
+  if (command === 'blobs') {
+    process.exitCode = await blobsCommand(argv.slice(1), loadConfig());
     return;
   }
   if (command === 'worker') {

@@ -292,4 +292,27 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0014_blobs': {
+    // PostgreSQL only: the blob store every node of a deployment shares (providers/blob). SQLite
+    // deployments are one machine and keep files on its disk.
+    async up(db: Kysely<unknown>) {
+      if (isSqlite(db)) return;
+      await db.schema
+        .createTable('blobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('complete', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('blobs_key').on('blobs').columns(['key', 'complete']).execute();
+      await db.schema
+        .createTable('blob_chunks')
+        .addColumn('blob_id', 'text', (c) => c.notNull().references('blobs.id').onDelete('cascade'))
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('data', 'bytea', (c) => c.notNull())
+        .addPrimaryKeyConstraint('blob_chunks_pk', ['blob_id', 'seq'])
+        .execute();
+    },
+  },
 };
