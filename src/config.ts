@@ -19,6 +19,10 @@ export const Config = z.object({
   model: z.string().regex(/^[a-z0-9_-]+:.+$/, 'must look like provider:model').default('openai:gpt-4o-mini'),
   maxUploadMb: int(1, 10_000).default(100),
   rateLimitPerMinute: int(0, 1_000_000).default(600),
+  /** Failed authentications per client address per minute before they are answered 429; 0 turns it off. */
+  authFailuresPerMinute: int(0, 1_000_000).default(60),
+  /** Behind a load balancer: take the client address from X-Forwarded-For (its first entry). */
+  trustProxy: bool.default(false),
   fetchAllowPrivate: bool.default(false),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   openaiBaseUrl: z.string().url().optional(),
@@ -92,6 +96,8 @@ const ENV_NAMES: Record<keyof Config, string> = {
   model: 'CELLWISE_MODEL',
   maxUploadMb: 'CELLWISE_MAX_UPLOAD_MB',
   rateLimitPerMinute: 'CELLWISE_RATE_LIMIT_PER_MINUTE',
+  authFailuresPerMinute: 'CELLWISE_AUTH_FAILURES_PER_MINUTE',
+  trustProxy: 'CELLWISE_TRUST_PROXY',
   fetchAllowPrivate: 'CELLWISE_FETCH_ALLOW_PRIVATE',
   logLevel: 'CELLWISE_LOG_LEVEL',
   openaiBaseUrl: 'OPENAI_BASE_URL',

@@ -3,6 +3,7 @@ import { publicBaseUrl, type Config } from './config.ts';
 import { createEventBus } from './events.ts';
 import { createApp } from './http/app.ts';
 import { createLinkSigner } from './http/signed-links.ts';
+import { memoryRateCounter, postgresRateCounter, type Clock } from './http/rate-limit.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createBlobStore } from './providers/blob/select.ts';
 import type { DatasetRecord } from './store/datasets.ts';
@@ -37,11 +38,12 @@ import { registerWebhookRoutes } from './features/webhooks/webhooks.routes.ts';
 import { createExportService } from './features/exports/exports.service.ts';
 import { registerExportRoutes } from './features/exports/exports.routes.ts';
 
-/** Providers that replace the ones built from the configuration (tests and benchmarks: a fetcher that plays a public site). */
-export type ProviderOverrides = Pick<ExecutorDeps, 'fetcher' | 'search'>;
+/** Providers that replace the ones built from the configuration (tests and benchmarks: a fetcher that plays a public site; a clock for the rate-limit windows). */
+export type ProviderOverrides = Pick<ExecutorDeps, 'fetcher' | 'search'> & { clock?: Clock; logger?: Logger };
 
 /** The composition root: config -> store -> providers -> services -> app. */
-export async function buildApp(config: Readonly<Config>, logger: Logger = createLogger(config.logLevel), providers: ProviderOverrides = {}) {
+export async function buildApp(config: Readonly<Config>, logger: Logger = createLogger(config.logLevel), overrides: ProviderOverrides = {}) {
+  const { clock = Date.now, logger: _logger, ...providers } = overrides;
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
   const events = createEventBus();
   // Cell-level progress goes on its own bus: domain-event listeners (webhooks) query the store per event.
@@ -68,13 +70,15 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   const executors = createExecutors({ store, blobs, config, logger, documents, ...providers });
   const engine = createEngine({ store, events, live, registry, executors, config, logger });
   const llmCache = createLlmCache(store);
-  const tasks = createTaskService({ store, access, engine, events, live, estimate: (ctx, items) => estimateCells({ store, cache: llmCache, executors, defaultModel: config.model }, ctx, items) });
+  const tasks = createTaskService({ store, access, engine, events, live, logger, estimate: (ctx, items) => estimateCells({ store, cache: llmCache, executors, defaultModel: config.model }, ctx, items) });
   const cancelActiveTask = (db: Db, dataset: DatasetRecord) => tasks.cancelActive(db, dataset);
   const webhooks = createWebhookService({ store, events, logger, allowPrivate: config.fetchAllowPrivate });
   const exportsService = createExportService({ store, access, blobs, events, signer, logger });
   const datasets = createDatasetService({ store, access, datasources, events, cancelActiveTask, onDelete: [(db, id) => exportsService.filesToDropWith(db, id)] });
 
-  const app = createApp({ store, keys, logger, signer, rateLimitPerMinute: config.rateLimitPerMinute, maxUploadBytes, downloads: { datasources: (id) => datasources.openFile(id), exports: (id) => exportsService.openFile(id) } });
+  const app = createApp({ store, keys, logger, signer, rateLimitPerMinute: config.rateLimitPerMinute, maxUploadBytes,
+    // Counted in PostgreSQL when the database is shared, so N API processes together keep to the limit.
+    rateLimits: { counter: store.dialect === 'postgres' ? postgresRateCounter(store) : memoryRateCounter(), clock, authFailuresPerMinute: config.authFailuresPerMinute, trustProxy: config.trustProxy }, downloads: { datasources: (id) => datasources.openFile(id), exports: (id) => exportsService.openFile(id) } });
   registerKeyRoutes(app, keys);
   registerDatasetRoutes(app, datasets);
   registerColumnRoutes(app, createColumnService({ access }), async (auth, datasetId, columnId) => ({ taskId: (await tasks.createBulk(auth, datasetId, { columnIds: [columnId] })).taskId }));
@@ -94,7 +98,7 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
 }
 
 export async function startServer(config: Readonly<Config>, providers: ProviderOverrides = {}) {
-  const built = await buildApp(config, undefined, providers);
+  const built = await buildApp(config, providers.logger, providers);
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: built.app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
   });

@@ -391,6 +391,8 @@ export function createEngine(deps: EngineDeps) {
   function publishTask(ctx: TaskContext, type: string, task: tasksDb.TaskRecord) {
     const webhookId = ctx.task.params.webhookId;
     const data = { datasetId: task.datasetId, taskId: task.id, status: task.status, progress: task.progress, usage: task.usage, error: task.error, ...(typeof webhookId === 'string' ? { webhookId } : {}) };
+    // requestId: the request that created the task (this line is logged outside any request).
+    logger[task.status === 'failed' ? 'warn' : 'info'](`task ${task.status}`, { taskId: task.id, datasetId: task.datasetId, type: task.type, progress: task.progress, usage: task.usage, error: task.error, requestId: ctx.task.params.requestId ?? null });
     deps.events.emit({ type, workspaceId: task.workspaceId, data });
     deps.live.emit({ type: 'task', workspaceId: task.workspaceId, data });
   }

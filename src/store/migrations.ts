@@ -315,4 +315,12 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0014_rate_limits': {
+    // PostgreSQL only: API rate-limit windows shared by every API process (store/rate-limits.ts).
+    // UNLOGGED: counters need no crash safety, and skipping the WAL halves what each request costs.
+    async up(db: Kysely<unknown>) {
+      if (isSqlite(db)) return;
+      await sql`CREATE UNLOGGED TABLE rate_limit_windows (bucket text NOT NULL, window_start bigint NOT NULL, count integer NOT NULL, PRIMARY KEY (bucket, window_start))`.execute(db);
+    },
+  },
 };
