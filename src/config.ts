@@ -82,6 +82,10 @@ export const Config = z.object({
   s3AccessKeyId: z.string().min(1).optional(),
   s3SecretAccessKey: z.string().min(1).optional(),
   s3ForcePathStyle: bool.default(false),
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** `cellwise worker` (no API server) serves GET /metrics on this port when set. */
+  metricsPort: int(0, 65535).optional(),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -136,6 +140,8 @@ const ENV_NAMES: Record<keyof Config, string> = {
   s3AccessKeyId: 'CELLWISE_S3_ACCESS_KEY_ID',
   s3SecretAccessKey: 'CELLWISE_S3_SECRET_ACCESS_KEY',
   s3ForcePathStyle: 'CELLWISE_S3_FORCE_PATH_STYLE',
+  metricsToken: 'CELLWISE_METRICS_TOKEN',
+  metricsPort: 'CELLWISE_METRICS_PORT',
 };
 
 export class ConfigError extends Error {}

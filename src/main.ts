@@ -9,6 +9,8 @@ import { createBlobStore } from './providers/blob/select.ts';
 import type { DatasetRecord } from './store/datasets.ts';
 import { ensureSecret } from './store/settings.ts';
 import { openStore } from './store/store.ts';
+import { readinessProblems } from './store/health.ts';
+import { createMetrics } from './metrics.ts';
 import type { Db } from './store/store.ts';
 import { createEngine } from './engine/engine.ts';
 import { createLlmCache } from './engine/cache.ts';
@@ -68,7 +70,10 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
     timeoutMs: config.llmTimeoutMs,
   });
   const executors = createExecutors({ store, blobs, config, logger, documents, ...providers });
-  const engine = createEngine({ store, events, live, registry, executors, config, logger });
+  const metrics = createMetrics(store);
+  const engine = createEngine({ store, events, live, registry, executors, config, logger, onCell: metrics.observeCell });
+  // Set when SIGTERM starts the shutdown: /ready answers 503 so load balancers stop sending.
+  const lifecycle = { draining: false };
   const llmCache = createLlmCache(store);
   const tasks = createTaskService({ store, access, engine, events, live, logger, estimate: (ctx, items) => estimateCells({ store, cache: llmCache, executors, defaultModel: config.model }, ctx, items) });
   const cancelActiveTask = (db: Db, dataset: DatasetRecord) => tasks.cancelActive(db, dataset);
@@ -78,6 +83,8 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
 
   const app = createApp({ store, keys, logger, signer, rateLimitPerMinute: config.rateLimitPerMinute, maxUploadBytes,
     // Counted in PostgreSQL when the database is shared, so N API processes together keep to the limit.
+    onRequest: metrics.observeRequest,
+    operations: { metrics: () => metrics.render(), metricsToken: config.metricsToken, readiness: async () => (lifecycle.draining ? ['shutting down'] : readinessProblems(store.db)) },
     rateLimits: { counter: store.dialect === 'postgres' ? postgresRateCounter(store) : memoryRateCounter(), clock, authFailuresPerMinute: config.authFailuresPerMinute, trustProxy: config.trustProxy }, downloads: { datasources: (id) => datasources.openFile(id), exports: (id) => exportsService.openFile(id) } });
   registerKeyRoutes(app, keys);
   registerDatasetRoutes(app, datasets);
@@ -94,7 +101,7 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   const listeningOn = (port: number) => {
     baseUrl = publicBaseUrl({ ...config, port });
   };
-  return { app, store, events, live, engine, tasks, sse, keys, datasets, datasources, documents, exports: exportsService, webhooks, signer, blobs, access, bootstrap, logger, listeningOn };
+  return { app, store, events, live, engine, metrics, lifecycle, tasks, sse, keys, datasets, datasources, documents, exports: exportsService, webhooks, signer, blobs, access, bootstrap, logger, listeningOn };
 }
 
 export async function startServer(config: Readonly<Config>, providers: ProviderOverrides = {}) {
@@ -114,13 +121,23 @@ export async function startServer(config: Readonly<Config>, providers: ProviderO
     ...built,
     server,
     port,
+    /**
+     * Graceful stop (SIGTERM): /ready turns 503, the listener closes (no new connections; requests
+     * in progress finish, idle keep-alive connections are closed), the engine finishes or hands
+     * back the items it holds, then the store closes. Connections still open after 15 s are cut.
+     */
     async close() {
+      built.lifecycle.draining = true;
       built.sse.closeAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+      const cut = setTimeout(() => 'closeAllConnections' in server && server.closeAllConnections(), 15_000);
+      cut.unref();
       // Calls in flight finish and are written (or are handed back) before the store closes.
       await built.engine.stop();
       await built.documents.close();
       await closed;
+      clearTimeout(cut);
       stopWebhooks();
       await stopExportCleanup();
       await built.store.close();
@@ -136,13 +153,28 @@ export async function startWorker(config: Readonly<Config>) {
   const built = await buildApp(config);
   const stopWebhooks = built.webhooks.start();
   built.engine.start();
+  // A worker has no API server: its metrics (cells, LLM calls) are served here when asked for.
+  const metricsServer = config.metricsPort !== undefined ? await serveMetrics(built.app.fetch, config.metricsPort, config.host) : undefined;
   return {
     ...built,
+    metricsPort: metricsServer?.port,
     async close() {
+      built.lifecycle.draining = true;
+      await metricsServer?.close();
       await built.engine.stop();
       await built.documents.close();
       stopWebhooks();
       await built.store.close();
     },
   };
+}
+
+/** GET /metrics and /ready of a worker, on a port of their own (the app answers nothing else useful there). */
+async function serveMetrics(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string) {
+  const only = (req: Request) => (['/metrics', '/ready', '/health'].includes(new URL(req.url).pathname) ? fetch(req) : new Response('Not found', { status: 404 }));
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: only, port, hostname }, () => resolve(s));
+  });
+  const address = server.address();
+  return { port: typeof address === 'object' && address ? address.port : port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

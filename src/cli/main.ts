@@ -37,13 +37,8 @@ async function main(argv: string[]) {
       return;
     }
     const worker = await startWorker(config);
-    console.log(`cellwise worker ${worker.engine.owner} processing tasks`);
-    const stop = async () => {
-      await worker.close();
-      process.exit(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    console.log(`cellwise worker ${worker.engine.owner} processing tasks${worker.metricsPort !== undefined ? ` (metrics on port ${worker.metricsPort})` : ''}`);
+    onStopSignal(() => worker.close());
     return;
   }
   if (command !== 'serve') {
@@ -59,12 +54,30 @@ async function main(argv: string[]) {
   if (running.bootstrap.generatedKey) {
     console.log(`\nAdmin API key for the default workspace (shown once, store it now):\n  ${running.bootstrap.generatedKey}\n`);
   }
-  const stop = async () => {
-    await running.close();
-    process.exit(0);
+  onStopSignal(() => running.close());
+}
+
+/** Shutdown budget: orchestrators (Kubernetes' default grace period) kill at 30 s. */
+const SHUTDOWN_DEADLINE_MS = 25_000;
+
+/** On SIGTERM or SIGINT: a graceful close, exit 0; exit 1 if it has not finished within the deadline. */
+function onStopSignal(close: () => Promise<void>) {
+  const stop = async (signal: string) => {
+    console.log(`${signal}: stopping (finishing or handing back held work)`);
+    setTimeout(() => {
+      console.error(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS / 1000} s; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    try {
+      await close();
+      process.exit(0);
+    } catch (err) {
+      console.error(err);
+      process.exit(1);
+    }
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -12,6 +12,7 @@ import { createErrorHandler } from './error-handler.ts';
 import { idempotencyMiddleware } from './idempotency.ts';
 import { authFailureLimiter, rateLimitMiddleware, type Clock, type RateCounter } from './rate-limit.ts';
 import { requestLogMiddleware, type RequestOutcome } from './request-log.ts';
+import { registerOperationRoutes, type OperationsDeps } from './operations.ts';
 import type { LinkSigner } from './signed-links.ts';
 import { validationHook } from './validation.ts';
 
@@ -31,6 +32,8 @@ export type AppDeps = {
   rateLimits: { counter: RateCounter; clock: Clock; authFailuresPerMinute: number; trustProxy: boolean };
   /** Called with every finished request (metrics). */
   onRequest?: (outcome: RequestOutcome) => void;
+  /** GET /ready and GET /metrics. */
+  operations?: OperationsDeps;
 };
 
 /**
@@ -44,6 +47,7 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => c.json({ error: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND', details: {} }, 404));
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
+  if (deps.operations) registerOperationRoutes(app as never, deps.operations);
   registerDocs(app as never);
 
   app.use('/api/v2/*', authMiddleware(deps.keys, authFailureLimiter({ perMinute: deps.rateLimits.authFailuresPerMinute, ...deps.rateLimits })));
