@@ -71,12 +71,21 @@ export async function runSoak(o: SoakOptions) {
     }
   };
 
+  // A stopped soak (Ctrl-C, a failed assertion's process exit) leaves no process behind.
+  const killAll = () => nodes.forEach((n) => n.child?.kill('SIGKILL'));
+  process.once('exit', killAll);
   const started = performance.now();
   try {
     await Promise.all(nodes.map(start));
     const rows = Array.from({ length: o.cells }, (_, i) => ({ Name: `soak row ${i}` }));
-    const ds = (await request('POST', '/api/v2/datasets', { name: 'soak', type: 'analysis', rows, columns: [{ name: 'Out', taskType: 'ai_enrich', metadata: { prompt: 'Describe {{Name}}' } }] }, apis[0]))!.body;
-    const task = (await request('POST', `/api/v2/datasets/${ds.datasetId}/tasks/bulk`, {}, apis[0]))!.body;
+    const expect = (res: { status: number; body: any } | undefined, status: number) => {
+      if (res?.status !== status) throw new Error(`soak set-up failed: ${res?.status} ${JSON.stringify(res?.body)}`);
+      return res.body;
+    };
+    // At most 10,000 rows per request.
+    const ds = expect(await request('POST', '/api/v2/datasets', { name: 'soak', type: 'analysis', rows: rows.slice(0, 10_000), columns: [{ name: 'Out', taskType: 'ai_enrich', metadata: { prompt: 'Describe {{Name}}' } }] }, apis[0]), 201);
+    for (let at = 10_000; at < rows.length; at += 10_000) expect(await request('POST', `/api/v2/datasets/${ds.datasetId}/rows`, { rows: rows.slice(at, at + 10_000) }, apis[0]), 201);
+    const task = expect(await request('POST', `/api/v2/datasets/${ds.datasetId}/tasks/bulk`, {}, apis[0]), 202);
     log(`soak: ${o.cells} cells queued (${ds.datasetId}, ${task.taskId})`);
 
     let done = false;
@@ -103,7 +112,8 @@ export async function runSoak(o: SoakOptions) {
 
     // The client: task status and data pages, spread across both APIs, until the task ends.
     let status: any;
-    for (;;) {
+    for (const until = Date.now() + Math.max(300_000, o.cells * 100); ; ) {
+      if (Date.now() > until) throw new Error(`soak: task still ${status?.status} (${JSON.stringify(status?.progress)})`);
       status = (await request('GET', `/api/v2/datasets/${ds.datasetId}/tasks/${task.taskId}`))?.body ?? status;
       await request('GET', `/api/v2/datasets/${ds.datasetId}/data?page=${1 + (turn % Math.ceil(o.cells / 100))}&limit=100`);
       if (status && ['completed', 'failed', 'cancelled'].includes(status.status)) break;
@@ -157,6 +167,7 @@ export async function runSoak(o: SoakOptions) {
       documentOk,
     };
   } finally {
+    process.off('exit', killAll);
     for (const n of nodes) {
       n.child?.removeAllListeners('exit');
       n.child?.kill('SIGKILL');
