@@ -16,6 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../test/helpers/app.ts';
+import { CLI_ARGS } from '../test/helpers/cli.ts';
 import { startFakeProcess } from './support/fake-llm-client.ts';
 
 const cells = Number(process.env.BENCH_CELLS ?? 10_000);
@@ -110,7 +111,7 @@ try {
     const workers: ChildProcess[] = [];
     const startWorker = (env: Record<string, string>) =>
       new Promise<void>((resolve, reject) => {
-        const child = spawn(process.execPath, [...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'bin/cellwise.js', 'worker'], {
+        const child = spawn(process.execPath, [...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...CLI_ARGS, 'worker'], {
           env: { ...process.env, DATABASE_URL: pgUrl, CELLWISE_DATABASE_SCHEMA: app.config.databaseSchema!, CELLWISE_DATA_DIR: app.config.dataDir, CELLWISE_ADMIN_KEY: ADMIN_KEY, OPENAI_BASE_URL: fake.baseUrl, CELLWISE_LOG_LEVEL: 'error', ...env },
           stdio: ['ignore', 'pipe', 'inherit'],
         });

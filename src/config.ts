@@ -19,6 +19,10 @@ export const Config = z.object({
   model: z.string().regex(/^[a-z0-9_-]+:.+$/, 'must look like provider:model').default('openai:gpt-4o-mini'),
   maxUploadMb: int(1, 10_000).default(100),
   rateLimitPerMinute: int(0, 1_000_000).default(600),
+  /** Failed authentications per client address per minute before they are answered 429; 0 turns it off. */
+  authFailuresPerMinute: int(0, 1_000_000).default(60),
+  /** Behind a load balancer: take the client address from X-Forwarded-For (its first entry). */
+  trustProxy: bool.default(false),
   fetchAllowPrivate: bool.default(false),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   openaiBaseUrl: z.string().url().optional(),
@@ -69,6 +73,19 @@ export const Config = z.object({
   docExtractionChunkChars: int(1_000, 2_000_000).default(48_000),
   /** doc_extraction: chunks sent per document at most; beyond it the most relevant are chosen (and the cell says which pages). */
   docExtractionMaxChunks: int(1, 1_000).default(8),
+  /** Where uploads, documents and exports live: unset picks s3 when a bucket is set, else postgres with DATABASE_URL, else local files. */
+  blobStore: z.enum(['local', 'postgres', 's3']).optional(),
+  /** An S3-compatible object store shared by every node (MinIO, R2, AWS ...). */
+  s3Endpoint: z.string().url().optional(),
+  s3Bucket: z.string().min(1).optional(),
+  s3Region: z.string().min(1).default('us-east-1'),
+  s3AccessKeyId: z.string().min(1).optional(),
+  s3SecretAccessKey: z.string().min(1).optional(),
+  s3ForcePathStyle: bool.default(false),
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** `cellwise worker` (no API server) serves GET /metrics on this port when set. */
+  metricsPort: int(0, 65535).optional(),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -83,6 +100,8 @@ const ENV_NAMES: Record<keyof Config, string> = {
   model: 'CELLWISE_MODEL',
   maxUploadMb: 'CELLWISE_MAX_UPLOAD_MB',
   rateLimitPerMinute: 'CELLWISE_RATE_LIMIT_PER_MINUTE',
+  authFailuresPerMinute: 'CELLWISE_AUTH_FAILURES_PER_MINUTE',
+  trustProxy: 'CELLWISE_TRUST_PROXY',
   fetchAllowPrivate: 'CELLWISE_FETCH_ALLOW_PRIVATE',
   logLevel: 'CELLWISE_LOG_LEVEL',
   openaiBaseUrl: 'OPENAI_BASE_URL',
@@ -114,6 +133,15 @@ const ENV_NAMES: Record<keyof Config, string> = {
   documentMaxPages: 'CELLWISE_DOCUMENT_MAX_PAGES',
   docExtractionChunkChars: 'CELLWISE_DOC_EXTRACTION_CHUNK_CHARS',
   docExtractionMaxChunks: 'CELLWISE_DOC_EXTRACTION_MAX_CHUNKS',
+  blobStore: 'CELLWISE_BLOB_STORE',
+  s3Endpoint: 'CELLWISE_S3_ENDPOINT',
+  s3Bucket: 'CELLWISE_S3_BUCKET',
+  s3Region: 'CELLWISE_S3_REGION',
+  s3AccessKeyId: 'CELLWISE_S3_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'CELLWISE_S3_SECRET_ACCESS_KEY',
+  s3ForcePathStyle: 'CELLWISE_S3_FORCE_PATH_STYLE',
+  metricsToken: 'CELLWISE_METRICS_TOKEN',
+  metricsPort: 'CELLWISE_METRICS_PORT',
 };
 
 export class ConfigError extends Error {}

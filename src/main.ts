@@ -1,5 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { projectRoot } from './project-root.ts';
 import { StartupError } from './startup-error.ts';
 import { serve, type ServerType } from '@hono/node-server';
 import { publicBaseUrl, type Config } from './config.ts';
@@ -7,12 +7,15 @@ import { createEventBus } from './events.ts';
 import { createApp } from './http/app.ts';
 import { answerClientErrors } from './http/client-errors.ts';
 import { createLinkSigner } from './http/signed-links.ts';
+import { memoryRateCounter, postgresRateCounter, type Clock } from './http/rate-limit.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createLocalBlobStore } from './providers/blob/local-blob-store.ts';
+import { createBlobStore } from './providers/blob/select.ts';
 import type { DatasetRecord } from './store/datasets.ts';
 import { ensureSecret } from './store/settings.ts';
 import { openStore } from './store/store.ts';
 import { lockDataDir } from './store/data-dir-lock.ts';
+import { readinessProblems } from './store/health.ts';
+import { createMetrics } from './metrics.ts';
 import type { Db } from './store/store.ts';
 import { createEngine } from './engine/engine.ts';
 import { createLlmCache } from './engine/cache.ts';
@@ -45,11 +48,12 @@ import { registerMcpRoute } from './mcp/http.ts';
 import { packageVersion } from './version.ts';
 import { registerWebApp } from './http/web-app.ts';
 
-/** Providers that replace the ones built from the configuration (tests and benchmarks: a fetcher that plays a public site). */
-export type ProviderOverrides = Pick<ExecutorDeps, 'fetcher' | 'search'>;
+/** Providers that replace the ones built from the configuration (tests and benchmarks: a fetcher that plays a public site; a clock for the rate-limit windows). */
+export type ProviderOverrides = Pick<ExecutorDeps, 'fetcher' | 'search'> & { clock?: Clock; logger?: Logger };
 
 /** The composition root: config -> store -> providers -> services -> app. */
-export async function buildApp(config: Readonly<Config>, logger: Logger = createLogger(config.logLevel), providers: ProviderOverrides = {}) {
+export async function buildApp(config: Readonly<Config>, logger: Logger = createLogger(config.logLevel), overrides: ProviderOverrides = {}) {
+  const { clock = Date.now, logger: _logger, ...providers } = overrides;
   // The embedded database has one owner: a second server on the same data dir is refused here.
   const unlockDataDir = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
   let store: Awaited<ReturnType<typeof openStore>>;
@@ -62,7 +66,8 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   const events = createEventBus();
   // Cell-level progress goes on its own bus: domain-event listeners (webhooks) query the store per event.
   const live = createEventBus();
-  const blobs = createLocalBlobStore(path.join(config.dataDir, 'files'));
+  // Shared by every node unless local: a link signed by one API process downloads from another.
+  const blobs = createBlobStore(config, store);
   // The base of signed links is known once the server listens (PORT=0 picks a free port).
   let baseUrl = publicBaseUrl(config);
   const signer = createLinkSigner(await ensureSecret(store.db, 'link-signing'), () => baseUrl);
@@ -81,15 +86,22 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
     timeoutMs: config.llmTimeoutMs,
   });
   const executors = createExecutors({ store, blobs, config, logger, documents, ...providers });
-  const engine = createEngine({ store, events, live, registry, executors, config, logger });
+  const metrics = createMetrics(store);
+  const engine = createEngine({ store, events, live, registry, executors, config, logger, onCell: metrics.observeCell });
+  // Set when SIGTERM starts the shutdown: /ready answers 503 so load balancers stop sending.
+  const lifecycle = { draining: false };
   const llmCache = createLlmCache(store);
-  const tasks = createTaskService({ store, access, engine, events, live, estimate: (ctx, items) => estimateCells({ store, cache: llmCache, executors, defaultModel: config.model }, ctx, items) });
+  const tasks = createTaskService({ store, access, engine, events, live, logger, estimate: (ctx, items) => estimateCells({ store, cache: llmCache, executors, defaultModel: config.model }, ctx, items) });
   const cancelActiveTask = (db: Db, dataset: DatasetRecord) => tasks.cancelActive(db, dataset);
   const webhooks = createWebhookService({ store, events, logger, allowPrivate: config.fetchAllowPrivate });
   const exportsService = createExportService({ store, access, blobs, events, signer, logger });
   const datasets = createDatasetService({ store, access, datasources, events, cancelActiveTask, onDelete: [(db, id) => exportsService.filesToDropWith(db, id)] });
 
-  const app = createApp({ store, keys, logger, signer, rateLimitPerMinute: config.rateLimitPerMinute, maxUploadBytes, downloads: { datasources: (id) => datasources.openFile(id), exports: (id) => exportsService.openFile(id) } });
+  const app = createApp({ store, keys, logger, signer, rateLimitPerMinute: config.rateLimitPerMinute, maxUploadBytes,
+    // Counted in PostgreSQL when the database is shared, so N API processes together keep to the limit.
+    onRequest: metrics.observeRequest,
+    operations: { metrics: () => metrics.render(), metricsToken: config.metricsToken, readiness: async () => (lifecycle.draining ? ['shutting down'] : readinessProblems(store.db)) },
+    rateLimits: { counter: store.dialect === 'postgres' ? postgresRateCounter(store) : memoryRateCounter(), clock, authFailuresPerMinute: config.authFailuresPerMinute, trustProxy: config.trustProxy }, downloads: { datasources: (id) => datasources.openFile(id), exports: (id) => exportsService.openFile(id) } });
   registerKeyRoutes(app, keys);
   registerDatasetRoutes(app, datasets);
   registerColumnRoutes(app, createColumnService({ access }), async (auth, datasetId, columnId) => ({ taskId: (await tasks.createBulk(auth, datasetId, { columnIds: [columnId] })).taskId }));
@@ -102,7 +114,7 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   const sse = registerEventRoutes(app, { access, live, latestTask: async (auth, datasetId) => (await tasks.list(auth, datasetId, 1, 1)).tasks[0] ?? null });
   registerMcpRoute(app, { keys, version: packageVersion() });
   // Last: the browser app answers the GET paths no route above took.
-  registerWebApp(app as never, { webDir: fileURLToPath(new URL('../web', import.meta.url)) });
+  registerWebApp(app as never, { webDir: path.join(projectRoot(), 'web') });
 
   const listeningOn = (port: number) => {
     baseUrl = publicBaseUrl({ ...config, port });
@@ -112,7 +124,7 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
     await store.close();
     unlockDataDir();
   };
-  return { app, store, events, live, engine, tasks, sse, keys, datasets, datasources, documents, exports: exportsService, webhooks, signer, blobs, access, logger, listeningOn, closeStore };
+  return { app, store, events, live, engine, metrics, lifecycle, tasks, sse, keys, datasets, datasources, documents, exports: exportsService, webhooks, signer, blobs, access, logger, listeningOn, closeStore };
 }
 
 /** The port is taken: one clear line for the operator, not a stack trace. */
@@ -134,14 +146,14 @@ function listen(app: { fetch: (req: Request) => Response | Promise<Response> }, 
 }
 
 export async function startServer(config: Readonly<Config>, providers: ProviderOverrides = {}) {
-  const built = await buildApp(config, undefined, providers);
+  const built = await buildApp(config, providers.logger, providers);
   let server: ServerType;
   try {
     // Uploads a killed process left behind. With SQLite this process owns the data dir alone, so
     // everything unfinished is ours; on PostgreSQL other servers may be mid-upload, so only old ones.
     const unfinishedAge = config.databaseUrl ? 3600_000 : 0;
     await built.datasources.failInterrupted(unfinishedAge);
-    await built.blobs.sweepPartial(unfinishedAge);
+    await built.blobs.sweepPartial?.(unfinishedAge);
 
     // Listen before anything is created: a busy port must not leave a generated admin key
     // stored but never shown.
@@ -166,13 +178,23 @@ export async function startServer(config: Readonly<Config>, providers: ProviderO
     bootstrap,
     server,
     port,
+    /**
+     * Graceful stop (SIGTERM): /ready turns 503, the listener closes (no new connections; requests
+     * in progress finish, idle keep-alive connections are closed), the engine finishes or hands
+     * back the items it holds, then the store closes. Connections still open after 15 s are cut.
+     */
     async close() {
+      built.lifecycle.draining = true;
       built.sse.closeAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+      const cut = setTimeout(() => 'closeAllConnections' in server && server.closeAllConnections(), 15_000);
+      cut.unref();
       // Calls in flight finish and are written (or are handed back) before the store closes.
       await built.engine.stop();
       await built.documents.close();
       await closed;
+      clearTimeout(cut);
       stopWebhooks();
       await stopExportCleanup();
       await built.closeStore();
@@ -188,13 +210,28 @@ export async function startWorker(config: Readonly<Config>) {
   const built = await buildApp(config);
   const stopWebhooks = built.webhooks.start();
   built.engine.start();
+  // A worker has no API server: its metrics (cells, LLM calls) are served here when asked for.
+  const metricsServer = config.metricsPort !== undefined ? await serveMetrics(built.app.fetch, config.metricsPort, config.host) : undefined;
   return {
     ...built,
+    metricsPort: metricsServer?.port,
     async close() {
+      built.lifecycle.draining = true;
+      await metricsServer?.close();
       await built.engine.stop();
       await built.documents.close();
       stopWebhooks();
       await built.closeStore();
     },
   };
+}
+
+/** GET /metrics and /ready of a worker, on a port of their own (the app answers nothing else useful there). */
+async function serveMetrics(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string) {
+  const only = (req: Request) => (['/metrics', '/ready', '/health'].includes(new URL(req.url).pathname) ? fetch(req) : new Response('Not found', { status: 404 }));
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: only, port, hostname }, () => resolve(s));
+  });
+  const address = server.address();
+  return { port: typeof address === 'object' && address ? address.port : port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

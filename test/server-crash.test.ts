@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { startFakeOpenAI } from './fakes/openai-server.ts';
 import { ADMIN_KEY, freshDatabase } from './helpers/app.ts';
+import { CLI_ARGS } from './helpers/cli.ts';
 
 /**
  * The server process killed with SIGKILL mid-task (no shutdown code runs), then started again on
@@ -14,7 +15,7 @@ describe('a server killed with SIGKILL mid-task', () => {
   after(() => children.forEach((c) => c.kill('SIGKILL')));
 
   function serve(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(process.execPath, ['bin/cellwise.js', 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...CLI_ARGS, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
     return new Promise((resolve, reject) => {
       let out = '';

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { startFakeOpenAI, type FakeLlmServer } from './fakes/openai-server.ts';
 import { ADMIN_KEY, startTestApp, testBackend, type TestApp } from './helpers/app.ts';
+import { CLI_ARGS } from './helpers/cli.ts';
 
 // Separate worker processes share work through PostgreSQL; SQLite runs the engine in-process.
 const backend = testBackend();
@@ -23,7 +24,7 @@ describe('cellwise worker processes (PostgreSQL)', { skip: backend.kind !== 'pos
   });
 
   function startWorker(env: Record<string, string> = {}): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['bin/cellwise.js', 'worker'], {
+    const child = spawn(process.execPath, [...CLI_ARGS, 'worker'], {
       env: { ...process.env, DATABASE_URL: (backend as { url: string }).url, CELLWISE_DATABASE_SCHEMA: schema, CELLWISE_DATA_DIR: app.config.dataDir, CELLWISE_ADMIN_KEY: ADMIN_KEY, OPENAI_BASE_URL: fake.baseUrl, CELLWISE_TASK_LEASE_MS: '1000', CELLWISE_LLM_CONCURRENCY: '4', CELLWISE_LOG_LEVEL: 'error', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

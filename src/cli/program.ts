@@ -38,8 +38,18 @@ export function buildProgram(): Command {
     const { runStdioMcp } = await import('../mcp/stdio.ts');
     await runStdioMcp({ url, key, version: packageVersion() });
   });
-  // More verbs register here, each from its own module, e.g. `cellwise blobs migrate` from
-  // ./blobs.ts: program.command('blobs').command('migrate')...action(handler).
+  program
+    .command('blobs')
+    .description('move stored files between blob stores')
+    .command('migrate')
+    .description('copy every uploaded file, document and export to another blob store (servers and workers stopped)')
+    .requiredOption('--to <kind>', 'the target store: local, postgres or s3')
+    .option('--from <kind>', 'the source store (default: the configured one)')
+    .action(async (opts: { to: string; from?: string }) => {
+      const { loadConfig } = await import('../config.ts');
+      const { blobsCommand } = await import('./blobs.ts');
+      process.exitCode = await blobsCommand(['migrate', '--to', opts.to, ...(opts.from ? ['--from', opts.from] : [])], loadConfig());
+    });
   return program;
 }
 

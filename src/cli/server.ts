@@ -40,7 +40,7 @@ export function registerServerCommands(program: Command) {
       }
       const { startWorker } = await import('../main.ts');
       const worker = await startWorker(config);
-      console.log(`cellwise worker ${worker.engine.owner} processing tasks`);
+      console.log(`cellwise worker ${worker.engine.owner} processing tasks${worker.metricsPort !== undefined ? ` (metrics on port ${worker.metricsPort})` : ''}`);
       stopOnSignals(() => worker.close());
     });
 
@@ -65,11 +65,25 @@ export function registerServerCommands(program: Command) {
     });
 }
 
+/** Shutdown budget: orchestrators (Kubernetes' default grace period) kill at 30 s. */
+const SHUTDOWN_DEADLINE_MS = 25_000;
+
+/** On SIGTERM or SIGINT: a graceful close, exit 0; exit 1 if it has not finished within the deadline. */
 function stopOnSignals(close: () => Promise<void>) {
-  const stop = async () => {
-    await close();
-    process.exit(0);
+  const stop = async (signal: string) => {
+    console.log(`${signal}: stopping (finishing or handing back held work)`);
+    setTimeout(() => {
+      console.error(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS / 1000} s; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    try {
+      await close();
+      process.exit(0);
+    } catch (err) {
+      console.error(err);
+      process.exit(1);
+    }
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
 }

@@ -23,7 +23,19 @@ import { createShares } from './shares.ts';
 import { createGroupCommit } from './group-commit.ts';
 
 export type EngineConfig = Pick<Config, 'model' | 'llmConcurrency' | 'llmRpm' | 'llmMaxAttempts' | 'taskLeaseMs' | 'workerConcurrency'>;
-export type EngineDeps = { store: Store; events: EventBus; live: EventBus; registry: LlmRegistry; executors: Executors; config: EngineConfig; logger: Logger; pollMs?: number; sharesHeartbeatMs?: number };
+export type EngineDeps = {
+  store: Store;
+  events: EventBus;
+  live: EventBus;
+  registry: LlmRegistry;
+  executors: Executors;
+  config: EngineConfig;
+  logger: Logger;
+  pollMs?: number;
+  sharesHeartbeatMs?: number;
+  /** Every cell result this process wrote (metrics): its column's task type, outcome and LLM usage. */
+  onCell?: (taskType: string, outcome: string, usage: tasksDb.ItemUsage & { model?: string }) => void;
+};
 type TaskContext = { task: tasksDb.TaskRecord; dataset: DatasetRecord; columns: ColumnRecord[]; maxCostUsd?: number; examples?: Promise<Record<string, unknown>[]> };
 /** An item in hand; `writing` once its result waits for the group commit (it then no longer holds a claim slot). */
 type Inflight = { item: tasksDb.ClaimedItem; controller: AbortController; done: Promise<void>; writing?: boolean };
@@ -165,7 +177,19 @@ export function createEngine(deps: EngineDeps) {
     // Spend not yet committed still counts against maxCostUsd (see overBudget).
     const spend = uncommitted.get(result.key.taskId) ?? { costUsd: 0, llmCalls: 0 };
     uncommitted.set(result.key.taskId, { costUsd: spend.costUsd + result.usage.costUsd, llmCalls: spend.llmCalls + result.usage.llmCalls });
-    return groupCommit.write(result, cacheWrites).finally(() => {
+    const written = groupCommit.write(result, cacheWrites);
+    if (deps.onCell) {
+      const onCell = deps.onCell;
+      const context = contexts.get(result.key.taskId);
+      void written
+        .then(async (ok) => {
+          if (!ok) return;
+          const column = (await context)?.columns.find((c) => c.id === result.key.columnId);
+          onCell(column?.taskType ?? (result.key.columnId === tasksDb.GENERATE_COLUMN ? 'generate_rows' : 'unknown'), result.status, result.usage);
+        })
+        .catch(() => {});
+    }
+    return written.finally(() => {
       const left = uncommitted.get(result.key.taskId);
       if (!left) return;
       left.costUsd -= result.usage.costUsd;
@@ -423,6 +447,8 @@ export function createEngine(deps: EngineDeps) {
   function publishTask(ctx: TaskContext, type: string, task: tasksDb.TaskRecord) {
     const webhookId = ctx.task.params.webhookId;
     const data = { datasetId: task.datasetId, taskId: task.id, status: task.status, progress: task.progress, usage: task.usage, error: task.error, ...(typeof webhookId === 'string' ? { webhookId } : {}) };
+    // requestId: the request that created the task (this line is logged outside any request).
+    logger[task.status === 'failed' ? 'warn' : 'info'](`task ${task.status}`, { taskId: task.id, datasetId: task.datasetId, type: task.type, progress: task.progress, usage: task.usage, error: task.error, requestId: ctx.task.params.requestId ?? null });
     deps.events.emit({ type, workspaceId: task.workspaceId, data });
     deps.live.emit({ type: 'task', workspaceId: task.workspaceId, data });
   }

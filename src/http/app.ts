@@ -11,7 +11,9 @@ import type { AppEnv } from './env.ts';
 import { createErrorHandler } from './error-handler.ts';
 import { idempotencyMiddleware } from './idempotency.ts';
 import { inputRulesMiddleware } from './input-rules.ts';
-import { rateLimitMiddleware } from './rate-limit.ts';
+import { authFailureLimiter, rateLimitMiddleware, type Clock, type RateCounter } from './rate-limit.ts';
+import { requestLogMiddleware, type RequestOutcome } from './request-log.ts';
+import { registerOperationRoutes, type OperationsDeps } from './operations.ts';
 import type { LinkSigner } from './signed-links.ts';
 import { validationHook } from './validation.ts';
 
@@ -19,22 +21,38 @@ export type Download = { stream: NodeJS.ReadableStream; fileName: string; conten
 /** A kind of signed download (datasources, exports, ...) and how to open the file it names. */
 export type DownloadSource = (id: string) => Promise<Download>;
 
-export type AppDeps = { store: Store; keys: KeyService; logger: Logger; signer: LinkSigner; rateLimitPerMinute: number; maxUploadBytes: number; downloads: Record<string, DownloadSource> };
+export type AppDeps = {
+  store: Store;
+  keys: KeyService;
+  logger: Logger;
+  signer: LinkSigner;
+  rateLimitPerMinute: number;
+  maxUploadBytes: number;
+  downloads: Record<string, DownloadSource>;
+  /** Where rate-limit windows are counted (PostgreSQL when several API processes share a database), and their clock. */
+  rateLimits: { counter: RateCounter; clock: Clock; authFailuresPerMinute: number; trustProxy: boolean };
+  /** Called with every finished request (metrics). */
+  onRequest?: (outcome: RequestOutcome) => void;
+  /** GET /ready and GET /metrics. */
+  operations?: OperationsDeps;
+};
 
 /**
- * The app factory: middleware in order (errors, auth, rate limit, idempotency), the docs, signed
+ * The app factory: middleware in order (request log, errors, auth with its failure throttle, rate limit, idempotency), the docs, signed
  * downloads; feature routes are registered on the returned app by the composition root.
  */
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.use('*', requestLogMiddleware(deps.logger, deps.onRequest));
   app.onError(createErrorHandler(deps.logger));
   app.notFound((c) => c.json({ error: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND', details: {} }, 404));
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
+  if (deps.operations) registerOperationRoutes(app as never, deps.operations);
   registerDocs(app as never);
 
-  app.use('/api/v2/*', authMiddleware(deps.keys));
-  app.use('/api/v2/*', rateLimitMiddleware(deps.rateLimitPerMinute));
+  app.use('/api/v2/*', authMiddleware(deps.keys, authFailureLimiter({ perMinute: deps.rateLimits.authFailuresPerMinute, ...deps.rateLimits })));
+  app.use('/api/v2/*', rateLimitMiddleware({ perMinute: deps.rateLimitPerMinute, ...deps.rateLimits }));
   app.use('/api/v2/*', async (c, next) => {
     // JSON bodies are capped like uploads; multipart uploads are capped per file while streaming.
     if (!/^application\/json/i.test(c.req.header('content-type') ?? '')) return next();

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { ApiError } from './errors.ts';
 import type { AppEnv } from './env.ts';
 import { hasScope, type KeyService } from '../features/keys/keys.service.ts';
@@ -14,10 +14,13 @@ export function requiredScope(method: string, path: string): Scope {
   return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
 }
 
-export function authMiddleware(keys: KeyService): MiddlewareHandler<AppEnv> {
+/** `onFailure` turns a failed authentication into the error to answer (the per-address throttle, rate-limit.ts). */
+export function authMiddleware(keys: KeyService, onFailure: (c: Context, err: ApiError) => Promise<ApiError> = async (_c, err) => err): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (PUBLIC_PATHS.has(c.req.path)) return next();
-    const auth = await keys.authenticate(c.req.header('authorization'));
+    const auth = await keys.authenticate(c.req.header('authorization')).catch(async (err: unknown) => {
+      throw err instanceof ApiError && err.code === 'UNAUTHORIZED' ? await onFailure(c, err) : err;
+    });
     const needed = requiredScope(c.req.method, c.req.path);
     if (!hasScope(auth.scopes, needed)) {
       throw new ApiError('ACCESS_DENIED', `This API key lacks the ${needed} scope`, { requiredScope: needed, scopes: auth.scopes });

@@ -305,4 +305,35 @@ export const migrations: Record<string, Migration> = {
                 WHERE datasource_id IS NULL`.execute(db);
     },
   },
+  '0014_blobs': {
+    // PostgreSQL only: the blob store every node of a deployment shares (providers/blob). SQLite
+    // deployments are one machine and keep files on its disk.
+    async up(db: Kysely<unknown>) {
+      if (isSqlite(db)) return;
+      await db.schema
+        .createTable('blobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('complete', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('blobs_key').on('blobs').columns(['key', 'complete']).execute();
+      await db.schema
+        .createTable('blob_chunks')
+        .addColumn('blob_id', 'text', (c) => c.notNull().references('blobs.id').onDelete('cascade'))
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('data', 'bytea', (c) => c.notNull())
+        .addPrimaryKeyConstraint('blob_chunks_pk', ['blob_id', 'seq'])
+        .execute();
+    },
+  },
+  '0014_rate_limits': {
+    // PostgreSQL only: API rate-limit windows shared by every API process (store/rate-limits.ts).
+    // UNLOGGED: counters need no crash safety, and skipping the WAL halves what each request costs.
+    async up(db: Kysely<unknown>) {
+      if (isSqlite(db)) return;
+      await sql`CREATE UNLOGGED TABLE rate_limit_windows (bucket text NOT NULL, window_start bigint NOT NULL, count integer NOT NULL, PRIMARY KEY (bucket, window_start))`.execute(db);
+    },
+  },
 };

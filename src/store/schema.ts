@@ -4,6 +4,9 @@
  * sort correctly as text.
  */
 export interface Database {
+  /** PostgreSQL blob storage (store/blobs.ts): one row per stored version of a key, complete once every chunk is in. */
+  blobs: { id: string; key: string; size: number | string; complete: boolean; created_at: string };
+  blob_chunks: { blob_id: string; seq: number; data: Uint8Array };
   workspaces: { id: string; name: string; created_at: string };
   api_keys: {
     id: string;

@@ -90,7 +90,11 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     try {
-      await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      // IF NOT EXISTS still fails with a unique violation (23505) when another process creates
+      // the schema at the same moment (processes of a deployment starting together): it exists then.
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`).catch((err: { code?: string }) => {
+        if (err.code !== '23505') throw err;
+      });
     } finally {
       await admin.end();
     }

@@ -1,3 +1,4 @@
+import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from './store.ts';
 
 /** `instance`: an instance-level admin (creates workspaces); `admin` manages one workspace. */
@@ -6,6 +7,16 @@ export type ApiKeyRecord = { id: string; workspaceId: string; name: string; pref
 
 export async function insertWorkspace(db: Db, ws: { id: string; name: string; createdAt: string }): Promise<void> {
   await db.insertInto('workspaces').values({ id: ws.id, name: ws.name, created_at: ws.createdAt }).execute();
+}
+
+/**
+ * Serialises the first-start bootstrap (default workspace, admin key) of processes starting
+ * together on one PostgreSQL database (found by the multi-node soak: two API processes and two
+ * workers starting at once made two default workspaces, or failed on the admin key's unique hash).
+ * A transaction-scoped advisory lock; SQLite has one writer anyway.
+ */
+export async function lockBootstrap(trx: Db): Promise<void> {
+  if (trx.getExecutor().adapter instanceof PostgresAdapter) await sql`SELECT pg_advisory_xact_lock(hashtext('cellwise.bootstrap'))`.execute(trx);
 }
 
 export async function firstWorkspace(db: Db): Promise<{ id: string; name: string } | undefined> {

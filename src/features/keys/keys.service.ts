@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ApiError, InvalidParametersError, NotFoundError } from '../../http/errors.ts';
 import { newId } from '../../ids.ts';
-import { now, type Store } from '../../store/store.ts';
+import { now, type Db, type Store } from '../../store/store.ts';
 import * as keysDb from '../../store/workspaces.ts';
 import type { ApiKeyRecord, Scope } from '../../store/workspaces.ts';
 
@@ -33,9 +33,9 @@ export function createKeyService({ store }: { store: Store }) {
   // last_used_at is informative only; write it at most once a minute per key, off the hot path.
   const lastTouched = new Map<string, number>();
 
-  async function issue(workspaceId: string, name: string, scopes: Scope[], plain = mintKey()) {
+  async function issue(workspaceId: string, name: string, scopes: Scope[], plain = mintKey(), db: Db = store.db) {
     const record: ApiKeyRecord = { id: newId('key'), workspaceId, name, prefix: plain.slice(0, 7), scopes, createdAt: now(), lastUsedAt: null };
-    await keysDb.insertApiKey(store.db, { ...record, hash: hashKey(plain) });
+    await keysDb.insertApiKey(db, { ...record, hash: hashKey(plain) });
     return { record, key: plain };
   }
 
@@ -100,22 +100,26 @@ export function createKeyService({ store }: { store: Store }) {
      * which is also how an operator who lost every key gets back in.
      */
     async bootstrap(adminKey: string | undefined): Promise<{ generatedKey?: string }> {
-      let ws = await keysDb.firstWorkspace(store.db);
-      let generatedKey: string | undefined;
-      if (!ws) {
-        const id = newId('workspace');
-        await keysDb.insertWorkspace(store.db, { id, name: 'default', createdAt: now() });
-        ws = { id, name: 'default' };
-        if (!adminKey) generatedKey = (await issue(id, BOOTSTRAP_NAMES[0], ['admin', 'instance'])).key;
-      }
-      if (adminKey && !(await keysDb.findKeyByHash(store.db, hashKey(adminKey)))) {
-        await issue(ws.id, BOOTSTRAP_NAMES[1], ['admin', 'instance'], adminKey);
-      }
-      // Databases from before the instance scope: their bootstrap keys become instance admins.
-      for (const k of await keysDb.listKeys(store.db, ws.id)) {
-        if ((BOOTSTRAP_NAMES as readonly string[]).includes(k.name) && k.scopes.includes('admin') && !k.scopes.includes('instance')) await keysDb.setKeyScopes(store.db, k.id, [...k.scopes, 'instance']);
-      }
-      return generatedKey ? { generatedKey } : {};
+      return store.transaction(async (trx) => {
+        // Several processes may start at once on one PostgreSQL database: one of them creates.
+        await keysDb.lockBootstrap(trx);
+        let ws = await keysDb.firstWorkspace(trx);
+        let generatedKey: string | undefined;
+        if (!ws) {
+          const id = newId('workspace');
+          await keysDb.insertWorkspace(trx, { id, name: 'default', createdAt: now() });
+          ws = { id, name: 'default' };
+          if (!adminKey) generatedKey = (await issue(id, BOOTSTRAP_NAMES[0], ['admin', 'instance'], undefined, trx)).key;
+        }
+        if (adminKey && !(await keysDb.findKeyByHash(trx, hashKey(adminKey)))) {
+          await issue(ws.id, BOOTSTRAP_NAMES[1], ['admin', 'instance'], adminKey, trx);
+        }
+        // Databases from before the instance scope: their bootstrap keys become instance admins.
+        for (const k of await keysDb.listKeys(trx, ws.id)) {
+          if ((BOOTSTRAP_NAMES as readonly string[]).includes(k.name) && k.scopes.includes('admin') && !k.scopes.includes('instance')) await keysDb.setKeyScopes(trx, k.id, [...k.scopes, 'instance']);
+        }
+        return generatedKey ? { generatedKey } : {};
+      });
     },
   };
 }

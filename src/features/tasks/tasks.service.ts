@@ -14,6 +14,14 @@ import type { BulkTaskInput, NewRowsInput, Task } from './tasks.schema.ts';
 import { ROWS_PER_BATCH } from '../../engine/new-rows.ts';
 import { stages, withRowDependencies } from '../../engine/dependencies.ts';
 import { addRowsForLinkedDatasources } from '../datasets/extraction-rows.ts';
+import type { Logger } from '../../logger.ts';
+import { currentRequestId } from '../../request-context.ts';
+
+/** The id of the request creating a task, kept in its params: the task's log lines in any process name it. */
+function requestParam(): { requestId?: string } {
+  const requestId = currentRequestId();
+  return requestId ? { requestId } : {};
+}
 
 /** What the service needs from the engine: a nudge when work is queued, an abort when it is cancelled. */
 export type EngineControl = { wake(): void; abortTask(taskId: string): void };
@@ -30,10 +38,12 @@ type TaskServiceDeps = {
   engine: EngineControl;
   events: EventBus;
   live: EventBus;
+  /** Task start and cancel lines (the engine logs the end). */
+  logger?: Logger;
   estimate: (ctx: { workspaceId: string; dataset: DatasetRecord; columns: ColumnRecord[] }, items: { rowId: string; columnId: string }[]) => Promise<Estimate>;
 };
 
-export function createTaskService({ store, access, engine, events, live, estimate }: TaskServiceDeps) {
+export function createTaskService({ store, access, engine, events, live, estimate, logger }: TaskServiceDeps) {
   async function view(db: Db, t: tasksDb.TaskRecord): Promise<Task> {
     let { progress, usage } = t;
     if (ACTIVE.has(t.status)) ({ progress, usage } = await tasksDb.aggregateItems(db, t.id));
@@ -55,6 +65,7 @@ export function createTaskService({ store, access, engine, events, live, estimat
   /** Publishes a just-created task: live progress, and completion at once when it had nothing to do. */
   async function announce(auth: Auth, task: tasksDb.TaskRecord, webhookId: string | undefined): Promise<Task> {
     const out = await view(store.db, task);
+    logger?.info('task started', { taskId: task.id, datasetId: task.datasetId, type: task.type, status: out.status, progress: out.progress });
     live.emit({ type: 'task', workspaceId: auth.workspaceId, data: { datasetId: task.datasetId, taskId: task.id, status: out.status, progress: out.progress } });
     if (out.status === 'completed') events.emit({ type: 'dataset.task.completed', workspaceId: auth.workspaceId, data: { datasetId: task.datasetId, taskId: task.id, status: out.status, progress: out.progress, usage: out.usage, error: null, ...(webhookId ? { webhookId } : {}) } });
     else engine.wake();
@@ -91,7 +102,7 @@ export function createTaskService({ store, access, engine, events, live, estimat
         const columns = await listColumns(trx, dataset.id);
         const id = newId('task');
         const at = now();
-        await tasksDb.insertTask(trx, { id, workspaceId: auth.workspaceId, datasetId: dataset.id, type: 'new-rows', status: 'queued', params: input, createdAt: at });
+        await tasksDb.insertTask(trx, { id, workspaceId: auth.workspaceId, datasetId: dataset.id, type: 'new-rows', status: 'queued', params: { ...input, ...requestParam() }, createdAt: at });
         if (dataset.type === 'extraction') {
           const { rowIds } = await addRowsForLinkedDatasources(trx, dataset, input.rowCount, at);
           await tasksDb.addRowsAdded(trx, id, rowIds.length);
@@ -155,6 +166,7 @@ export function createTaskService({ store, access, engine, events, live, estimat
       });
       engine.abortTask(taskId);
       const out = await view(store.db, task);
+      logger?.info('task cancelled', { taskId, datasetId, type: task.type, progress: out.progress, usage: out.usage, startedBy: task.params.requestId ?? null });
       live.emit({ type: 'task', workspaceId: auth.workspaceId, data: { datasetId, taskId, status: out.status, progress: out.progress } });
       return out;
     },
@@ -176,7 +188,7 @@ class Preview extends Error {
 /** Records a bulk task and its items (the targeted cells go `queued`); returns the item count. */
 async function queueTask(trx: Db, auth: Auth, datasetId: string, columns: ColumnRecord[], input: BulkTaskInput, id: string, at: string): Promise<number> {
   const target = await resolveTargets(trx, datasetId, withRowDependencies(columns), input);
-  const params = { ...input, processOnlyEmpty: input.processOnlyEmpty ?? false };
+  const params = { ...input, processOnlyEmpty: input.processOnlyEmpty ?? false, ...requestParam() };
   await tasksDb.insertTask(trx, { id, workspaceId: auth.workspaceId, datasetId, type: 'bulk', status: 'queued', params, createdAt: at });
   const noTarget = !input.cellIds && !input.rowIds && !input.columnIds;
   return tasksDb.insertItems(trx, {

@@ -1,10 +1,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
-import { BlobTooLargeError, type BlobStore } from './blob-store.ts';
+import { byteCounter, type BlobStore } from './blob-store.ts';
 
 /** Blobs as files under a root folder; writes go to a temp name and are renamed into place. */
 export function createLocalBlobStore(root: string): BlobStore & { sweepPartial(olderThanMs: number): Promise<number> } {
@@ -14,18 +14,12 @@ export function createLocalBlobStore(root: string): BlobStore & { sweepPartial(o
     return full;
   };
   return {
+    kind: 'local',
     async put(key, body, options = {}) {
       const target = resolve(key);
       await mkdir(path.dirname(target), { recursive: true });
       const temp = `${target}.${randomBytes(6).toString('hex')}.part`;
-      let size = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          size += chunk.length;
-          if (options.maxBytes !== undefined && size > options.maxBytes) cb(new BlobTooLargeError(options.maxBytes));
-          else cb(null, chunk);
-        },
-      });
+      const counter = byteCounter(options.maxBytes);
       try {
         await pipeline(body, counter, createWriteStream(temp));
         await rename(temp, target);
@@ -33,7 +27,7 @@ export function createLocalBlobStore(root: string): BlobStore & { sweepPartial(o
         await rm(temp, { force: true });
         throw err;
       }
-      return size;
+      return counter.bytes;
     },
     async read(key) {
       const file = resolve(key);

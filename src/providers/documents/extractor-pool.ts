@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { ExtractedPage, ExtractOptions } from './extract.ts';
 import type { ExtractAnswer, ExtractJob } from './extract-worker.ts';
 import { ExtractionError } from './extraction-error.ts';
+import { threadEntry } from '../thread-entry.ts';
 
 /**
  * Document extraction off the event loop: a few worker threads (pdfjs, mammoth and tesseract.js run
@@ -16,19 +17,11 @@ export type ExtractorPool = {
   close(): Promise<void>;
 };
 
-const WORKER_URL = new URL('./extract-worker.ts', import.meta.url).href;
-/**
- * Node 20 does not apply the parent's module hooks (tsx's --import) inside worker threads, so the
- * thread starts as a tiny JavaScript bootstrap that registers tsx itself, then imports the worker.
- */
-// The big JavaScript libraries are imported before tsx is registered: through tsx's loader pdfjs-dist's
-// 2 MB bundles take ~10x longer to load (4 s instead of 0.4 s each here); once in the module cache,
-// the worker's own imports reuse them. pdf.worker.mjs is what pdfjs loads for its in-thread parser.
-// Specifiers are resolved here, to absolute URLs: an eval'd thread would resolve bare names from the
-// current directory, which need not be the project's.
+// The big JavaScript libraries are preloaded (see threadEntry). pdf.worker.mjs is what pdfjs loads
+// for its in-thread parser. Specifiers are resolved here, to absolute URLs: an eval'd thread would
+// resolve bare names from the current directory, which need not be the project's.
 const PRELOAD = ['pdfjs-dist/legacy/build/pdf.mjs', 'pdfjs-dist/legacy/build/pdf.worker.mjs', 'mammoth', 'tesseract.js', 'node-html-parser'].map((m) => import.meta.resolve(m));
-const TSX_API = import.meta.resolve('tsx/esm/api');
-const BOOTSTRAP = `Promise.all(${JSON.stringify(PRELOAD)}.map((m) => import(m))).then(() => import(${JSON.stringify(TSX_API)})).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL)}); })`;
+const BOOTSTRAP = threadEntry(import.meta.url, 'extract-worker', PRELOAD);
 /** A thread that has not started within this long is reported as failed (it never counts against a job's timeout). */
 const START_TIMEOUT_MS = 120_000;
 const WORKER_MEMORY_MB = 1024;

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { FetchError } from './fetcher.ts';
-import { readHtml, type ReadablePage } from './readable.ts';
+import type { ReadablePage } from './readable.ts';
+import { threadEntry } from '../thread-entry.ts';
 
 type Job = { id: number; html: string; url: string; resolve: (p: ReadablePage) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout; timedOut?: boolean };
 type Slot = { worker: Worker; job?: Job };
@@ -10,8 +11,8 @@ type Slot = { worker: Worker; job?: Job };
  * Readable text off the event loop. Parsing a large page takes seconds of CPU (see readable.ts);
  * on the main thread that would stall every request, heartbeat and LLM call of the process. Pages
  * go to a few worker threads (one less than the cores, at most 4, at least 1); a page that takes
- * longer than `timeoutMs` has its worker ended and fails. The workers load TypeScript through tsx
- * (the project runs without a build step); if they cannot start, pages are read inline.
+ * longer than `timeoutMs` has its worker ended and fails. If the workers cannot start, pages are
+ * read inline.
  */
 export function createReadablePool({ size = Math.max(1, Math.min(4, availableParallelism() - 1)), timeoutMs = 20_000 }: { size?: number; timeoutMs?: number } = {}) {
   const slots: Slot[] = [];
@@ -20,9 +21,7 @@ export function createReadablePool({ size = Math.max(1, Math.min(4, availablePar
   let broken = false;
 
   function spawn(): Slot {
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./readable-worker.ts', import.meta.url).href;
-    const worker = new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
+    const worker = new Worker(threadEntry(import.meta.url, 'readable-worker'), { eval: true });
     const slot: Slot = { worker };
     let answered = false;
     worker.on('message', (m: { id: number; page?: ReadablePage; error?: string }) => {
@@ -58,11 +57,8 @@ export function createReadablePool({ size = Math.max(1, Math.min(4, availablePar
   }
 
   function inline(job: Job) {
-    try {
-      job.resolve(readHtml(job.html, job.url));
-    } catch (err) {
-      job.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+    // Loaded on first use: linkedom is hundreds of modules the server's start need not wait for.
+    import('./readable.ts').then(({ readHtml }) => job.resolve(readHtml(job.html, job.url))).catch((err: unknown) => job.reject(err instanceof Error ? err : new Error(String(err))));
   }
 
   function pump() {

@@ -1,6 +1,6 @@
 import { FetchError, parseFetchUrl, type FetchedResponse, type Fetcher } from './fetcher.ts';
 import type { Politeness } from './politeness.ts';
-import { readHtml, MAX_TEXT_CHARS, type PageLink, type ReadablePage } from './readable.ts';
+import type { PageLink, ReadablePage } from './readable.ts';
 import type { Robots } from './robots.ts';
 import { detectWall } from './walls.ts';
 
@@ -45,7 +45,8 @@ const TEXT = new Set(['text/plain', 'text/markdown', 'text/x-markdown']);
  */
 export function createWebReader(deps: { fetcher: Fetcher; robots: Robots; politeness: Politeness; cache?: PageCache; maxAgeMs: number; readHtml?: (html: string, url: string) => Promise<ReadablePage>; allowedNow?: (url: URL) => Promise<boolean> }): WebReader {
   // Inline by default; production passes the worker pool (readable-pool.ts) to keep parsing off the event loop.
-  const parse = deps.readHtml ?? ((html: string, url: string) => Promise.resolve(readHtml(html, url)));
+  // readable.ts is loaded on first use: linkedom is hundreds of modules the server's start need not wait for.
+  const parse = deps.readHtml ?? (async (html: string, url: string) => (await import('./readable.ts')).readHtml(html, url));
   const inflight = new Map<string, Promise<WebPage & { cached: boolean }>>();
 
   async function fetchPage(url: URL, signal?: AbortSignal): Promise<WebPage> {
@@ -63,6 +64,7 @@ export function createWebReader(deps: { fetcher: Fetcher; robots: Robots; polite
     }
     if (res.status >= 400) throw httpError(res);
     if (TEXT.has(type)) {
+      const { MAX_TEXT_CHARS } = await import('./readable.ts');
       const text = decode(res).slice(0, MAX_TEXT_CHARS);
       if (!text.trim()) throw new FetchError('FETCH_NO_CONTENT', `${res.url}: the document is empty`);
       return { url: url.href, finalUrl: res.url, title: new URL(res.url).pathname.split('/').pop() || res.url, contentType: type, text, links: [], fetchedAt: new Date().toISOString() };

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { startServer } from '../src/main.ts';
+import { ADMIN_KEY, expectError, startTestApp, testBackend } from './helpers/app.ts';
+
+/**
+ * Rate limits run on an injected clock, so a minute boundary never falls between a test's
+ * requests by accident: the clock starts 100 ms before a boundary and moves only when told.
+ */
+function testClock() {
+  let now = Date.UTC(2026, 0, 1, 12, 0, 59, 900);
+  return { clock: () => now, advance: (ms: number) => void (now += ms), now: () => now };
+}
+
+describe('rate limits', () => {
+  it('sends X-RateLimit headers on every response, 429 with Retry-After past the limit, and a fresh window a minute later', async () => {
+    const t = testClock();
+    const limited = await startTestApp({ rateLimitPerMinute: 3 }, { clock: t.clock });
+    try {
+      const first = await limited.get('/api/v2/datasets');
+      assert.equal(first.headers.get('x-ratelimit-limit'), '3');
+      assert.equal(first.headers.get('x-ratelimit-remaining'), '2');
+      assert.equal(Number(first.headers.get('x-ratelimit-reset')), Math.ceil(t.now() / 1000), 'the window ends at the next minute');
+      await limited.get('/api/v2/datasets');
+      const third = await limited.get('/api/v2/datasets/ds_missing');
+      expectError(third, 404, 'DATASET_NOT_FOUND');
+      assert.equal(third.headers.get('x-ratelimit-remaining'), '0', 'error responses carry the headers too');
+      const fourth = await limited.get('/api/v2/datasets');
+      expectError(fourth, 429, 'RATE_LIMITED');
+      assert.equal(fourth.headers.get('retry-after'), '1');
+      t.advance(60_000);
+      const later = await limited.get('/api/v2/datasets');
+      assert.equal(later.status, 200);
+      assert.equal(later.headers.get('x-ratelimit-remaining'), '2');
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('counts each API key in a window of its own', async () => {
+    const limited = await startTestApp({ rateLimitPerMinute: 2 }, { clock: testClock().clock });
+    try {
+      const other = (await limited.post('/api/v2/keys', { name: 'second', scopes: ['read', 'write'] })).body.key as string;
+      // The key creation above used one of the admin key's two requests.
+      assert.equal((await limited.get('/api/v2/datasets')).status, 200);
+      expectError(await limited.get('/api/v2/datasets'), 429, 'RATE_LIMITED');
+      const theirs = await limited.get('/api/v2/datasets', { key: other });
+      assert.equal(theirs.status, 200, 'another key is not held back by the first');
+      assert.equal(theirs.headers.get('x-ratelimit-remaining'), '1');
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('throttles failed authentications per address without holding back a valid key', async () => {
+    const t = testClock();
+    const app = await startTestApp({ authFailuresPerMinute: 3 }, { clock: t.clock });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const bad = await app.get('/api/v2/datasets', { key: `cw_wrong_${i}` });
+        expectError(bad, 401, 'UNAUTHORIZED');
+        assert.equal(bad.headers.get('x-ratelimit-limit'), '3', 'a failed authentication carries the rate-limit headers');
+        assert.equal(bad.headers.get('x-ratelimit-remaining'), String(2 - i));
+      }
+      const throttled = await app.get('/api/v2/datasets', { key: 'cw_wrong_again' });
+      expectError(throttled, 429, 'RATE_LIMITED');
+      assert.equal(throttled.headers.get('retry-after'), '1');
+      expectError(await app.get('/api/v2/datasets', { key: null }), 429, 'RATE_LIMITED');
+      assert.equal((await app.get('/api/v2/datasets')).status, 200, 'the valid key from the same address still works');
+      t.advance(60_000);
+      expectError(await app.get('/api/v2/datasets', { key: 'cw_wrong_later' }), 401, 'UNAUTHORIZED');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('is kept by two API processes together on PostgreSQL', { skip: testBackend().kind !== 'postgres' ? 'needs the PostgreSQL backend' : false }, async () => {
+    const t = testClock();
+    const api1 = await startTestApp({ rateLimitPerMinute: 4 }, { clock: t.clock });
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'cellwise-api2-'));
+    const api2 = await startServer({ ...api1.config, dataDir, port: 0 }, { clock: t.clock });
+    try {
+      const onTwo = (p: string) => fetch(`http://127.0.0.1:${api2.port}${p}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      assert.equal((await api1.get('/api/v2/datasets')).status, 200);
+      assert.equal((await onTwo('/api/v2/datasets')).status, 200);
+      assert.equal((await api1.get('/api/v2/datasets')).status, 200);
+      const fourth = await onTwo('/api/v2/datasets');
+      assert.equal(fourth.status, 200);
+      assert.equal(fourth.headers.get('x-ratelimit-remaining'), '0', 'API 2 sees the requests API 1 counted');
+      expectError(await api1.get('/api/v2/datasets'), 429, 'RATE_LIMITED');
+      assert.equal((await onTwo('/api/v2/datasets')).status, 429);
+    } finally {
+      await api2.close();
+      await rm(dataDir, { recursive: true, force: true });
+      await api1.close();
+    }
+  });
+});
