@@ -93,7 +93,7 @@ describe('the real server', () => {
     assert.equal(me.status, 200);
     assert.deepEqual(me.body, { keyId: created.body.keyId, workspaceId: me.body.workspaceId, scopes: ['read'] });
     assert.match(me.body.workspaceId, /^ws_/);
-    assert.deepEqual((await a.get('/api/v2/me')).body.scopes, ['admin']);
+    assert.deepEqual((await a.get('/api/v2/me')).body.scopes, ['admin', 'instance'], 'the bootstrap key is an instance admin');
     assert.equal((await a.get('/api/v2/me', { key: null })).body.code, 'UNAUTHORIZED');
   });
 });
