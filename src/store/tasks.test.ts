@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freshDatabase, testBackend } from '../../test/helpers/app.ts';
-import { newId } from '../ids.ts';
-import { insertColumns } from './columns.ts';
-import { insertDataset } from './datasets.ts';
-import { findCell, insertCells, insertRows } from './rows.ts';
+import { claimedBy } from '../../test/helpers/leases.ts';
+import { findCell } from './rows.ts';
 import { openStore, type Store } from './store.ts';
-import { claimItems, finishItem, finishItems, insertItems, insertTask, itemKeyOf, releaseItem, setHeldCellStatus, type ClaimedItem, type ItemKey } from './tasks.ts';
-import { insertWorkspace } from './workspaces.ts';
+import { claimItems, finishItem, finishItems, itemKeyOf, releaseItem, setHeldCellStatus, type ClaimedItem, type ItemKey } from './tasks.ts';
 
 // The lease guard on the backend of this run (scripts/test.mjs runs SQLite, then PostgreSQL): a
 // worker writes a result only while its item is running and leased to it. Each way of losing the
 // item is met once: another worker took it over after the lease expired, or it left `running`
 // while the lease owner column still names the worker (the status check must not lean on every
 // other statement clearing the owner).
-const at = '2026-01-01T00:00:00.000Z';
 const later = '2026-01-01T00:10:00.000Z';
 const usage = { llmCalls: 1, cachedCalls: 0, inputTokens: 10, outputTokens: 5, costUsd: 0.001 };
 
@@ -31,25 +27,7 @@ describe(`task item leases: ${testBackend().kind}`, () => {
     await drop();
   });
 
-  /** A dataset of `n` rows with one computed column, a task over its cells, and every item claimed by A. */
-  async function claimedByA(n: number) {
-    const ws = newId('workspace');
-    const ds = newId('dataset');
-    const col = newId('column');
-    const task = newId('task');
-    await insertWorkspace(store.db, { id: ws, name: 'w', createdAt: at });
-    await insertDataset(store.db, { id: ds, workspaceId: ws, name: 'd', description: null, type: 'analysis', status: 'completed', activeTaskId: null, sourceDatasourceId: null, rowCount: n, createdAt: at, updatedAt: at });
-    await insertColumns(store.db, [{ id: col, datasetId: ds, name: 'Out', taskType: 'ai_enrich', metadata: { prompt: 'x' }, dependsOn: [], position: 0, createdAt: at, updatedAt: at }]);
-    const rows = Array.from({ length: n }, (_, i) => ({ id: newId('row'), datasetId: ds, position: i, createdAt: at }));
-    await insertRows(store.db, rows);
-    await insertCells(store.db, rows.map((r) => ({ rowId: r.id, columnId: col, value: null, status: 'empty' as const, datasourceId: null })), at);
-    await insertTask(store.db, { id: task, workspaceId: ws, datasetId: ds, type: 'bulk', status: 'processing', params: {}, createdAt: at });
-    assert.equal(await insertItems(store.db, { taskId: task, datasetId: ds, stages: new Map([[col, 0]]), onlyEmpty: false, at }), n);
-    const claimed = await claimItems(store.db, { owner: 'A', limit: n, leaseUntil: '2026-01-01T00:01:00.000Z', now: at });
-    assert.equal(claimed.length, n);
-    const byRow = new Map(claimed.map((c) => [c.rowId, c]));
-    return { ds, col, items: rows.map((r) => byRow.get(r.id)!) };
-  }
+  const claimedByA = (n: number) => claimedBy(store, 'A', n);
 
   /** B claims what expired: A's lease ran out (A died or stalled). */
   async function takenOverByB(item: ClaimedItem) {
