@@ -41,6 +41,7 @@ describe(`task item leases: ${testBackend().kind}`, () => {
   }
 
   const cellOf = async (ds: string, item: ItemKey) => (await findCell(store.db, ds, item.rowId, item.columnId))!;
+  const attempts = async (item: ItemKey) => (await store.db.selectFrom('task_items').select('attempts').where('task_id', '=', item.taskId).where('row_id', '=', item.rowId).where('column_id', '=', item.columnId).executeTakeFirstOrThrow()).attempts;
   const itemRow = (item: ItemKey) => store.db.selectFrom('task_items').select(['status', 'lease_owner', 'llm_calls']).where('task_id', '=', item.taskId).where('row_id', '=', item.rowId).where('column_id', '=', item.columnId).executeTakeFirstOrThrow();
 
   it('the group commit finishes and writes only the items the owner still holds', async () => {
@@ -81,5 +82,30 @@ describe(`task item leases: ${testBackend().kind}`, () => {
     assert.equal((await cellOf(ds, held)).status, 'processing');
     assert.equal(await releaseItem(store.db, held, 'A', later, true), true);
     assert.deepEqual(await itemRow(held), { status: 'pending', lease_owner: null, llm_calls: 0 });
+    assert.equal(await attempts(held), 0, 'a refunded release gives the attempt back');
+  });
+
+  it('finishItem and releaseItem report success, and a release without refund keeps the attempt', async () => {
+    const { items } = await claimedByA(2);
+    const [done, retried] = items as [ClaimedItem, ClaimedItem];
+    assert.equal(await finishItem(store.db, done, 'A', 'done', usage), true);
+    assert.deepEqual(await itemRow(done), { status: 'done', lease_owner: null, llm_calls: 1 });
+    assert.equal(await releaseItem(store.db, retried, 'A', later, false), true);
+    assert.equal(await attempts(retried), 1);
+  });
+
+  it('a result without a value leaves the cell\'s value SQL NULL, so it still counts as empty', async () => {
+    const { ds, items } = await claimedByA(2);
+    const [failed, undef] = items as [ClaimedItem, ClaimedItem];
+    const written = await finishItems(store.db, 'A', [
+      { key: failed, status: 'failed', usage, cell: { value: null, status: 'error', metadata: { error: 'x' } } },
+      { key: undef, status: 'done', usage, cell: { value: undefined, status: 'done', metadata: {} } },
+    ], later);
+    assert.equal(written.size, 2);
+    for (const k of [failed, undef]) {
+      const raw = await store.db.selectFrom('cells').select('value').where('row_id', '=', k.rowId).where('column_id', '=', k.columnId).executeTakeFirstOrThrow();
+      assert.equal(raw.value, null, 'NULL, not the JSON text "null"');
+    }
+    assert.equal((await cellOf(ds, failed)).status, 'error');
   });
 });
