@@ -2,7 +2,8 @@
 // Runs every test file with node's test runner: once on SQLite and, when
 // CELLWISE_TEST_DATABASE_URL is set, once more on PostgreSQL. Prints one closing line.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const roots = ['src', 'test'];
@@ -25,10 +26,19 @@ else console.log('# PostgreSQL tests skipped: set CELLWISE_TEST_DATABASE_URL (CI
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+/** Why tests were skipped: "backend: reason" -> count. */
+const why = new Map();
+const skip = (reason, n) => {
+  skipped += n;
+  why.set(reason, (why.get(reason) ?? 0) + n);
+};
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'cellwise-test-run-'));
 for (const backend of backends) {
   console.log(`\n# ===== backend: ${backend} (${selected.length} files) =====`);
+  const skipsFile = path.join(tmp, `${backend}-skips.jsonl`);
+  const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${path.resolve('scripts/skip-reporter.mjs')}`, `--test-reporter-destination=${skipsFile}`];
   const code = await new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...selected], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...reporters, '--test-concurrency=2', ...selected], {
       env: { ...process.env, CELLWISE_TEST_BACKEND: backend },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -41,11 +51,31 @@ for (const backend of backends) {
       const num = (label) => Number((out.match(new RegExp(`^\\S* ?${label} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
       passed += num('pass');
       failed += num('fail');
-      skipped += num('skipped');
+      let lines = [];
+      try {
+        lines = readFileSync(skipsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      } catch {
+        // no file: the run died before reporting; its failure is counted below
+      }
+      // Skipped tests are counted by the runner; a skipped suite counts as one (its tests never ran,
+      // so their number is unknown), and both are listed with their reasons.
+      for (const l of lines) skip(`${backend}: ${l.reason}${l.suite ? ' (a whole suite, counted as one)' : ''}`, 1);
+      const runnerSkips = num('skipped');
+      const listed = lines.filter((l) => !l.suite).length;
+      if (runnerSkips > listed) skip(`${backend}: reason not reported`, runnerSkips - listed);
       resolve(c);
     });
   });
   if (code !== 0 && failed === 0) failed++;
+  if (backend === 'sqlite' && !backends.includes('postgres')) {
+    // The PostgreSQL run would repeat every test of these files: all of them are skipped there.
+    skip('postgres: not run, set CELLWISE_TEST_DATABASE_URL (CI always does)', passed + failed + skipped);
+  }
+}
+rmSync(tmp, { recursive: true, force: true });
+if (why.size) {
+  console.log('\n# skipped:');
+  for (const [reason, n] of why) console.log(`#   ${n} ${reason}`);
 }
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed ? 1 : 0);

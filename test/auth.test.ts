@@ -118,6 +118,37 @@ describe('idempotency', () => {
     const failedAgain = await app.post('/api/v2/datasets', { name: 'Bad' }, { headers: { 'idempotency-key': 'bad-1' } });
     assert.equal(failedAgain.headers.get('idempotent-replayed'), 'true', 'client errors are replayed too');
   });
+
+  it('binds a key to its method and path: the same key and body elsewhere is a conflict, not a replay', async () => {
+    const headers = { 'idempotency-key': 'bound-1' };
+    const body = { name: 'Bound' };
+    const created = await app.post('/api/v2/datasets', { ...body, type: 'analysis' }, { headers: { 'idempotency-key': 'bound-0' } });
+    assert.equal(created.status, 201);
+    const id = created.body.datasetId as string;
+    const renamed = await app.patch(`/api/v2/datasets/${id}`, body, { headers });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    // Another path, same method and body.
+    const other = (await app.post('/api/v2/datasets', { name: 'Other', type: 'analysis' })).body.datasetId as string;
+    expectError(await app.patch(`/api/v2/datasets/${other}`, body, { headers }), 409, 'IDEMPOTENCY_KEY_CONFLICT');
+    // Same path and body, another method.
+    expectError(await app.put(`/api/v2/datasets/${id}`, body, { headers }), 409, 'IDEMPOTENCY_KEY_CONFLICT');
+    assert.equal((await app.get(`/api/v2/datasets/${other}`)).body.name, 'Other', 'the other dataset was not renamed');
+    assert.equal((await app.patch(`/api/v2/datasets/${id}`, body, { headers })).headers.get('idempotent-replayed'), 'true');
+  });
+
+  it('keeps each API key\'s idempotency keys apart, and only on POST, PUT and PATCH', async () => {
+    const writer = (await app.post('/api/v2/keys', { name: 'idem-writer', scopes: ['write'] })).body.key as string;
+    const headers = { 'idempotency-key': 'shared-name' };
+    const mine = await app.post('/api/v2/datasets', { name: 'Mine', type: 'analysis' }, { headers });
+    const theirs = await app.post('/api/v2/datasets', { name: 'Mine', type: 'analysis' }, { headers, key: writer });
+    assert.equal(theirs.status, 201);
+    assert.notEqual(theirs.body.datasetId, mine.body.datasetId, 'another API key\'s request is its own');
+    assert.equal(theirs.headers.get('idempotent-replayed'), null);
+    const del = await app.del(`/api/v2/datasets/${theirs.body.datasetId}`, undefined, { headers, key: writer });
+    assert.equal(del.status, 200, 'DELETE ignores the header');
+    expectError(await app.post('/api/v2/datasets', { name: 'Long', type: 'analysis' }, { headers: { 'idempotency-key': 'k'.repeat(256) } }), 400, 'INVALID_PARAMETERS');
+    assert.equal((await app.post('/api/v2/datasets', { name: 'Max', type: 'analysis' }, { headers: { 'idempotency-key': 'k'.repeat(255) } })).status, 201);
+  });
 });
 
 describe('instance and workspace admins (issue 11 item 8)', () => {

@@ -99,7 +99,7 @@ describe('columns', () => {
 
   it('PUT task-type validates, then resets the whole column and marks readers stale', async () => {
     const ds = await dataset();
-    const reader = (await app.post(`/api/v2/datasets/${ds.id}/columns`, { name: 'Greeting', taskType: 'ai_enrich', metadata: { prompt: 'Hello {{City}}' } })).body;
+    assert.equal((await app.post(`/api/v2/datasets/${ds.id}/columns`, { name: 'Greeting', taskType: 'ai_enrich', metadata: { prompt: 'Hello {{City}}' } })).status, 201);
     const g0 = await grid(ds.id);
     await app.patch(`/api/v2/datasets/${ds.id}/cells/${g0.data[0][2].cellId}`, { value: 'Hello London' });
 
@@ -113,7 +113,9 @@ describe('columns', () => {
     const g = await grid(ds.id);
     assert.deepEqual(g.data.map((r: any[]) => [r[1].value, r[1].status]), [[null, 'empty'], [null, 'empty']]);
     assert.equal(g.data[0][2].status, 'stale');
-    assert.equal(reader.taskType, 'ai_enrich');
+    // The change is stored, not only echoed: the dataset's columns now list City as ai_enrich with its prompt.
+    const city = (await app.get(`/api/v2/datasets/${ds.id}`)).body.columns.find((c: any) => c.columnId === ds.city);
+    assert.deepEqual([city.taskType, city.metadata.prompt], ['ai_enrich', 'Where does {{Name}} live?']);
   });
 
   it('deletes a column unless another column reads it', async () => {

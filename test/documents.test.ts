@@ -129,14 +129,17 @@ describe('bad documents', () => {
   });
 
   it('too many pages and a slow extraction fail with clear codes; the thread is replaced', async () => {
-    const strict = await startTestApp({ documentMaxPages: 12, documentTimeoutMs: 1_000 });
+    // The job is stopped at the timeout whatever its length, so the slow scan can be long enough
+    // for any machine: 300 scanned pages need 300 s of OCR at 1 s a page (measured here under load:
+    // 0.8 s) and still 3 s at an unlikely 10 ms a page.
+    const scan = textPng(['Slow scanned page with quite a lot of words', 'and a second line of words', 'and a third line']);
+    const pages = 300;
+    const strict = await startTestApp({ documentMaxPages: 300, documentTimeoutMs: 1_000 });
     try {
-      const big = await strict.upload('/api/v2/datasources/upload', [{ name: 'big.pdf', content: await textPdf(Array.from({ length: 13 }, (_, i) => [`This is page ${i} of a document that is too long`])) }]);
+      const big = await strict.upload('/api/v2/datasources/upload', [{ name: 'big.pdf', content: await textPdf(Array.from({ length: 301 }, (_, i) => [`Page ${i}`])) }]);
       const bigDone = await waitForDatasource(strict, big.body.datasourceId);
       assert.equal(bigDone.errorCode, 'DOCUMENT_TOO_MANY_PAGES');
-      // Twelve scanned pages need well over a second of OCR (0.1-0.4 s a page, after tesseract loads its model).
-      const scan = textPng(['Slow scanned page with quite a lot of words', 'and a second line of words', 'and a third line']);
-      const slow = await strict.upload('/api/v2/datasources/upload', [{ name: 'slow.pdf', content: await mixedPdf(Array.from({ length: 12 }, () => scan)) }]);
+      const slow = await strict.upload('/api/v2/datasources/upload', [{ name: 'slow.pdf', content: await mixedPdf(Array.from({ length: pages }, () => scan)) }]);
       const slowDone = await waitForDatasource(strict, slow.body.datasourceId);
       assert.equal(slowDone.errorCode, 'DOCUMENT_TIMEOUT');
       const ok = await strict.upload('/api/v2/datasources/upload', [{ name: 'ok.txt', content: 'still works' }]);

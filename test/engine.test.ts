@@ -172,12 +172,14 @@ describe('engine faults', () => {
     await runTask(app, ds.id);
     let text = '';
     const deadline = Date.now() + 5000;
-    while (!/event: task\ndata: [^\n]*"status":"completed"/.test(text)) {
+    const completed = /event: task\ndata: [^\n]*"status":"completed"/;
+    while (!completed.test(text)) {
       assert.ok(Date.now() < deadline, `no completed task event in ${text}`);
       const { value, done } = await reader.read();
-      if (done) break;
+      assert.ok(!done, `the stream ended before a completed task event: ${text}`);
       text += new TextDecoder().decode(value);
     }
+    assert.match(text, completed);
     assert.match(text, /event: cell\ndata: [^\n]*"status":"done"/);
     controller.abort();
   });

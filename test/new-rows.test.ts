@@ -154,16 +154,38 @@ describe('new-rows tasks', () => {
 
   it('can be cancelled: batches not yet written add no rows', async () => {
     const id = await dataset('Cancelled');
-    rowsFor = (count, batch) => ({ kind: 'json', value: { rows: Array.from({ length: count }, (_, i) => ({ Name: `C ${batch}-${i}`, City: 'x', Age: 1 })) }, delayMs: 300 });
+    // The batches' calls hang until the client gives up: any row written after the cancel would
+    // come from a call the cancel failed to abort, or from a batch claimed after it.
+    rowsFor = () => ({ kind: 'hang' });
+    const ofTask = (r: RecordedRequest) => isGeneration(r) && /Batch \d+ of 80\b/.test(userText(r));
     try {
       const res = await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 2000 });
+      const deadline = Date.now() + 10_000;
+      while (!fake.requests.some(ofTask)) {
+        assert.ok(Date.now() < deadline, 'no batch was ever asked for');
+        await new Promise((r) => setTimeout(r, 10));
+      }
       const cancel = await app.post(`/api/v2/datasets/${id}/tasks/${res.body.taskId}/cancel`, {});
       assert.equal(cancel.status, 200);
       assert.equal(cancel.body.status, 'cancelled');
+      const askedBeforeCancel = fake.requests.filter(ofTask).length;
       const after = (await app.get(`/api/v2/datasets/${id}`)).body;
       assert.equal(after.activeTaskId, null);
-      assert.ok(after.rowCount < 2002, 'not all batches ran');
-      assert.equal((await allRows(id)).length, after.rowCount);
+      assert.equal(after.rowCount, 2, 'no batch had been answered');
+      // The calls in flight are aborted: the fake sees each connection closed by the client.
+      while (fake.requests.some((r) => ofTask(r) && r.open)) {
+        assert.ok(Date.now() < deadline, 'the cancelled batches\' calls were not aborted');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // Answers come at once now. A later task on the dataset is claimed after anything the cancel
+      // left claimable (claims go by due time), so once it completes nothing of the first is pending.
+      rowsFor = undefined;
+      const next = await app.post(`/api/v2/datasets/${id}/tasks/new-rows`, { rowCount: 1 });
+      assert.equal(next.status, 202, JSON.stringify(next.body));
+      assert.equal((await waitForTask(app, id, next.body.taskId)).status, 'completed');
+      assert.equal(fake.requests.filter(ofTask).length, askedBeforeCancel, 'no batch of the cancelled task was asked for after the cancel');
+      assert.equal((await app.get(`/api/v2/datasets/${id}`)).body.rowCount, 3);
+      assert.equal((await allRows(id)).length, 3);
     } finally {
       rowsFor = undefined;
     }

@@ -156,7 +156,9 @@ describe('bulk tasks', () => {
   it('locks the dataset while processing; cancel keeps finished cells and restores the rest', async () => {
     const ds = await dataset([{ Name: 'fast' }, { Name: 'slow1' }, { Name: 'slow2' }, { Name: 'slow3' }]);
     const col = await addColumn(ds.id, { name: 'Out', taskType: 'ai_enrich', metadata: { prompt: 'Do {{Name}}' } });
-    script = (r) => (JSON.stringify(r.body.messages).includes('Do slow') ? { kind: 'text', text: 'late', delayMs: 10_000 } : undefined);
+    const isSlow = (r: RecordedRequest) => JSON.stringify(r.body.messages).includes('Do slow');
+    // The slow calls never answer by themselves: only the client closing them ends them.
+    script = (r) => (isSlow(r) ? { kind: 'hang' } : undefined);
     try {
       const res = await app.post(`/api/v2/datasets/${ds.id}/tasks/bulk`, {});
       const taskId = res.body.taskId;
@@ -180,7 +182,16 @@ describe('bulk tasks', () => {
       expectError(await app.post(`/api/v2/datasets/${ds.id}/tasks/${taskId}/cancel`), 409, 'TASK_NOT_CANCELLABLE');
       expectError(await app.del(`/api/v2/datasets/${ds.id}/tasks/${taskId}`), 409, 'TASK_NOT_CANCELLABLE');
       expectError(await app.post(`/api/v2/datasets/${ds.id}/tasks/task_nope/cancel`), 404, 'TASK_NOT_FOUND');
-      // Unlocked: changes work again, and the aborted calls never land on the cells.
+      // The calls in flight are aborted: the fake sees each slow request closed by the client, and
+      // the cells stay as the cancel restored them.
+      while (fake.requests.some((r) => isSlow(r) && r.open)) {
+        assert.ok(Date.now() - started < 10_000, 'the slow calls were not aborted');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(fake.requests.filter(isSlow).length >= 1);
+      const restored = await grid(ds.id);
+      assert.deepEqual([1, 2, 3].map((i) => [cellOf(restored, i, col).status, cellOf(restored, i, col).value]), [['empty', null], ['empty', null], ['empty', null]]);
+      // Unlocked: changes work again.
       assert.equal((await app.post(`/api/v2/datasets/${ds.id}/columns`, { name: 'Z', taskType: 'raw' })).status, 201);
       const list = await app.get(`/api/v2/datasets/${ds.id}/tasks`);
       assert.equal(list.body.tasks[0].taskId, taskId);

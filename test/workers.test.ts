@@ -23,14 +23,18 @@ describe('cellwise worker processes (PostgreSQL)', { skip: backend.kind !== 'pos
     await fake?.close();
   });
 
-  function startWorker(env: Record<string, string> = {}): Promise<ChildProcess> {
+  function startWorker(env: Record<string, string> = {}): Promise<ChildProcess & { owner: string }> {
     const child = spawn(process.execPath, [...CLI_ARGS, 'worker'], {
       env: { ...process.env, DATABASE_URL: (backend as { url: string }).url, CELLWISE_DATABASE_SCHEMA: schema, CELLWISE_DATA_DIR: app.config.dataDir, CELLWISE_ADMIN_KEY: ADMIN_KEY, OPENAI_BASE_URL: fake.baseUrl, CELLWISE_TASK_LEASE_MS: '1000', CELLWISE_LLM_CONCURRENCY: '4', CELLWISE_LOG_LEVEL: 'error', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     workers.push(child);
     return new Promise((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => d.toString().includes('processing tasks') && resolve(child));
+      child.stdout!.on('data', (d: Buffer) => {
+        // "cellwise worker <owner> processing tasks": the owner id its leases carry.
+        const owner = /cellwise worker (\S+) processing tasks/.exec(d.toString())?.[1];
+        if (owner) resolve(Object.assign(child, { owner }));
+      });
       child.on('exit', (code) => reject(new Error(`worker exited ${code}`)));
     });
   }
@@ -46,13 +50,23 @@ describe('cellwise worker processes (PostgreSQL)', { skip: backend.kind !== 'pos
   }
 
   it('two workers share a task; one killed with SIGKILL mid-task loses no cell and writes none twice', async () => {
-    const [a] = await Promise.all([startWorker(), startWorker()]);
+    const pair = await Promise.all([startWorker(), startWorker()]);
     const rows = Array.from({ length: 60 }, (_, i) => ({ Name: `person ${i}` }));
     const ds = (await app.post('/api/v2/datasets', { name: 'scale', type: 'analysis', rows, columns: [{ name: 'Bio', taskType: 'ai_enrich', metadata: { prompt: 'About {{Name}}' } }] })).body;
     const task = (await app.post(`/api/v2/datasets/${ds.datasetId}/tasks/bulk`, {})).body;
+    // Killed mid-task: a worker that holds leased items while calls are under way (a worker that
+    // joined second waits a heartbeat and a half before it works), so the survivor has work of the
+    // killed one to take over.
+    const holder = async () => {
+      const owners = await app.running.store.db.selectFrom('task_items').select('lease_owner').where('status', '=', 'running').execute();
+      return pair.find((w) => owners.some((o) => o.lease_owner === w.owner));
+    };
     const deadline = Date.now() + 10_000;
-    while (fake.count < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    a!.kill('SIGKILL');
+    let victim: (typeof pair)[number] | undefined;
+    while ((fake.count < 10 || !(victim = await holder())) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(fake.count >= 10, `only ${fake.count} calls before the kill`);
+    assert.ok(victim, 'no worker held an item');
+    victim.kill('SIGKILL');
     const done = await waitForTask(ds.datasetId, task.taskId);
     assert.equal(done.status, 'completed', JSON.stringify(done));
     assert.deepEqual(done.progress, { total: 60, completed: 60, failed: 0, skipped: 0 });
@@ -98,7 +112,9 @@ describe('cellwise worker processes (PostgreSQL)', { skip: backend.kind !== 'pos
     assert.equal(done.status, 'completed');
     const at = fake.requests.map((r) => r.at).sort((a, b) => a - b);
     const perMinute = ((at.length - 1) / (at.at(-1)! - at[0]!)) * 60_000;
-    // 300 per minute each (one call every 200 ms); alone, each would go at 600.
-    assert.ok(perMinute <= 660 && perMinute >= 400, `observed ${perMinute.toFixed(0)} per minute`);
+    // 300 per minute each (one call every 200 ms): 600 together. The band is set halfway to each
+    // way this can break, not tight around 600 (a loaded machine bends the measured rate):
+    // unshared limits give 1,200 (each at 600), and one worker idle or counted twice gives 300.
+    assert.ok(perMinute < 900 && perMinute > 450, `observed ${perMinute.toFixed(0)} per minute`);
   });
 });

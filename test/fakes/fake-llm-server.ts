@@ -21,6 +21,8 @@ export type RecordedRequest = {
   path: string;
   headers: IncomingHttpHeaders;
   body: FakeBody;
+  /** True from arrival until the answer is sent or the client abandons the request (closes its connection). */
+  open: boolean;
 };
 
 export type FakeUsage = { input: number; output: number };
@@ -101,7 +103,8 @@ export async function startFakeServer(protocol: FakeProtocol, options: FakeServe
       } catch {
         return send(res, 400, protocol.renderError(400, 'request body is not JSON'));
       }
-      const record: RecordedRequest = { index: requests.length, at, method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]!, headers: req.headers, body };
+      const record: RecordedRequest = { index: requests.length, at, method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]!, headers: req.headers, body, open: true };
+      res.once('close', () => (record.open = false));
       requests.push(record);
       if (record.method !== 'POST' || record.path !== protocol.path) {
         return send(res, 404, protocol.renderError(404, `no route ${record.method} ${record.path}`));

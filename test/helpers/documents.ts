@@ -35,12 +35,15 @@ export function textPng(lines: readonly string[], width = 1400, format: 'image/p
 export async function mixedPdf(pages: readonly (string | Buffer)[]): Promise<Uint8Array> {
   const doc = await PDFDocument.create();
   const font = await doc.embedFont(StandardFonts.Helvetica);
+  // A scan repeated on many pages is embedded once and drawn on each: long scanned test documents stay small and quick to build.
+  const images = new Map<Buffer, Awaited<ReturnType<typeof doc.embedPng>>>();
   for (const p of pages) {
     if (typeof p === 'string') {
       doc.addPage([612, 792]).drawText(p, { x: 50, y: 740, size: 12, font });
       continue;
     }
-    const image = await doc.embedPng(p);
+    const image = images.get(p) ?? (await doc.embedPng(p));
+    images.set(p, image);
     const width = 612;
     const height = (image.height / image.width) * width;
     doc.addPage([width, height]).drawImage(image, { x: 0, y: 0, width, height });

@@ -22,6 +22,7 @@ describe('document chunks', () => {
     assert.equal(locateQuote('Invoice  number 1001', 1, pages), 1);
     assert.equal(locateQuote('Invoice number 1001', 2, pages), 1);
     assert.equal(locateQuote('Total due: 5 EUR', 1, pages), undefined, 'on two other pages: ambiguous');
+    assert.equal(locateQuote('Invoice number 1001', 99, pages), 1, 'a cited page the document does not have');
     assert.equal(locateQuote('Total due: 5 EUR', 3, pages), 3);
     assert.equal(locateQuote('Invoice number 1002', 1, pages), undefined);
     assert.equal(locateQuote('   ', 1, pages), undefined);

@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// Mutation testing (StrykerJS) of the code where a silent break costs data or a tenant's safety:
+// each module's guards are mutated one change at a time and only the few test files that exercise
+// them run against each mutant (mutants x test time is the cost). Prints a score per module.
+//
+//   npm run mutate                  every module, on SQLite
+//   npm run mutate -- links writers only these modules
+//   CELLWISE_TEST_BACKEND=postgres CELLWISE_TEST_DATABASE_URL=... npm run mutate -- leases
+//
+// node:test has no Stryker runner plugin, so the command runner starts `node --test` per mutant
+// (the active mutant travels in an environment variable, so worker threads and child processes see
+// it too). Concurrency 1: the tests start servers and databases of their own. Not run in CI: slow.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Stryker } from '@stryker-mutator/core';
+
+/**
+ * name: the module; mutate: files or line ranges (`file:start-end`) holding the guards; tests: the
+ * test files that exercise them. Line ranges keep Stryker off the rest of a big file.
+ */
+const MODULES = [
+  { name: 'leases', mutate: ['src/store/tasks.ts:169-189', 'src/store/tasks.ts:317-326', 'src/store/tasks.ts:384-392', 'src/engine/group-commit.ts'], tests: ['src/store/tasks.test.ts', 'src/engine/group-commit.test.ts'] },
+  { name: 'tenancy', mutate: ['src/features/datasets/dataset-access.ts'], tests: ['test/datasets.test.ts'] },
+  { name: 'address-policy', mutate: ['src/providers/web/address-policy.ts', 'src/providers/web/http-fetcher.ts:43-61', 'src/providers/web/http-fetcher.ts:141-156'], tests: ['src/providers/web/address-policy.test.ts', 'src/providers/web/ssrf.test.ts'] },
+  { name: 'signed-links', mutate: ['src/http/signed-links.ts'], tests: ['src/http/signed-links.test.ts'] },
+  { name: 'idempotency', mutate: ['src/http/idempotency.ts'], tests: ['test/auth.test.ts'] },
+  { name: 'auth-scopes', mutate: ['src/http/auth.ts', 'src/features/keys/keys.service.ts:15-19', 'src/features/keys/keys.service.ts:34-45'], tests: ['test/auth.test.ts'] },
+  { name: 'rate-limit', mutate: ['src/http/rate-limit.ts'], tests: ['test/auth.test.ts'] },
+  { name: 'quotes', mutate: ['src/engine/executors/web-quotes.ts', 'src/engine/executors/document-chunks.ts:71-86'], tests: ['src/engine/executors/web-quotes.test.ts', 'src/engine/executors/document-chunks.test.ts'] },
+  { name: 'writers', mutate: ['src/features/exports/writers/csv.ts', 'src/features/exports/writers/xlsx.ts:14-22'], tests: ['src/features/exports/writers/csv.test.ts', 'src/features/exports/writers/xlsx.test.ts'] },
+];
+
+const only = process.argv.slice(2);
+const unknown = only.filter((n) => !MODULES.some((m) => m.name === n));
+if (unknown.length) {
+  console.error(`unknown module(s): ${unknown.join(', ')}; known: ${MODULES.map((m) => m.name).join(', ')}`);
+  process.exit(2);
+}
+const chosen = only.length ? MODULES.filter((m) => only.includes(m.name)) : MODULES;
+
+/** Killed and timed-out mutants over all that ran (survivors and uncovered ones count against). */
+function score(results) {
+  const count = (...statuses) => results.filter((r) => statuses.includes(r.status)).length;
+  const detected = count('Killed', 'Timeout');
+  const undetected = count('Survived', 'NoCoverage');
+  return { detected, undetected, errors: count('CompileError', 'RuntimeError'), ignored: count('Ignored'), score: detected + undetected ? (100 * detected) / (detected + undetected) : 100 };
+}
+
+const outDir = path.resolve('reports/mutation');
+mkdirSync(outDir, { recursive: true });
+const rows = [];
+for (const m of chosen) {
+  console.log(`\n# ===== mutate: ${m.name} (${m.mutate.join(', ')}) =====`);
+  const stryker = new Stryker({
+    mutate: m.mutate,
+    testRunner: 'command',
+    commandRunner: { command: `node --import tsx --test --test-concurrency=1 --test-reporter=dot ${m.tests.join(' ')}` },
+    coverageAnalysis: 'off',
+    concurrency: 1,
+    // A mutant that makes a test hang is detected (Timeout): after the dry run's time plus this.
+    timeoutMS: 15_000,
+    reporters: ['clear-text', 'progress'],
+    clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: false },
+    // Anchored: a bare 'web' would also drop src/providers/web.
+    ignorePatterns: ['/bench', '/docs', '/reports', '/web', '/.bench-tmp', '/data'],
+    tempDirName: '.stryker-tmp',
+    cleanTempDir: process.env.STRYKER_KEEP_SANDBOX ? false : true,
+    logLevel: 'warn',
+    // Everything under test: no threshold, the scores are read by people.
+    thresholds: { high: 85, low: 70, break: null },
+  });
+  let results;
+  try {
+    results = await stryker.runMutationTest();
+  } catch (err) {
+    // One module's failed dry run (a test failing without any mutant) does not stop the others.
+    console.error(`# ${m.name}: not measured: ${err instanceof Error ? err.message : String(err)}`);
+    rows.push({ name: m.name, failed: true });
+    continue;
+  }
+  const s = score(results);
+  rows.push({ name: m.name, ...s });
+  writeFileSync(
+    path.join(outDir, `${m.name}.json`),
+    JSON.stringify(
+      results.map((r) => ({ file: r.fileName, line: r.location.start.line, mutator: r.mutatorName, replacement: r.replacement, status: r.status })),
+      null,
+      1,
+    ),
+  );
+}
+
+console.log('\n# mutation scores (killed + timed out) / (killed + timed out + survived + no coverage)');
+for (const r of rows) console.log(r.failed ? `${r.name.padEnd(16)}   n/a   the tests failed without mutants (see above)` : `${r.name.padEnd(16)} ${r.score.toFixed(1).padStart(5)}%  ${r.detected} detected, ${r.undetected} undetected${r.errors ? `, ${r.errors} errors` : ''}`);
+console.log(`(survivors per module: reports/mutation/<module>.json; the ones judged equivalent: docs/mutation-testing.md)`);

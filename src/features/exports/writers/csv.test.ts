@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { describe, it } from 'node:test';
+import type { CellRecord } from '../../../store/rows.ts';
+import { csvText, writeCsv } from './csv.ts';
+import type { ExportPage } from './common.ts';
+
+async function* pagesOf(...pages: ExportPage[]) {
+  yield* pages;
+}
+/** The file as written, byte-order mark included (a TextDecoder would drop it). */
+const text = async (stream: Readable) => (await buffer(stream)).toString('utf8');
+const cell = (value: unknown, metadata: Record<string, unknown> = {}, status = 'done') => ({ value, metadata, status }) as unknown as CellRecord;
+
+describe('CSV writer', () => {
+  it('prefixes every formula lead character with a quote, and leaves numbers and plain text alone', () => {
+    for (const lead of ['=', '+', '-', '@', '\t', '\r']) assert.equal(csvText(`${lead}cmd|' /C calc'!A0`), `'${lead}cmd|' /C calc'!A0`, JSON.stringify(lead));
+    for (const plain of ['-5', '+1.5e3', '-.5', '+7.', '-2E-3', '-12.5', '-.55', '-2e-30', '42', 'hello', 'a=b', ' =1', '', "'quoted"]) assert.equal(csvText(plain), plain, plain);
+    for (const guarded of ['-5 apples', '+1+1', '-e5', '--5', '=5', '@5', '-1.2.3', '+']) assert.equal(csvText(guarded), `'${guarded}`, guarded);
+    assert.deepEqual([csvText(null), csvText(undefined), csvText(-3), csvText(0.25), csvText(true), csvText(false)], ['', '', '-3', '0.25', 'true', 'false']);
+    assert.deepEqual([csvText({ a: '=x' }), csvText([1, '@y'])], ['{"a":"=x"}', '[1,"@y"]'], 'objects and arrays are JSON, whose leading { or [ is inert');
+  });
+
+  it('guards header names too: a column named like a formula is written as text', async () => {
+    const columns = [{ id: 'c1', name: '=HYPERLINK("http://x")' }, { id: 'c2', name: '@SUM(A1)' }, { id: 'c3', name: 'Plain, "quoted"' }];
+    const out = await text(writeCsv(pagesOf({ rowIds: ['r1'], cells: [[cell('=1+1'), cell(-5), undefined]] }), { columns, includeMetadata: false }));
+    assert.equal(out, '\uFEFF"\'=HYPERLINK(""http://x"")",\'@SUM(A1),"Plain, ""quoted"""\r\n\'=1+1,-5,\r\n');
+  });
+
+  it('adds status, confidence and sources after each column, guarded the same way', async () => {
+    const columns = [{ id: 'c1', name: '-Name' }];
+    const rows: ExportPage = { rowIds: ['r1', 'r2', 'r3'], cells: [[cell('+x', { confidence: 0.5, sources: [{ url: 'u' }] })], [cell(null, {}, 'empty')], [undefined]] };
+    const out = await text(writeCsv(pagesOf(rows, { rowIds: [], cells: [] }), { columns, includeMetadata: true }));
+    assert.equal(out, "\uFEFF'-Name,'-Name (status),'-Name (confidence),'-Name (sources)\r\n'+x,done,0.5,\"[{\"\"url\"\":\"\"u\"\"}]\"\r\n,empty,,\r\n,empty,,\r\n");
+  });
+});

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { freshDatabase, testBackend } from '../../test/helpers/app.ts';
+import { claimedBy } from '../../test/helpers/leases.ts';
+import { findCell } from './rows.ts';
+import { openStore, type Store } from './store.ts';
+import { claimItems, finishItem, finishItems, itemKeyOf, releaseItem, setHeldCellStatus, type ClaimedItem, type ItemKey } from './tasks.ts';
+
+// The lease guard on the backend of this run (scripts/test.mjs runs SQLite, then PostgreSQL): a
+// worker writes a result only while its item is running and leased to it. Each way of losing the
+// item is met once: another worker took it over after the lease expired, or it left `running`
+// while the lease owner column still names the worker (the status check must not lean on every
+// other statement clearing the owner).
+const later = '2026-01-01T00:10:00.000Z';
+const usage = { llmCalls: 1, cachedCalls: 0, inputTokens: 10, outputTokens: 5, costUsd: 0.001 };
+
+describe(`task item leases: ${testBackend().kind}`, () => {
+  let store: Store;
+  let drop: () => Promise<void>;
+  before(async () => {
+    const db = await freshDatabase();
+    store = await openStore(db);
+    drop = db.drop;
+  });
+  after(async () => {
+    await store.close();
+    await drop();
+  });
+
+  const claimedByA = (n: number) => claimedBy(store, 'A', n);
+
+  /** B claims what expired: A's lease ran out (A died or stalled). */
+  async function takenOverByB(item: ClaimedItem) {
+    const taken = await claimItems(store.db, { owner: 'B', limit: 100, leaseUntil: '2026-01-01T00:20:00.000Z', now: later });
+    assert.ok(taken.some((t) => itemKeyOf(t) === itemKeyOf(item)), 'B took the expired item over');
+  }
+
+  /** The item leaves `running` (a cancel, say) while its owner column still names A. */
+  async function stoppedStillNamingA(item: ItemKey) {
+    await store.db.updateTable('task_items').set({ status: 'cancelled' }).where('task_id', '=', item.taskId).where('row_id', '=', item.rowId).where('column_id', '=', item.columnId).execute();
+  }
+
+  const cellOf = async (ds: string, item: ItemKey) => (await findCell(store.db, ds, item.rowId, item.columnId))!;
+  const attempts = async (item: ItemKey) => (await store.db.selectFrom('task_items').select('attempts').where('task_id', '=', item.taskId).where('row_id', '=', item.rowId).where('column_id', '=', item.columnId).executeTakeFirstOrThrow()).attempts;
+  const itemRow = (item: ItemKey) => store.db.selectFrom('task_items').select(['status', 'lease_owner', 'llm_calls']).where('task_id', '=', item.taskId).where('row_id', '=', item.rowId).where('column_id', '=', item.columnId).executeTakeFirstOrThrow();
+
+  it('the group commit finishes and writes only the items the owner still holds', async () => {
+    const { ds, items } = await claimedByA(3);
+    const [lost, stopped, held] = items as [ClaimedItem, ClaimedItem, ClaimedItem];
+    // Only `lost` expires: the others' leases are renewed past B's claim.
+    await store.db.updateTable('task_items').set({ lease_until: '2026-01-01T01:00:00.000Z' }).where('row_id', 'in', [stopped.rowId, held.rowId]).execute();
+    await takenOverByB(lost);
+    await stoppedStillNamingA(stopped);
+    const result = (key: ItemKey) => ({ key, status: 'done' as const, usage, cell: { value: `by A ${key.rowId}`, status: 'done' as const, metadata: { by: 'A' } } });
+    const written = await finishItems(store.db, 'A', items.map(result), later);
+    assert.deepEqual([...written], [itemKeyOf(held)]);
+    assert.equal((await cellOf(ds, held)).value, `by A ${held.rowId}`);
+    assert.deepEqual([(await cellOf(ds, lost)).value, (await cellOf(ds, stopped)).value], [null, null], 'no value from a worker that lost the item');
+    assert.deepEqual(await itemRow(lost), { status: 'running', lease_owner: 'B', llm_calls: 0 });
+    assert.equal((await itemRow(stopped)).status, 'cancelled');
+    assert.deepEqual(await itemRow(held), { status: 'done', lease_owner: null, llm_calls: 1 });
+    // The new holder's result is the one that lands.
+    assert.deepEqual([...(await finishItems(store.db, 'B', [{ ...result(lost), cell: { value: 'by B', status: 'done', metadata: {} } }], later))], [itemKeyOf(lost)]);
+    assert.equal((await cellOf(ds, lost)).value, 'by B');
+  });
+
+  it('finish, release and cell-status updates refuse an item the owner no longer holds', async () => {
+    const { ds, items } = await claimedByA(3);
+    const [lost, stopped, held] = items as [ClaimedItem, ClaimedItem, ClaimedItem];
+    await store.db.updateTable('task_items').set({ lease_until: '2026-01-01T01:00:00.000Z' }).where('row_id', 'in', [stopped.rowId, held.rowId]).execute();
+    await takenOverByB(lost);
+    await stoppedStillNamingA(stopped);
+    for (const gone of [lost, stopped]) {
+      assert.equal(await setHeldCellStatus(store.db, gone, 'A', 'processing', later), false);
+      assert.equal(await releaseItem(store.db, gone, 'A', later, true), false);
+      assert.equal(await finishItem(store.db, gone, 'A', 'failed', usage), false);
+      assert.equal((await cellOf(ds, gone)).status, 'queued', 'the cell keeps the status the task gave it');
+    }
+    assert.deepEqual(await itemRow(lost), { status: 'running', lease_owner: 'B', llm_calls: 0 });
+    assert.equal((await itemRow(stopped)).status, 'cancelled');
+    assert.equal(await setHeldCellStatus(store.db, held, 'A', 'processing', later), true);
+    assert.equal((await cellOf(ds, held)).status, 'processing');
+    assert.equal(await releaseItem(store.db, held, 'A', later, true), true);
+    assert.deepEqual(await itemRow(held), { status: 'pending', lease_owner: null, llm_calls: 0 });
+    assert.equal(await attempts(held), 0, 'a refunded release gives the attempt back');
+  });
+
+  it('finishItem and releaseItem report success, and a release without refund keeps the attempt', async () => {
+    const { items } = await claimedByA(2);
+    const [done, retried] = items as [ClaimedItem, ClaimedItem];
+    assert.equal(await finishItem(store.db, done, 'A', 'done', usage), true);
+    assert.deepEqual(await itemRow(done), { status: 'done', lease_owner: null, llm_calls: 1 });
+    assert.equal(await releaseItem(store.db, retried, 'A', later, false), true);
+    assert.equal(await attempts(retried), 1);
+  });
+
+  it('a result without a value leaves the cell\'s value SQL NULL, so it still counts as empty', async () => {
+    const { ds, items } = await claimedByA(2);
+    const [failed, undef] = items as [ClaimedItem, ClaimedItem];
+    const written = await finishItems(store.db, 'A', [
+      { key: failed, status: 'failed', usage, cell: { value: null, status: 'error', metadata: { error: 'x' } } },
+      { key: undef, status: 'done', usage, cell: { value: undefined, status: 'done', metadata: {} } },
+    ], later);
+    assert.equal(written.size, 2);
+    for (const k of [failed, undef]) {
+      const raw = await store.db.selectFrom('cells').select('value').where('row_id', '=', k.rowId).where('column_id', '=', k.columnId).executeTakeFirstOrThrow();
+      assert.equal(raw.value, null, 'NULL, not the JSON text "null"');
+    }
+    assert.equal((await cellOf(ds, failed)).status, 'error');
+  });
+});
