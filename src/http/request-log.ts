@@ -24,7 +24,9 @@ export function requestLogMiddleware(logger: Logger, onDone: (outcome: RequestOu
     await runInRequest(requestId, async () => {
       await next();
       c.header('X-Request-Id', requestId);
-      const outcome = { method: c.req.method, route: routePath(c, -1) || 'unmatched', status: c.res.status, durationMs: Math.round((performance.now() - started) * 10) / 10 };
+      // The route that answered (the last handler dispatched), not the last one matched: the web
+      // app's catch-all GET matches every path.
+      const outcome = { method: c.req.method, route: routePath(c) || 'unmatched', status: c.res.status, durationMs: Math.round((performance.now() - started) * 10) / 10 };
       onDone(outcome);
       logger.info('request', { ...outcome, keyId: c.get('auth')?.keyId ?? null });
     });
