@@ -10,6 +10,7 @@
  * (debounced), so the times are upper bounds of the paint. Server, fake LLM and browser share
  * this machine. Run: npm run bench -- web-app   (BENCH_ROWS to change the size)
  */
+import os from 'node:os';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -30,7 +31,7 @@ await ensureWebBuild();
 const fake = await startFakeOpenAI({ latencyMs: 0 });
 const app = await startTestApp({ openaiBaseUrl: fake.baseUrl, model: 'openai:gpt-4o-mini', llmConcurrency: 64 });
 const browser = await launchBrowser();
-console.log(`# cellwise web app benchmark: ${ROWS.toLocaleString()} rows x 10 columns, SQLite, Chromium ${browser.version()} (shared machine: figures measured under load)`);
+console.log(`# cellwise web app benchmark: ${ROWS.toLocaleString()} rows x 10 columns, SQLite, Chromium ${browser.version()} (load average ${os.loadavg()[0].toFixed(1)} at the start)`);
 try {
   const header = ['id', 'name', 'domain', 'employees', 'city', 'notes', 'active', 'score', 'email', 'founded'];
   const lines = [header.join(',')];
