@@ -31,7 +31,7 @@ if (!pgUrl) {
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    console.log(`rate-limit cost (PostgreSQL counter, ${requests} requests each, sequential, load average ${os.loadavg()[0].toFixed(1)}): median ${median(times.off).toFixed(2)} ms off vs ${median(times.on).toFixed(2)} ms on (+${(median(times.on) - median(times.off)).toFixed(2)} ms); mean ${mean(times.off).toFixed(2)} vs ${mean(times.on).toFixed(2)} ms`);
+    console.log(`rate-limit cost (PostgreSQL counter, ${requests} requests each, sequential, load average ${(os.loadavg()[0] ?? 0).toFixed(1)}): median ${median(times.off).toFixed(2)} ms off vs ${median(times.on).toFixed(2)} ms on (+${(median(times.on) - median(times.off)).toFixed(2)} ms); mean ${mean(times.off).toFixed(2)} vs ${mean(times.on).toFixed(2)} ms`);
   } finally {
     await off.close();
     await on.close();

@@ -63,5 +63,5 @@ for (const [name, [cmd, ...args]] of Object.entries(commands)) {
     await rm(dataDir, { recursive: true, force: true });
   }
   const f = (xs: number[], unit: string, digits = 0) => `median ${median(xs).toFixed(digits)} ${unit} (min ${Math.min(...xs).toFixed(digits)}, max ${Math.max(...xs).toFixed(digits)})`;
-  console.log(`startup ${name}: start to /health ${f(starts, 'ms')}; idle RSS of the server process ${f(serverRss, 'MB')}; of its process tree ${f(treeRss, 'MB')} (${runs} runs, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end)`);
+  console.log(`startup ${name}: start to /health ${f(starts, 'ms')}; idle RSS of the server process ${f(serverRss, 'MB')}; of its process tree ${f(treeRss, 'MB')} (${runs} runs, ${os.cpus().length} cores, load average ${(os.loadavg()[0] ?? 0).toFixed(1)} at the end)`);
 }

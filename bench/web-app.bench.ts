@@ -31,7 +31,7 @@ await ensureWebBuild();
 const fake = await startFakeOpenAI({ latencyMs: 0 });
 const app = await startTestApp({ openaiBaseUrl: fake.baseUrl, model: 'openai:gpt-4o-mini', llmConcurrency: 64 });
 const browser = await launchBrowser();
-console.log(`# cellwise web app benchmark: ${ROWS.toLocaleString()} rows x 10 columns, SQLite, Chromium ${browser.version()} (load average ${os.loadavg()[0].toFixed(1)} at the start)`);
+console.log(`# cellwise web app benchmark: ${ROWS.toLocaleString()} rows x 10 columns, SQLite, Chromium ${browser.version()} (load average ${(os.loadavg()[0] ?? 0).toFixed(1)} at the start)`);
 try {
   const header = ['id', 'name', 'domain', 'employees', 'city', 'notes', 'active', 'score', 'email', 'founded'];
   const lines = [header.join(',')];
