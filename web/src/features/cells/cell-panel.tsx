@@ -114,7 +114,8 @@ export function CellPanel({ dataset, row, column, cell, readOnly, initialDraft, 
             </>
           )}
           <Sources sources={m.sources} />
-          {['model', 'usage', 'costUsd', 'cached', 'attempts', 'taskId', 'inputs'].some((k) => m[k] !== undefined) && <h3>How it was made</h3>}
+          {/* the heading only over facts that show: fact() hides null, and an empty inputs list shows nothing */}
+          {['model', 'usage', 'costUsd', 'cached', 'attempts', 'taskId', 'processedAt', 'inputs'].some((k) => m[k] != null && m[k] !== '' && !(Array.isArray(m[k]) && m[k].length === 0)) && <h3>How it was made</h3>}
           <dl className="facts">
             {fact('Model', m.model)}
             {usage && fact('Tokens (in / out)', `${usage.inputTokens ?? usage.input ?? 0} / ${usage.outputTokens ?? usage.output ?? 0}`)}
