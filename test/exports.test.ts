@@ -4,6 +4,7 @@ import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import type { DomainEvent } from '../src/events.ts';
 import { expectError, startTestApp, type TestApp } from './helpers/app.ts';
+import { putCellMeta } from '../src/store/row-cells.ts';
 import { lockWithTask } from './helpers/lock.ts';
 
 let app: TestApp;
@@ -160,7 +161,7 @@ describe('exports', () => {
     const data = await dataOf(ds.id, 'limit=10');
     const company = ds.columns[0]!.columnId;
     const sources = [{ type: 'web', url: 'https://acme.example', quote: 'Acme, the company' }];
-    await app.running.store.db.updateTable('cells').set({ metadata: JSON.stringify({ confidence: 0.9, sources, model: 'openai:x' }) }).where('row_id', '=', data.rowIds[0]).where('column_id', '=', company).execute();
+    await putCellMeta(app.running.store.db, [{ rowId: data.rowIds[0]!, columnId: company, metadata: JSON.stringify({ confidence: 0.9, sources, model: 'openai:x' }), datasourceId: null }]);
     const body = { rowCount: 10, includeMetadata: true, columnIds: [company] };
 
     const csv = readCsv((await exportFile(ds.id, { ...body, format: 'csv' })).bytes);

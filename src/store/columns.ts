@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Db } from './store.ts';
 
 export type ColumnRecord = {
@@ -67,7 +66,7 @@ export async function shiftColumns(db: Db, datasetId: string, fromPosition: numb
     .execute();
 }
 
-/** Deletes a column (its cells cascade) and closes the gap it leaves. */
+/** Deletes a column (its metadata rows cascade; rows.ts removeColumnCells takes its cells out of the rows) and closes the gap it leaves. */
 export async function deleteColumn(db: Db, datasetId: string, id: string, position: number): Promise<void> {
   await db.deleteFrom('dataset_columns').where('id', '=', id).execute();
   await db
@@ -76,10 +75,4 @@ export async function deleteColumn(db: Db, datasetId: string, id: string, positi
     .where('dataset_id', '=', datasetId)
     .where('position', '>', position)
     .execute();
-}
-
-/** Gives every existing row an empty cell in a new column, in one statement. */
-export async function addColumnCells(db: Db, datasetId: string, columnId: string, at: string): Promise<void> {
-  await sql`INSERT INTO cells (row_id, column_id, value, status, metadata, datasource_id, updated_at)
-            SELECT id, ${columnId}, NULL, 'empty', '{}', NULL, ${at} FROM dataset_rows WHERE dataset_id = ${datasetId}`.execute(db);
 }

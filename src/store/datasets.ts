@@ -99,11 +99,11 @@ export async function countColumns(db: Db, datasetIds: readonly string[]): Promi
 export async function linkedDatasources(db: Db, datasetIds: readonly string[]): Promise<Map<string, string[]>> {
   if (!datasetIds.length) return new Map();
   const rows = await db
-    .selectFrom('cells')
-    .innerJoin('dataset_rows', 'dataset_rows.id', 'cells.row_id')
-    .select(['dataset_rows.dataset_id as datasetId', 'cells.datasource_id as datasourceId'])
+    .selectFrom('cell_meta')
+    .innerJoin('dataset_rows', 'dataset_rows.id', 'cell_meta.row_id')
+    .select(['dataset_rows.dataset_id as datasetId', 'cell_meta.datasource_id as datasourceId'])
     .distinct()
-    .where('cells.datasource_id', 'is not', null)
+    .where('cell_meta.datasource_id', 'is not', null)
     .where('dataset_rows.dataset_id', 'in', datasetIds)
     .execute();
   const out = new Map<string, string[]>();

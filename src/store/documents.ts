@@ -88,10 +88,10 @@ export async function linkedDatasourcesWithoutRow(db: Db, datasetId: string, lim
     .where(({ not, exists, selectFrom }) =>
       not(
         exists(
-          selectFrom('cells')
-            .innerJoin('dataset_rows', 'dataset_rows.id', 'cells.row_id')
-            .select('cells.row_id')
-            .whereRef('cells.datasource_id', '=', 'l.datasource_id')
+          selectFrom('cell_meta')
+            .innerJoin('dataset_rows', 'dataset_rows.id', 'cell_meta.row_id')
+            .select('cell_meta.row_id')
+            .whereRef('cell_meta.datasource_id', '=', 'l.datasource_id')
             .where('dataset_rows.dataset_id', '=', datasetId),
         ),
       ),

@@ -336,4 +336,69 @@ export const migrations: Record<string, Migration> = {
       await sql`CREATE UNLOGGED TABLE rate_limit_windows (bucket text NOT NULL, window_start bigint NOT NULL, count integer NOT NULL, PRIMARY KEY (bucket, window_start))`.execute(db);
     },
   },
+  '0015_row_documents': {
+    // Issue 13: one store row per dataset row instead of one per cell. Each row's cells move into
+    // dataset_rows.cells as the JSON text the API answers with, lined up with the columns by
+    // position (store/row-cells.ts); metadata and datasource links move to cell_meta, only for the
+    // cells that have any. Values keep their stored JSON text exactly. Rows move 2,000 at a time.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('dataset_rows').addColumn('cells', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      await db.schema.alterTable('dataset_rows').addColumn('updated_at', 'text').execute();
+      await db.schema
+        .createTable('cell_meta')
+        .addColumn('row_id', 'text', (c) => c.notNull().references('dataset_rows.id').onDelete('cascade'))
+        .addColumn('column_id', 'text', (c) => c.notNull().references('dataset_columns.id').onDelete('cascade'))
+        .addColumn('metadata', 'text', (c) => c.notNull())
+        .addColumn('datasource_id', 'text')
+        .addPrimaryKeyConstraint('cell_meta_pk', ['row_id', 'column_id'])
+        .$call((b) => (isSqlite(db) ? b.modifyEnd(sql`WITHOUT ROWID`) : b))
+        .execute();
+      // Deleting a column deletes its metadata rows through the foreign key: index the column.
+      await db.schema.createIndex('cell_meta_column').on('cell_meta').column('column_id').execute();
+      await db.schema.createIndex('cell_meta_datasource').on('cell_meta').column('datasource_id').where(sql.ref('datasource_id'), 'is not', null).execute();
+      await sql`INSERT INTO cell_meta (row_id, column_id, metadata, datasource_id)
+                SELECT row_id, column_id, metadata, datasource_id FROM cells WHERE metadata <> '{}' OR datasource_id IS NOT NULL`.execute(db);
+
+      const datasets = await sql<{ id: string }>`SELECT id FROM datasets`.execute(db);
+      for (const { id: datasetId } of datasets.rows) {
+        const columns = (await sql<{ id: string }>`SELECT id FROM dataset_columns WHERE dataset_id = ${datasetId} ORDER BY position`.execute(db)).rows.map((c) => c.id);
+        let after = -1;
+        for (;;) {
+          const rows = (await sql<{ id: string; position: number }>`SELECT id, position FROM dataset_rows WHERE dataset_id = ${datasetId} AND position > ${after} ORDER BY position LIMIT 2000`.execute(db)).rows;
+          if (!rows.length) break;
+          after = Number(rows[rows.length - 1]!.position);
+          const cells = await sql<{ row_id: string; column_id: string; value: string | null; status: string; updated_at: string }>`
+            SELECT row_id, column_id, value, status, updated_at FROM cells WHERE row_id IN (${sql.join(rows.map((r) => r.id))})`.execute(db);
+          const byRow = new Map<string, Map<string, { value: string | null; status: string; updated_at: string }>>();
+          for (const c of cells.rows) (byRow.get(c.row_id) ?? byRow.set(c.row_id, new Map()).get(c.row_id)!).set(c.column_id, c);
+          const ids: string[] = [];
+          const texts: string[] = [];
+          const updated: (string | null)[] = [];
+          for (const r of rows) {
+            const mine = byRow.get(r.id);
+            let last: string | null = null;
+            const parts = columns.map((columnId) => {
+              const c = mine?.get(columnId);
+              if (c && (last === null || c.updated_at > last)) last = c.updated_at;
+              // Same shape as row-cells.ts encodeRow; the value is already JSON text.
+              return `{"cellId":"cell_${r.id.slice(4)}${columnId.slice(4)}","value":${c?.value ?? 'null'},"status":"${c?.status ?? 'empty'}"}`;
+            });
+            ids.push(r.id);
+            texts.push(`[${parts.join(',')}]`);
+            updated.push(last);
+          }
+          if (isSqlite(db)) {
+            await sql`UPDATE dataset_rows SET cells = v.cells, updated_at = v.updated_at
+                      FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS cells, json_extract(value, '$[2]') AS updated_at FROM json_each(${JSON.stringify(ids.map((id, i) => [id, texts[i], updated[i]]))})) AS v
+                      WHERE dataset_rows.id = v.id`.execute(db);
+          } else {
+            await sql`UPDATE dataset_rows SET cells = v.cells, updated_at = v.updated_at
+                      FROM unnest(${ids}::text[], ${texts}::text[], ${updated}::text[]) AS v(id, cells, updated_at)
+                      WHERE dataset_rows.id = v.id`.execute(db);
+          }
+        }
+      }
+      await db.schema.dropTable('cells').execute();
+    },
+  },
 };

@@ -1,52 +1,52 @@
 import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from './store.ts';
+import {
+  cellMetaOf,
+  changeDatasetRows,
+  changeRows,
+  chunk,
+  columnOfCell,
+  decodeRow,
+  deleteCellMeta,
+  emptyCell,
+  findStored,
+  putCellMeta,
+  readRowCells,
+  type CellStatus,
+  type StoredCell,
+} from './row-cells.ts';
+import { cellId } from '../ids.ts';
 
-export type CellStatus = 'empty' | 'queued' | 'processing' | 'done' | 'error' | 'stale';
+export type { CellStatus, StoredCell } from './row-cells.ts';
 export type CellRecord = { rowId: string; columnId: string; value: unknown; status: CellStatus; metadata?: Record<string, unknown> };
-export type NewCell = { rowId: string; columnId: string; value: unknown; status: CellStatus; datasourceId: string | null };
+/** A new row: its cells already lined up with the dataset's columns (row-cells.ts encodeRow). */
+export type NewRow = { id: string; datasetId: string; position: number; createdAt: string; cells: string };
 
 /** Parameters per multi-row INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 limits. */
 const MAX_PARAMS = 16_000;
 
-const encode = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
-const decode = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
-
 const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
-/** Rows per UNNEST insert on PostgreSQL: 7 array parameters carry the whole batch. */
+/** Rows per UNNEST insert on PostgreSQL: a few array parameters carry the whole batch. */
 const PG_BATCH = 20_000;
 
-export async function insertRows(db: Db, rows: readonly { id: string; datasetId: string; position: number; createdAt: string }[]): Promise<void> {
+export async function insertRows(db: Db, rows: readonly NewRow[]): Promise<void> {
   if (isPostgres(db)) {
     // One statement with array parameters: PostgreSQL plans a 16,000-parameter VALUES list slowly.
     for (let i = 0; i < rows.length; i += PG_BATCH) {
-      const chunk = rows.slice(i, i + PG_BATCH);
-      await sql`INSERT INTO dataset_rows (id, dataset_id, position, created_at)
-                SELECT * FROM unnest(${chunk.map((r) => r.id)}::text[], ${chunk.map((r) => r.datasetId)}::text[], ${chunk.map((r) => r.position)}::int[], ${chunk.map((r) => r.createdAt)}::text[])`.execute(db);
+      const part = rows.slice(i, i + PG_BATCH);
+      await sql`INSERT INTO dataset_rows (id, dataset_id, position, created_at, cells)
+                SELECT * FROM unnest(${part.map((r) => r.id)}::text[], ${part.map((r) => r.datasetId)}::text[], ${part.map((r) => r.position)}::int[], ${part.map((r) => r.createdAt)}::text[], ${part.map((r) => r.cells)}::text[])`.execute(db);
     }
     return;
   }
-  for (let i = 0; i < rows.length; i += MAX_PARAMS / 4) {
-    const chunk = rows.slice(i, i + MAX_PARAMS / 4);
-    await db.insertInto('dataset_rows').values(chunk.map((r) => ({ id: r.id, dataset_id: r.datasetId, position: r.position, created_at: r.createdAt }))).execute();
+  for (const part of chunk(rows, MAX_PARAMS / 5)) {
+    await db.insertInto('dataset_rows').values(part.map((r) => ({ id: r.id, dataset_id: r.datasetId, position: r.position, created_at: r.createdAt, cells: r.cells }))).execute();
   }
 }
 
-export async function insertCells(db: Db, cells: readonly NewCell[], at: string): Promise<void> {
-  if (isPostgres(db)) {
-    for (let i = 0; i < cells.length; i += PG_BATCH) {
-      const chunk = cells.slice(i, i + PG_BATCH);
-      await sql`INSERT INTO cells (row_id, column_id, value, status, metadata, datasource_id, updated_at)
-                SELECT r, c, v, s, '{}', d, ${at} FROM unnest(${chunk.map((x) => x.rowId)}::text[], ${chunk.map((x) => x.columnId)}::text[], ${chunk.map((x) => encode(x.value))}::text[], ${chunk.map((x) => x.status)}::text[], ${chunk.map((x) => x.datasourceId)}::text[]) AS t(r, c, v, s, d)`.execute(db);
-    }
-    return;
-  }
-  for (let i = 0; i < cells.length; i += MAX_PARAMS / 7) {
-    const chunk = cells.slice(i, i + MAX_PARAMS / 7);
-    await db
-      .insertInto('cells')
-      .values(chunk.map((c) => ({ row_id: c.rowId, column_id: c.columnId, value: encode(c.value), status: c.status, metadata: '{}', datasource_id: c.datasourceId, updated_at: at })))
-      .execute();
-  }
+/** Records which cells of new rows link a datasource (their metadata stays `{}`). */
+export async function insertCellLinks(db: Db, links: readonly { rowId: string; columnId: string; datasourceId: string }[]): Promise<void> {
+  await putCellMeta(db, links.map((l) => ({ rowId: l.rowId, columnId: l.columnId, metadata: '{}', datasourceId: l.datasourceId })));
 }
 
 /** Rows whose position is in [start, end): an index range on (dataset_id, position), never an OFFSET scan. */
@@ -55,74 +55,84 @@ export async function rowsInRange(db: Db, datasetId: string, start: number, end:
   return rows.map((r) => ({ id: r.id, position: Number(r.position) }));
 }
 
-/** A cell as stored: value and metadata still JSON text (null value = SQL NULL). */
-export type RawCell = { rowId: string; columnId: string; value: string | null; status: CellStatus; metadata?: string };
-
 /**
- * The cells of a range of rows as stored, for callers that pass the JSON through untouched (the
- * /data page splices it into the response instead of parsing and re-serialising 10,000 values).
+ * Rows in [start, end) with their cells as stored: JSON text lined up with the columns, which the
+ * /data page splices into its answer untouched.
  */
-export async function rawCellsInRange(db: Db, datasetId: string, start: number, end: number, options: { columnIds?: readonly string[]; metadata: boolean }): Promise<RawCell[]> {
-  let q = db
-    .selectFrom('dataset_rows')
-    .innerJoin('cells', 'cells.row_id', 'dataset_rows.id')
-    .select(['cells.row_id', 'cells.column_id', 'cells.value', 'cells.status'])
-    .where('dataset_rows.dataset_id', '=', datasetId)
-    .where('dataset_rows.position', '>=', start)
-    .where('dataset_rows.position', '<', end);
-  if (options.columnIds) q = q.where('cells.column_id', 'in', options.columnIds);
-  if (options.metadata) {
-    const rows = await q.select('cells.metadata').execute();
-    return rows.map((r) => ({ rowId: r.row_id, columnId: r.column_id, value: r.value, status: r.status as CellStatus, metadata: r.metadata }));
+export async function rowCellsInRange(db: Db, datasetId: string, start: number, end: number): Promise<{ id: string; cells: string }[]> {
+  return db.selectFrom('dataset_rows').select(['id', 'cells']).where('dataset_id', '=', datasetId).where('position', '>=', start).where('position', '<', end).orderBy('position').execute();
+}
+
+/** Decoded cells of rows (in the given order), each with its column id, optionally some columns only and with metadata. */
+export async function cellsOfRows(db: Db, rows: readonly { id: string; cells: string }[], options: { columnIds?: readonly string[]; metadata: boolean }): Promise<CellRecord[]> {
+  const wanted = options.columnIds ? new Set(options.columnIds) : undefined;
+  const meta = options.metadata ? await cellMetaOf(db, rows.map((r) => r.id), options.columnIds) : undefined;
+  const out: CellRecord[] = [];
+  for (const row of rows) {
+    for (const c of decodeRow(row.cells)) {
+      const columnId = columnOfCell(c.cellId);
+      if (wanted && !wanted.has(columnId)) continue;
+      const record: CellRecord = { rowId: row.id, columnId, value: c.value, status: c.status };
+      if (meta) record.metadata = JSON.parse(meta.get(`${row.id}/${columnId}`)?.metadata ?? '{}') as Record<string, unknown>;
+      out.push(record);
+    }
   }
-  const rows = await q.execute();
-  return rows.map((r) => ({ rowId: r.row_id, columnId: r.column_id, value: r.value, status: r.status as CellStatus }));
+  return out;
 }
 
 /** The cells of a range of rows, decoded, with or without metadata, optionally for some columns only. */
 export async function cellsInRange(db: Db, datasetId: string, start: number, end: number, options: { columnIds?: readonly string[]; metadata: boolean }): Promise<CellRecord[]> {
-  return (await rawCellsInRange(db, datasetId, start, end, options)).map((c) => ({
-    rowId: c.rowId,
-    columnId: c.columnId,
-    value: decode(c.value),
-    status: c.status,
-    ...(c.metadata !== undefined ? { metadata: JSON.parse(c.metadata) as Record<string, unknown> } : {}),
-  }));
+  return cellsOfRows(db, await rowCellsInRange(db, datasetId, start, end), options);
 }
 
 export async function findCell(db: Db, datasetId: string, rowId: string, columnId: string): Promise<(CellRecord & { metadata: Record<string, unknown>; datasourceId: string | null }) | undefined> {
-  const r = await db
-    .selectFrom('cells')
-    .innerJoin('dataset_rows', 'dataset_rows.id', 'cells.row_id')
-    .select(['cells.row_id', 'cells.column_id', 'cells.value', 'cells.status', 'cells.metadata', 'cells.datasource_id'])
-    .where('cells.row_id', '=', rowId)
-    .where('cells.column_id', '=', columnId)
-    .where('dataset_rows.dataset_id', '=', datasetId)
-    .executeTakeFirst();
-  return r && { rowId: r.row_id, columnId: r.column_id, value: decode(r.value), status: r.status as CellStatus, metadata: JSON.parse(r.metadata) as Record<string, unknown>, datasourceId: r.datasource_id };
+  const row = await db.selectFrom('dataset_rows').select(['cells']).where('id', '=', rowId).where('dataset_id', '=', datasetId).executeTakeFirst();
+  const stored = row && findStored(decodeRow(row.cells), rowId, columnId);
+  if (!stored) return undefined;
+  const meta = await db.selectFrom('cell_meta').select(['metadata', 'datasource_id']).where('row_id', '=', rowId).where('column_id', '=', columnId).executeTakeFirst();
+  return { rowId, columnId, value: stored.value, status: stored.status, metadata: JSON.parse(meta?.metadata ?? '{}') as Record<string, unknown>, datasourceId: meta?.datasource_id ?? null };
 }
 
 /** A user's edit: new value, metadata reset, status done (empty for null). */
 export async function writeCellValue(db: Db, rowId: string, columnId: string, value: unknown, datasourceId: string | null, at: string): Promise<void> {
-  await db
-    .updateTable('cells')
-    .set({ value: encode(value), status: value === null ? 'empty' : 'done', metadata: '{}', datasource_id: datasourceId, updated_at: at })
-    .where('row_id', '=', rowId)
-    .where('column_id', '=', columnId)
-    .execute();
+  await changeRows(db, [rowId], at, (id, cells) => {
+    const c = findStored(cells, id, columnId);
+    if (!c) return false;
+    c.value = value ?? null;
+    c.status = value === null || value === undefined ? 'empty' : 'done';
+    return true;
+  });
+  await putCellMeta(db, [{ rowId, columnId, metadata: '{}', datasourceId }]);
 }
 
-/** Marks done cells of these columns stale, in one row or (rowId null) in every row. */
-export async function markStale(db: Db, columnIds: readonly string[], rowId: string | null, at: string): Promise<void> {
+/** Marks done cells of these columns stale, in one row or (rowId null) in every row of the dataset. */
+export async function markStale(db: Db, datasetId: string, columnIds: readonly string[], rowId: string | null, at: string): Promise<void> {
   if (!columnIds.length) return;
-  let q = db.updateTable('cells').set({ status: 'stale', updated_at: at }).where('column_id', 'in', columnIds).where('status', '=', 'done');
-  if (rowId) q = q.where('row_id', '=', rowId);
-  await q.execute();
+  const targets = new Set(columnIds);
+  const change = (_: string, cells: StoredCell[]) => {
+    let changed = false;
+    for (const c of cells) {
+      if (c.status === 'done' && targets.has(columnOfCell(c.cellId))) {
+        c.status = 'stale';
+        changed = true;
+      }
+    }
+    return changed;
+  };
+  if (rowId) await changeRows(db, [rowId], at, change);
+  else await changeDatasetRows(db, datasetId, at, change);
 }
 
 /** Resets every cell of a column: value null, metadata {}, status empty. */
-export async function resetColumnCells(db: Db, columnId: string, at: string): Promise<void> {
-  await db.updateTable('cells').set({ value: null, status: 'empty', metadata: '{}', datasource_id: null, updated_at: at }).where('column_id', '=', columnId).execute();
+export async function resetColumnCells(db: Db, datasetId: string, columnId: string, at: string): Promise<void> {
+  await changeDatasetRows(db, datasetId, at, (rowId, cells) => {
+    const c = findStored(cells, rowId, columnId);
+    if (!c || (c.value === null && c.status === 'empty')) return false;
+    c.value = null;
+    c.status = 'empty';
+    return true;
+  });
+  await db.deleteFrom('cell_meta').where('column_id', '=', columnId).execute();
 }
 
 export async function findRows(db: Db, datasetId: string, rowIds: readonly string[]): Promise<{ id: string; position: number }[]> {
@@ -132,8 +142,8 @@ export async function findRows(db: Db, datasetId: string, rowIds: readonly strin
 }
 
 /**
- * Deletes rows (cells cascade) and renumbers the rest densely, so paging stays an index range.
- * The UPDATE ... FROM with a window function is the same statement in SQLite (3.33+) and PostgreSQL.
+ * Deletes rows (their metadata cascades) and renumbers the rest densely, so paging stays an index
+ * range. The UPDATE ... FROM with a window function is the same statement in SQLite (3.33+) and PostgreSQL.
  */
 export async function deleteRows(db: Db, datasetId: string, rowIds: readonly string[], fromPosition: number): Promise<void> {
   for (let i = 0; i < rowIds.length; i += 1000) await db.deleteFrom('dataset_rows').where('id', 'in', rowIds.slice(i, i + 1000)).execute();
@@ -146,11 +156,11 @@ export async function deleteRows(db: Db, datasetId: string, rowIds: readonly str
 /** Whether any cell links this datasource, and from which datasets. */
 export async function datasetsLinkingDatasource(db: Db, datasourceId: string): Promise<string[]> {
   const rows = await db
-    .selectFrom('cells')
-    .innerJoin('dataset_rows', 'dataset_rows.id', 'cells.row_id')
+    .selectFrom('cell_meta')
+    .innerJoin('dataset_rows', 'dataset_rows.id', 'cell_meta.row_id')
     .select('dataset_rows.dataset_id')
     .distinct()
-    .where('cells.datasource_id', '=', datasourceId)
+    .where('cell_meta.datasource_id', '=', datasourceId)
     .execute();
   return rows.map((r) => r.dataset_id);
 }
@@ -162,26 +172,41 @@ export async function setRowsDatasource(db: Db, datasetId: string, datasourceId:
 
 /**
  * Brings a CSV/TSV column's stored values in line with its inferred type (see
- * features/columns/data-type.ts): numbers back to the text they were read from, exponent text to
- * numbers, true/false text to booleans. Values are JSON text, so this is string surgery that both
- * backends run alike (substr, length, lower and || are common to SQLite and PostgreSQL).
+ * features/columns/data-type.ts): numbers back to the text they were read from (canonical number
+ * text, so String() gives it back), exponent text to numbers, true/false text to booleans.
  */
-export async function retypeColumn(db: Db, columnId: string, to: 'text' | 'number' | 'boolean'): Promise<void> {
-  const q = db.updateTable('cells').where('column_id', '=', columnId).where('value', 'is not', null);
-  if (to === 'text') await q.set({ value: sql<string>`'"' || value || '"'` }).where(sql<boolean>`substr(value, 1, 1) <> '"'`).execute();
-  else if (to === 'number') await q.set({ value: sql<string>`substr(value, 2, length(value) - 2)` }).where(sql<boolean>`substr(value, 1, 1) = '"'`).execute();
-  else await q.set({ value: sql<string>`CASE WHEN lower(value) = '"true"' THEN 'true' ELSE 'false' END` }).execute();
+export async function retypeColumn(db: Db, datasetId: string, columnId: string, to: 'text' | 'number' | 'boolean'): Promise<void> {
+  await changeDatasetRows(db, datasetId, new Date().toISOString(), (rowId, cells) => {
+    const c = findStored(cells, rowId, columnId);
+    if (!c || c.value === null) return false;
+    const before = c.value;
+    if (to === 'text') c.value = typeof before === 'string' ? before : JSON.stringify(before);
+    else if (to === 'number') c.value = typeof before === 'string' ? Number(before) : before;
+    else c.value = String(before).toLowerCase() === 'true';
+    return c.value !== before;
+  });
 }
 
-/** A column's values (decoded), for converting them to another type. */
-export async function columnValues(db: Db, columnId: string): Promise<{ rowId: string; value: unknown }[]> {
-  const rows = await db.selectFrom('cells').innerJoin('dataset_rows', 'dataset_rows.id', 'cells.row_id').select(['cells.row_id', 'cells.value']).where('cells.column_id', '=', columnId).orderBy('dataset_rows.position').execute();
-  return rows.map((r) => ({ rowId: r.row_id, value: decode(r.value) }));
+/** A column's values (decoded), in row order, for converting them to another type. */
+export async function columnValues(db: Db, datasetId: string, columnId: string): Promise<{ rowId: string; value: unknown }[]> {
+  const rows = await db.selectFrom('dataset_rows').select(['id', 'cells']).where('dataset_id', '=', datasetId).orderBy('position').execute();
+  const out: { rowId: string; value: unknown }[] = [];
+  for (const r of rows) {
+    const c = findStored(decodeRow(r.cells), r.id, columnId);
+    if (c) out.push({ rowId: r.id, value: c.value });
+  }
+  return out;
 }
 
 /** New values for cells of one column, keeping their status and metadata (a type conversion). */
 export async function setColumnValues(db: Db, columnId: string, values: readonly { rowId: string; value: unknown }[], at: string): Promise<void> {
-  for (const v of values) await db.updateTable('cells').set({ value: encode(v.value), updated_at: at }).where('row_id', '=', v.rowId).where('column_id', '=', columnId).execute();
+  const byRow = new Map(values.map((v) => [v.rowId, v.value]));
+  await changeRows(db, [...byRow.keys()], at, (rowId, cells) => {
+    const c = findStored(cells, rowId, columnId);
+    if (!c) return false;
+    c.value = byRow.get(rowId) ?? null;
+    return true;
+  });
 }
 
 /** Each row's metadata: when it was created, when a cell of it last changed, the datasource it came from. */
@@ -189,38 +214,73 @@ export async function rowsMetadata(db: Db, rowIds: readonly string[]): Promise<M
   if (!rowIds.length) return new Map();
   const rows = await db
     .selectFrom('dataset_rows as r')
-    .leftJoin('cells as c', 'c.row_id', 'r.id')
-    .select((eb) => ['r.id', 'r.created_at', 'r.datasource_id', eb.fn.max('c.updated_at').as('updated_at'), eb.fn.min('c.datasource_id').as('cell_datasource')])
+    .leftJoin('cell_meta as m', (j) => j.onRef('m.row_id', '=', 'r.id').on('m.datasource_id', 'is not', null))
+    .select((eb) => ['r.id', 'r.created_at', 'r.updated_at', 'r.datasource_id', eb.fn.min('m.datasource_id').as('cell_datasource')])
     .where('r.id', 'in', [...rowIds])
-    .groupBy(['r.id', 'r.created_at', 'r.datasource_id'])
+    .groupBy(['r.id', 'r.created_at', 'r.updated_at', 'r.datasource_id'])
     .execute();
   // A row of an extraction dataset comes from the document its raw cell links.
-  return new Map(rows.map((r) => [r.id, { createdAt: r.created_at, updatedAt: (r.updated_at as string | null) ?? r.created_at, datasourceId: r.datasource_id ?? (r.cell_datasource as string | null) ?? null }]));
+  return new Map(rows.map((r) => [r.id, { createdAt: r.created_at, updatedAt: r.updated_at ?? r.created_at, datasourceId: r.datasource_id ?? (r.cell_datasource as string | null) ?? null }]));
 }
 
 /** The cells of some columns of a dataset, values and metadata decoded (staleness checks on a column change). */
 export async function columnsCells(db: Db, datasetId: string, columnIds: readonly string[]): Promise<{ rowId: string; columnId: string; value: unknown; status: CellStatus; metadata: Record<string, unknown> }[]> {
   if (!columnIds.length) return [];
-  const rows = await db
-    .selectFrom('cells')
-    .innerJoin('dataset_rows', 'dataset_rows.id', 'cells.row_id')
-    .select(['cells.row_id', 'cells.column_id', 'cells.value', 'cells.status', 'cells.metadata'])
-    .where('dataset_rows.dataset_id', '=', datasetId)
-    .where('cells.column_id', 'in', [...columnIds])
-    .execute();
-  return rows.map((r) => ({ rowId: r.row_id, columnId: r.column_id, value: decode(r.value), status: r.status as CellStatus, metadata: JSON.parse(r.metadata) as Record<string, unknown> }));
+  const out: { rowId: string; columnId: string; value: unknown; status: CellStatus; metadata: Record<string, unknown> }[] = [];
+  let after = -1;
+  for (;;) {
+    const rows = await db.selectFrom('dataset_rows').select(['id', 'cells', 'position']).where('dataset_id', '=', datasetId).where('position', '>', after).orderBy('position').limit(2000).execute();
+    if (!rows.length) return out;
+    after = Number(rows[rows.length - 1]!.position);
+    for (const c of await cellsOfRows(db, rows, { columnIds, metadata: true })) out.push({ ...c, metadata: c.metadata ?? {} });
+  }
 }
 
-/** Sets the status of cells (done <-> stale after a column change): one statement per column, status and 1000 rows. */
+/** Sets the status of cells (done <-> stale after a column change). */
 export async function setCellStatuses(db: Db, cells: readonly { rowId: string; columnId: string; status: CellStatus }[], at: string): Promise<void> {
-  const groups = new Map<string, { columnId: string; status: CellStatus; rowIds: string[] }>();
-  for (const c of cells) {
-    const key = `${c.columnId}/${c.status}`;
-    (groups.get(key) ?? groups.set(key, { columnId: c.columnId, status: c.status, rowIds: [] }).get(key)!).rowIds.push(c.rowId);
-  }
-  for (const g of groups.values()) {
-    for (let i = 0; i < g.rowIds.length; i += 1000) {
-      await db.updateTable('cells').set({ status: g.status, updated_at: at }).where('column_id', '=', g.columnId).where('row_id', 'in', g.rowIds.slice(i, i + 1000)).execute();
+  const byRow = new Map<string, Map<string, CellStatus>>();
+  for (const c of cells) (byRow.get(c.rowId) ?? byRow.set(c.rowId, new Map()).get(c.rowId)!).set(cellId(c.rowId, c.columnId), c.status);
+  await changeRows(db, [...byRow.keys()], at, (rowId, stored) => {
+    const want = byRow.get(rowId)!;
+    let changed = false;
+    for (const c of stored) {
+      const s = want.get(c.cellId);
+      if (s && s !== c.status) {
+        c.status = s;
+        changed = true;
+      }
     }
-  }
+    return changed;
+  });
 }
+
+/**
+ * Gives every row of the dataset an empty cell for a new column at `position` (its place among the
+ * columns), in the caller's transaction.
+ */
+export async function addColumnCells(db: Db, datasetId: string, columnId: string, position: number, at: string): Promise<void> {
+  await changeDatasetRows(db, datasetId, at, (rowId, cells) => {
+    cells.splice(Math.min(position, cells.length), 0, emptyCell(rowId, columnId));
+    return true;
+  });
+}
+
+/** Takes a deleted column's cells out of every row (its metadata rows go with the column's foreign key). */
+export async function removeColumnCells(db: Db, datasetId: string, columnId: string, at: string): Promise<void> {
+  await changeDatasetRows(db, datasetId, at, (rowId, cells) => {
+    const id = cellId(rowId, columnId);
+    const i = cells.findIndex((c) => c.cellId === id);
+    if (i < 0) return false;
+    cells.splice(i, 1);
+    return true;
+  });
+}
+
+/** Reads rows' decoded cells (no lock): the executors' view, by row. */
+export async function rowsCellsById(db: Db, rowIds: readonly string[]): Promise<Map<string, StoredCell[]>> {
+  const out = new Map<string, StoredCell[]>();
+  for (const [id, text] of await readRowCells(db, rowIds)) out.set(id, decodeRow(text));
+  return out;
+}
+
+export { deleteCellMeta };

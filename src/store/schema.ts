@@ -43,17 +43,11 @@ export interface Database {
     updated_at: string;
     data_type: string | null;
   };
-  dataset_rows: { id: string; dataset_id: string; position: number; created_at: string; datasource_id: string | null };
+  /** `cells`: the row's cells as JSON text, lined up with the columns (see store/row-cells.ts). */
+  dataset_rows: { id: string; dataset_id: string; position: number; created_at: string; datasource_id: string | null; cells: string; updated_at: string | null };
   engine_workers: { id: string; started_at: string; expires_at: string };
-  cells: {
-    row_id: string;
-    column_id: string;
-    value: string | null;
-    status: string;
-    metadata: string;
-    datasource_id: string | null;
-    updated_at: string;
-  };
+  /** A cell's metadata and datasource link, for the cells that have any (store/row-cells.ts). */
+  cell_meta: { row_id: string; column_id: string; metadata: string; datasource_id: string | null };
   datasources: {
     id: string;
     workspace_id: string;

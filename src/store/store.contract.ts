@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Store } from './store.ts';
-import { insertColumns, listColumns, addColumnCells } from './columns.ts';
+import { insertColumns, listColumns, deleteColumn, shiftColumns } from './columns.ts';
 import { findDataset, insertDataset, listDatasets, setDatasetTaskState, deleteDataset, linkedDatasources } from './datasets.ts';
-import { cellsInRange, deleteRows, findCell, insertCells, insertRows, markStale, resetColumnCells, rowsInRange, writeCellValue } from './rows.ts';
+import { addColumnCells, cellsInRange, deleteRows, findCell, insertRows, markStale, removeColumnCells, resetColumnCells, rowCellsInRange, rowsInRange, writeCellValue } from './rows.ts';
+import { encodeRow } from './row-cells.ts';
+import { cellId } from '../ids.ts';
 import { insertWorkspace } from './workspaces.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, findIdempotencyKey } from './idempotency.ts';
 import { ensureSecret } from './settings.ts';
@@ -19,9 +21,12 @@ async function seed(store: Store, n: number) {
   await insertDataset(store.db, { id: ds, workspaceId: ws, name: 'd', description: null, type: 'analysis', status: 'completed', activeTaskId: null, sourceDatasourceId: null, rowCount: n, createdAt: at, updatedAt: at });
   const cols = [newId('column'), newId('column')];
   await insertColumns(store.db, cols.map((id, i) => ({ id, datasetId: ds, name: `c${i}`, taskType: i ? 'ai_enrich' : 'raw', metadata: i ? { prompt: '{{c0}}' } : {}, dependsOn: i ? [cols[0]!] : [], position: i, createdAt: at, updatedAt: at })));
-  const rows = Array.from({ length: n }, (_, i) => ({ id: newId('row'), datasetId: ds, position: i, createdAt: at }));
+  const rows = Array.from({ length: n }, (_, i) => {
+    const id = newId('row');
+    const cells = encodeRow([{ cellId: cellId(id, cols[0]!), value: { i, s: `v${i}` }, status: 'done' }, { cellId: cellId(id, cols[1]!), value: null, status: 'empty' }]);
+    return { id, datasetId: ds, position: i, createdAt: at, cells };
+  });
   await insertRows(store.db, rows);
-  await insertCells(store.db, rows.flatMap((r, i) => [{ rowId: r.id, columnId: cols[0]!, value: { i, s: `v${i}` }, status: 'done' as const, datasourceId: null }, { rowId: r.id, columnId: cols[1]!, value: null, status: 'empty' as const, datasourceId: null }]), at);
   return { ws, ds, cols, rows };
 }
 
@@ -75,7 +80,7 @@ export function storeContract(name: string, open: () => Promise<Store & { drop?:
         const { ds, cols } = await seed(store, 10);
         await assert.rejects(
           store.transaction(async (trx) => {
-            await resetColumnCells(trx, cols[0]!, at);
+            await resetColumnCells(trx, ds, cols[0]!, at);
             throw new Error('boom');
           }),
         );
@@ -91,15 +96,33 @@ export function storeContract(name: string, open: () => Promise<Store & { drop?:
       try {
         const { ws, ds, cols, rows } = await seed(store, 20);
         const extra = newId('column');
-        await insertColumns(store.db, [{ id: extra, datasetId: ds, name: 'extra', taskType: 'raw', metadata: {}, dependsOn: [], position: 2, createdAt: at, updatedAt: at }]);
-        await addColumnCells(store.db, ds, extra, at);
+        // A column inserted between the two: every row gets an empty cell at its position.
+        await store.transaction(async (trx) => {
+          await shiftColumns(trx, ds, 1);
+          await insertColumns(trx, [{ id: extra, datasetId: ds, name: 'extra', taskType: 'raw', metadata: {}, dependsOn: [], position: 1, createdAt: at, updatedAt: at }]);
+          await addColumnCells(trx, ds, extra, 1, at);
+        });
         assert.equal((await cellsInRange(store.db, ds, 0, 20, { metadata: false, columnIds: [extra] })).length, 20);
+        const stored = JSON.parse((await rowCellsInRange(store.db, ds, 5, 6))[0]!.cells) as { cellId: string; value: unknown; status: string }[];
+        assert.deepEqual(stored, [
+          { cellId: cellId(rows[5]!.id, cols[0]!), value: { i: 5, s: 'v5' }, status: 'done' },
+          { cellId: cellId(rows[5]!.id, extra), value: null, status: 'empty' },
+          { cellId: cellId(rows[5]!.id, cols[1]!), value: null, status: 'empty' },
+        ], 'stored in column order, the new column at its position');
         await writeCellValue(store.db, rows[0]!.id, cols[1]!, 'x', null, at);
-        await markStale(store.db, [cols[1]!], rows[0]!.id, at);
+        await markStale(store.db, ds, [cols[1]!], rows[0]!.id, at);
         assert.equal((await findCell(store.db, ds, rows[0]!.id, cols[1]!))!.status, 'stale');
         await writeCellValue(store.db, rows[1]!.id, cols[0]!, { datasourceId: 'dsrc_x' }, 'dsrc_x', at);
         assert.deepEqual((await linkedDatasources(store.db, [ds])).get(ds), ['dsrc_x']);
-        assert.deepEqual((await listColumns(store.db, ds)).map((c) => c.name), ['c0', 'c1', 'extra']);
+        assert.deepEqual((await listColumns(store.db, ds)).map((c) => c.name), ['c0', 'extra', 'c1']);
+        // Deleting the first column takes its cells, and their metadata rows, out of every row.
+        await store.transaction(async (trx) => {
+          await removeColumnCells(trx, ds, cols[0]!, at);
+          await deleteColumn(trx, ds, cols[0]!, 0);
+        });
+        assert.deepEqual((JSON.parse((await rowCellsInRange(store.db, ds, 5, 6))[0]!.cells) as { cellId: string }[]).map((c) => c.cellId), [cellId(rows[5]!.id, extra), cellId(rows[5]!.id, cols[1]!)]);
+        assert.equal((await linkedDatasources(store.db, [ds])).get(ds), undefined, 'the link went with its column');
+        assert.equal((await findCell(store.db, ds, rows[0]!.id, cols[1]!))!.status, 'stale');
         await setDatasetTaskState(store.db, ds, { status: 'processing', activeTaskId: 'task_x', updatedAt: at });
         assert.equal((await listDatasets(store.db, ws, { status: 'processing', offset: 0, limit: 10 })).total, 1);
         assert.equal((await findDataset(store.db, ws, ds))!.activeTaskId, 'task_x');

@@ -1,6 +1,9 @@
 import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from './store.ts';
 import { toNumber } from './store.ts';
+import type { Database } from './schema.ts';
+import { cellId } from '../ids.ts';
+import { changeRows, chunk, columnOfCell, decodeRow, encodeRow, findStored, inTransaction, lockRowCells, putMetadataOnly, readRowCells, writeRowCells, type CellStatus } from './row-cells.ts';
 
 /**
  * Tasks and their items. A task is one run over a dataset; each targeted cell is a task_items row,
@@ -217,8 +220,21 @@ export async function releaseItem(db: Db, k: ItemKey, owner: string, availableAt
 
 /** Cells of the task's items in `statuses` go back to the status they had before the task. */
 async function restoreCells(db: Db, taskId: string, statuses: string[], at: string): Promise<void> {
-  await sql`UPDATE cells SET updated_at = ${at}, status = COALESCE((SELECT ti.prev_status FROM task_items ti WHERE ti.task_id = ${taskId} AND ti.row_id = cells.row_id AND ti.column_id = cells.column_id), 'empty')
-            WHERE (row_id, column_id) IN (SELECT row_id, column_id FROM task_items WHERE task_id = ${taskId} AND status IN (${sql.join(statuses)}))`.execute(db);
+  const items = await db.selectFrom('task_items').select(['row_id', 'column_id', 'prev_status']).where('task_id', '=', taskId).where('status', 'in', statuses).where('column_id', '<>', GENERATE_COLUMN).execute();
+  const before = new Map<string, Map<string, string>>();
+  for (const it of items) (before.get(it.row_id) ?? before.set(it.row_id, new Map()).get(it.row_id)!).set(cellId(it.row_id, it.column_id), it.prev_status);
+  await changeRows(db, [...before.keys()], at, (rowId, cells) => {
+    const want = before.get(rowId)!;
+    let changed = false;
+    for (const c of cells) {
+      const prev = want.get(c.cellId);
+      if (prev !== undefined && c.status !== prev) {
+        c.status = prev as CellStatus;
+        changed = true;
+      }
+    }
+    return changed;
+  });
 }
 
 /** Stops a task's remaining work: pending items become `status`, their cells get their old status back. */
@@ -299,82 +315,99 @@ export type ItemSelection = {
 };
 
 /**
- * Creates the items of a task from the dataset's cells in one INSERT ... SELECT (the whole dataset
- * may be targeted: nothing goes through memory), then marks their cells queued. Returns the count.
+ * Creates the items of a task from the dataset's cells and marks those cells queued, reading and
+ * rewriting the targeted rows 2,000 at a time (the whole dataset may be targeted: memory stays
+ * bounded). Returns the count.
  */
 export async function insertItems(db: Db, s: ItemSelection): Promise<number> {
   const columnIds = [...s.stages.keys()];
   if (!columnIds.length) return 0;
-  const stage = sql<number>`CASE cells.column_id ${sql.join(columnIds.map((id) => sql`WHEN ${id} THEN ${s.stages.get(id)!}`), sql` `)} ELSE 0 END`;
-  const chunks = s.cells ? chunk(s.cells, 2000) : s.rowIds ? chunk(s.rowIds, 5000) : [null];
+  const statuses = s.statuses ? new Set(s.statuses) : undefined;
+  const exact = s.cells ? new Set(s.cells.map((c) => cellId(c.rowId, c.columnId))) : undefined;
+  const targeted = new Set(columnIds);
   let total = 0;
-  for (const part of chunks) {
-    let q = db
-      .selectFrom('cells')
-      .innerJoin('dataset_rows', 'dataset_rows.id', 'cells.row_id')
-      .where('dataset_rows.dataset_id', '=', s.datasetId)
-      .where('cells.column_id', 'in', columnIds);
-    if (s.cells && part) {
-      const pairs = part as { rowId: string; columnId: string }[];
-      q = q.where('cells.row_id', 'in', [...new Set(pairs.map((p) => p.rowId))]).where(sql<boolean>`(${sql.join(pairs.map((p) => sql`(cells.row_id = ${p.rowId} AND cells.column_id = ${p.columnId})`), sql` OR `)})`);
-    } else if (part) q = q.where('cells.row_id', 'in', part as string[]);
-    if (s.onlyEmpty) q = q.where('cells.value', 'is', null);
-    if (s.statuses) q = q.where('cells.status', 'in', [...s.statuses]);
-    const select = q.select([
-      sql<string>`${s.taskId}`.as('task_id'),
-      'cells.row_id',
-      'cells.column_id',
-      stage.as('stage'),
-      sql<string>`'pending'`.as('status'),
-      sql<number>`0`.as('attempts'),
-      sql<string>`${s.at}`.as('available_at'),
-      'cells.status as prev_status',
-    ]);
-    const r = await db.insertInto('task_items').columns(['task_id', 'row_id', 'column_id', 'stage', 'status', 'attempts', 'available_at', 'prev_status']).expression(select).executeTakeFirst();
-    total += Number(r.numInsertedOrUpdatedRows ?? 0);
+  const pick = async (rowIds: readonly string[]) => {
+    const items: Database['task_items'][] = [];
+    await changeRows(db, rowIds, s.at, (rowId, cells) => {
+      let changed = false;
+      for (const c of cells) {
+        const columnId = columnOfCell(c.cellId);
+        if (!targeted.has(columnId)) continue;
+        if (exact && !exact.has(c.cellId)) continue;
+        if (s.onlyEmpty && c.value !== null) continue;
+        if (statuses && !statuses.has(c.status)) continue;
+        items.push({ task_id: s.taskId, row_id: rowId, column_id: columnId, stage: s.stages.get(columnId)!, status: 'pending', attempts: 0, available_at: s.at, lease_owner: null, lease_until: null, prev_status: c.status, llm_calls: 0, cached_calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 });
+        c.status = 'queued';
+        changed = true;
+      }
+      return changed;
+    });
+    await insertItemRows(db, items);
+    total += items.length;
+  };
+  if (s.cells) for (const part of chunk([...new Set(s.cells.map((c) => c.rowId))], 2000)) await pick(part);
+  else if (s.rowIds) for (const part of chunk(s.rowIds, 2000)) await pick(part);
+  else {
+    let after = -1;
+    for (;;) {
+      const rows = await db.selectFrom('dataset_rows').select(['id', 'position']).where('dataset_id', '=', s.datasetId).where('position', '>', after).orderBy('position').limit(2000).execute();
+      if (!rows.length) break;
+      after = Number(rows[rows.length - 1]!.position);
+      await pick(rows.map((r) => r.id));
+    }
   }
-  if (s.append && s.rowIds) {
-    for (const part of chunk(s.rowIds, 5000)) await db.updateTable('cells').set({ status: 'queued', updated_at: s.at }).where('row_id', 'in', part).where('column_id', 'in', columnIds).execute();
-    return total;
-  }
-  // Row-value IN over a subquery: both backends probe the cells primary key per item instead of scanning cells.
-  await sql`UPDATE cells SET status = 'queued', updated_at = ${s.at} WHERE (row_id, column_id) IN (SELECT row_id, column_id FROM task_items WHERE task_id = ${s.taskId})`.execute(db);
+  if (s.append) return total;
   await db.updateTable('tasks').set({ progress: JSON.stringify({ total, completed: 0, failed: 0, skipped: 0 }) }).where('id', '=', s.taskId).execute();
   return total;
 }
 
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
+/** Inserts task items: array parameters on PostgreSQL, multi-row VALUES on SQLite. */
+async function insertItemRows(db: Db, items: readonly Database['task_items'][]): Promise<void> {
+  if (!items.length) return;
+  if (isPostgres(db)) {
+    for (const part of chunk(items, 20_000)) {
+      await sql`INSERT INTO task_items (task_id, row_id, column_id, stage, status, attempts, available_at, prev_status)
+                SELECT t, r, c, g, 'pending', 0, a, p FROM unnest(${part.map((i) => i.task_id)}::text[], ${part.map((i) => i.row_id)}::text[], ${part.map((i) => i.column_id)}::text[], ${part.map((i) => i.stage)}::int[], ${part.map((i) => i.available_at)}::text[], ${part.map((i) => i.prev_status)}::text[]) AS x(t, r, c, g, a, p)`.execute(db);
+    }
+    return;
+  }
+  for (const part of chunk(items, 1000)) {
+    await db.insertInto('task_items').values(part).execute();
+  }
 }
 
 /** Sets the item's cell status only while `owner` holds the item (a cancel may have restored it already). */
 export async function setHeldCellStatus(db: Db, k: ItemKey, owner: string, status: string, at: string): Promise<boolean> {
-  const r = await db
-    .updateTable('cells')
-    .set({ status, updated_at: at })
-    .where('row_id', '=', k.rowId)
-    .where('column_id', '=', k.columnId)
-    .where(sql<boolean>`EXISTS (SELECT 1 FROM task_items WHERE ${heldBy(k, owner)})`)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+  return inTransaction(db, async (trx) => {
+    // Lock the row first, then look at the item: a cancel restores cells under the same row lock.
+    const docs = await lockRowCells(trx, [k.rowId]);
+    const held = await trx.selectFrom('task_items').select('row_id').where(heldBy(k, owner)).executeTakeFirst();
+    const text = docs.get(k.rowId);
+    if (!held || text === undefined) return false;
+    const cells = decodeRow(text);
+    const c = findStored(cells, k.rowId, k.columnId);
+    if (!c) return false;
+    c.status = status as CellStatus;
+    await writeRowCells(trx, [{ id: k.rowId, cells: encodeRow(cells) }], at);
+    return true;
+  });
 }
 
 /** A computed result (or error) on the cell; call in the transaction that finished its item. */
 export async function writeCellResult(db: Db, k: ItemKey, value: unknown, status: 'done' | 'error', metadata: Record<string, unknown>, at: string): Promise<void> {
-  await db
-    .updateTable('cells')
-    .set({ value: value === null || value === undefined ? null : JSON.stringify(value), status, metadata: JSON.stringify(metadata), updated_at: at })
-    .where('row_id', '=', k.rowId)
-    .where('column_id', '=', k.columnId)
-    .execute();
+  await changeRows(db, [k.rowId], at, (rowId, cells) => {
+    const c = findStored(cells, rowId, k.columnId);
+    if (!c) return false;
+    c.value = value ?? null;
+    c.status = status;
+    return true;
+  });
+  await putMetadataOnly(db, [{ rowId: k.rowId, columnId: k.columnId, metadata: JSON.stringify(metadata) }]);
 }
 
 /** Every cell of a row, values decoded: the executor's view of the row. */
 export async function rowCells(db: Db, rowId: string): Promise<{ columnId: string; value: unknown; status: string }[]> {
-  const rows = await db.selectFrom('cells').select(['column_id', 'value', 'status']).where('row_id', '=', rowId).execute();
-  return rows.map((r) => ({ columnId: r.column_id, value: r.value === null ? null : (JSON.parse(r.value) as unknown), status: r.status }));
+  return (await rowsCells(db, [rowId])).get(rowId) ?? [];
 }
 
 /** The (row, column) pairs of a task, for previews made inside a rolled-back transaction. */
@@ -417,40 +450,55 @@ export async function finishItems(db: Db, owner: string, results: readonly ItemR
     now.forEach((k) => written.add(k));
     const cells = part.filter((r) => r.cell && now.has(itemKeyOf(r.key)));
     if (!cells.length) continue;
-    const values = JSON.stringify(
-      cells.map((r) => ({ row_id: r.key.rowId, column_id: r.key.columnId, value: r.cell!.value === null || r.cell!.value === undefined ? null : JSON.stringify(r.cell!.value), status: r.cell!.status, metadata: JSON.stringify(r.cell!.metadata) })),
-    );
-    const cellRows = pg
-      ? sql`SELECT * FROM jsonb_to_recordset(CAST(${values} AS jsonb)) AS x(row_id text, column_id text, value text, status text, metadata text)`
-      : sql`SELECT json_extract(value, '$.row_id') AS row_id, json_extract(value, '$.column_id') AS column_id, json_extract(value, '$.value') AS value,
-                   json_extract(value, '$.status') AS status, json_extract(value, '$.metadata') AS metadata FROM json_each(${values})`;
-    await sql`UPDATE cells SET value = v.value, status = v.status, metadata = v.metadata, updated_at = ${at}
-              FROM (${cellRows}) AS v WHERE cells.row_id = v.row_id AND cells.column_id = v.column_id`.execute(db);
+    const results = new Map<string, { value: unknown; status: CellStatus }>();
+    for (const r of cells) results.set(cellId(r.key.rowId, r.key.columnId), { value: r.cell!.value ?? null, status: r.cell!.status });
+    await changeRows(db, cells.map((r) => r.key.rowId), at, (_, stored) => {
+      let changed = false;
+      for (const c of stored) {
+        const res = results.get(c.cellId);
+        if (!res) continue;
+        c.value = res.value;
+        c.status = res.status;
+        changed = true;
+      }
+      return changed;
+    });
+    await putMetadataOnly(db, cells.map((r) => ({ rowId: r.key.rowId, columnId: r.key.columnId, metadata: JSON.stringify(r.cell!.metadata) })));
   }
   return written;
 }
 
-/** Marks the cells of items `owner` just claimed as processing: one statement per claim instead of one per item. */
+/** Marks the cells of items `owner` just claimed (and still holds) as processing, in one read and write of their rows. */
 export async function markClaimedProcessing(db: Db, owner: string, items: readonly ItemKey[], at: string): Promise<void> {
   if (!items.length) return;
-  const taskIds = [...new Set(items.map((i) => i.taskId))];
-  const rowIds = [...new Set(items.map((i) => i.rowId))];
-  // task_id first: the items' primary key is (task_id, row_id, column_id).
-  await sql`UPDATE cells SET status = 'processing', updated_at = ${at}
-            WHERE (row_id, column_id) IN (SELECT ti.row_id, ti.column_id FROM task_items ti
-              WHERE ti.task_id IN (${sql.join(taskIds)}) AND ti.row_id IN (${sql.join(rowIds)}) AND ti.status = 'running' AND ti.lease_owner = ${owner})`.execute(db);
+  await inTransaction(db, async (trx) => {
+    const docs = await lockRowCells(trx, items.map((i) => i.rowId));
+    // Items checked after the rows are locked: a cancel restores cells under the same locks.
+    const taskIds = [...new Set(items.map((i) => i.taskId))];
+    const held = new Set<string>();
+    for (const part of chunk([...docs.keys()], 1000)) {
+      const rows = await trx.selectFrom('task_items').select(['row_id', 'column_id']).where('task_id', 'in', taskIds).where('row_id', 'in', part).where('status', '=', 'running').where('lease_owner', '=', owner).execute();
+      for (const r of rows) held.add(cellId(r.row_id, r.column_id));
+    }
+    const changed: { id: string; cells: string }[] = [];
+    for (const [id, text] of docs) {
+      const cells = decodeRow(text);
+      let any = false;
+      for (const c of cells) {
+        if (held.has(c.cellId) && c.status !== 'processing') {
+          c.status = 'processing';
+          any = true;
+        }
+      }
+      if (any) changed.push({ id, cells: encodeRow(cells) });
+    }
+    await writeRowCells(trx, changed, at);
+  });
 }
 
 /** Every cell of these rows, values decoded, by row: the executors' view of the rows of one claim. */
 export async function rowsCells(db: Db, rowIds: readonly string[]): Promise<Map<string, { columnId: string; value: unknown; status: string }[]>> {
   const out = new Map<string, { columnId: string; value: unknown; status: string }[]>();
-  for (const part of chunk([...new Set(rowIds)], 1000)) {
-    const rows = await db.selectFrom('cells').select(['row_id', 'column_id', 'value', 'status']).where('row_id', 'in', part).execute();
-    for (const r of rows) {
-      let list = out.get(r.row_id);
-      if (!list) out.set(r.row_id, (list = []));
-      list.push({ columnId: r.column_id, value: r.value === null ? null : (JSON.parse(r.value) as unknown), status: r.status });
-    }
-  }
+  for (const [id, text] of await readRowCells(db, rowIds)) out.set(id, decodeRow(text).map((c) => ({ columnId: columnOfCell(c.cellId), value: c.value, status: c.status })));
   return out;
 }

@@ -25,7 +25,7 @@ export function createCellService({ access, datasources }: { access: DatasetAcce
       await writeCellValue(trx, ids.rowId, ids.columnId, value, options.datasourceId ?? null, at);
       if (options.datasourceId) await recordDatasetLinks(trx, datasetId, [options.datasourceId], at);
       const dependents = transitiveDependents(withRowDependencies(columns).map((c) => ({ columnId: c.id, name: c.name, metadata: c.metadata, dependsOn: c.dependsOn })), [ids.columnId]);
-      await markStale(trx, dependents, ids.rowId, at);
+      await markStale(trx, datasetId, dependents, ids.rowId, at);
       return { cellId: makeCellId(ids.rowId, ids.columnId), rowId: ids.rowId, columnId: ids.columnId, value, status: value === null ? ('empty' as const) : ('done' as const), metadata: {} };
     });
   }

@@ -6,7 +6,7 @@ import { cellId } from '../../ids.ts';
 import { convertValue, dataTypeOf, type DataType } from './data-type.ts';
 import * as columnsDb from '../../store/columns.ts';
 import type { ColumnRecord } from '../../store/columns.ts';
-import { columnValues, columnsCells, markStale, resetColumnCells, setCellStatuses, setColumnValues, type CellStatus } from '../../store/rows.ts';
+import { addColumnCells, columnValues, columnsCells, markStale, removeColumnCells, resetColumnCells, setCellStatuses, setColumnValues, type CellStatus } from '../../store/rows.ts';
 import { now, type Db } from '../../store/store.ts';
 import type { DatasetAccess } from '../datasets/dataset-access.ts';
 import { columnView } from '../datasets/grid.ts';
@@ -69,7 +69,7 @@ export function createColumnService({ access }: { access: DatasetAccess }) {
 
   /** Converts every value of the column to `to`, or refuses (nothing changed) listing the first values that do not convert. */
   async function convertColumn(trx: Db, column: ColumnRecord, to: DataType, at: string) {
-    const values = await columnValues(trx, column.id);
+    const values = await columnValues(trx, column.datasetId, column.id);
     const converted: { rowId: string; value: unknown }[] = [];
     const refused: { cellId: string; rowId: string; value: unknown }[] = [];
     for (const v of values) {
@@ -98,7 +98,7 @@ export function createColumnService({ access }: { access: DatasetAccess }) {
         const record: ColumnRecord = { id: checked.columnId, datasetId, name: checked.name, taskType: checked.taskType, metadata: checked.metadata, dependsOn: checked.dependsOn, position, createdAt: at, updatedAt: at, ...(checked.taskType === 'raw' ? { dataType: 'text' } : {}) };
         await columnsDb.shiftColumns(trx, datasetId, position);
         await columnsDb.insertColumns(trx, [record]);
-        await columnsDb.addColumnCells(trx, datasetId, record.id, at);
+        await addColumnCells(trx, datasetId, record.id, position, at);
         return columnView(record);
       });
     },
@@ -148,8 +148,8 @@ export function createColumnService({ access }: { access: DatasetAccess }) {
         const { columns, column } = await load(trx, datasetId, columnId);
         const at = now();
         const saved = await save(trx, dataset.type as DatasetType, columns, { ...column, taskType: input.taskType, metadata: input.metadata ?? {} }, at);
-        await resetColumnCells(trx, columnId, at);
-        await markStale(trx, transitiveDependents(nodes(columns.map((c) => (c.id === columnId ? saved : c))), [columnId]), null, at);
+        await resetColumnCells(trx, datasetId, columnId, at);
+        await markStale(trx, datasetId, transitiveDependents(nodes(columns.map((c) => (c.id === columnId ? saved : c))), [columnId]), null, at);
         return columnView(saved);
       });
     },
@@ -161,6 +161,7 @@ export function createColumnService({ access }: { access: DatasetAccess }) {
         if (readers.length) {
           throw new InvalidParametersError([{ path: 'columnId', message: `column is read by ${readers.map((r) => `"${r.name}"`).join(', ')}; change or delete those first` }], { dependentColumnIds: readers.map((r) => r.id) });
         }
+        await removeColumnCells(trx, datasetId, columnId, now());
         await columnsDb.deleteColumn(trx, datasetId, columnId, column.position);
         return { datasetId, columnId, deleted: true as const };
       });

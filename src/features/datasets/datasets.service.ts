@@ -7,7 +7,7 @@ import * as datasetsDb from '../../store/datasets.ts';
 import type { DatasetRecord } from '../../store/datasets.ts';
 import type { DatasourceRecord } from '../../store/datasources.ts';
 import { recordDatasetLinks } from '../../store/documents.ts';
-import { rawCellsInRange, retypeColumn, rowsInRange, rowsMetadata, setRowsDatasource } from '../../store/rows.ts';
+import { cellsOfRows, retypeColumn, rowCellsInRange, rowsMetadata, setRowsDatasource } from '../../store/rows.ts';
 import { now, type Db, type Store } from '../../store/store.ts';
 import { checkColumnName, checkColumns } from '../columns/column-rules.ts';
 import { createTypeTally } from '../columns/data-type.ts';
@@ -81,7 +81,7 @@ export function createDatasetService({ store, access, datasources, events, cance
       const { dataType, retype } = types[i]!.result();
       column.dataType = dataType;
       await columnsDb.updateColumn(trx, column.id, { dataType, updatedAt: column.updatedAt });
-      if (retype) await retypeColumn(trx, column.id, retype);
+      if (retype) await retypeColumn(trx, column.datasetId, column.id, retype);
     }
   }
 
@@ -159,13 +159,14 @@ export function createDatasetService({ store, access, datasources, events, cance
         columns = columns.filter((c) => order.has(c.id)).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
       }
       const start = (q.page - 1) * q.limit;
-      const [rows, cells] = await Promise.all([
-        rowsInRange(store.db, id, start, start + q.limit),
-        rawCellsInRange(store.db, id, start, start + q.limit, { metadata: q.includeMetadata, ...(columnIds ? { columnIds } : {}) }),
-      ]);
+      const rows = await rowCellsInRange(store.db, id, start, start + q.limit);
       const rowIds = rows.map((r) => r.id);
+      const page = pagination(q.page, q.limit, dataset.rowCount);
+      // Every column, no metadata: the rows' stored text is the answer's data as is.
+      if (!columnIds && !q.includeMetadata) return gridJson(id, columns, rowIds, { stored: rows.map((r) => r.cells) }, false, page);
+      const cells = await cellsOfRows(store.db, rows, { metadata: q.includeMetadata, ...(columnIds ? { columnIds } : {}) });
       const rowMeta = q.includeMetadata ? await rowsMetadata(store.db, rowIds) : undefined;
-      return gridJson(id, columns, rowIds, cells, q.includeMetadata, pagination(q.page, q.limit, dataset.rowCount), rowMeta);
+      return gridJson(id, columns, rowIds, { cells }, q.includeMetadata, page, rowMeta);
     },
 
     async create(auth: Auth, input: CreateDatasetInput) {

@@ -1,8 +1,9 @@
 import type { TaskType } from '../columns/task-types.ts';
 import { dataTypeOf } from '../columns/data-type.ts';
 import type { ColumnRecord } from '../../store/columns.ts';
-import type { CellRecord, RawCell } from '../../store/rows.ts';
-import { insertCells, insertRows, type NewCell } from '../../store/rows.ts';
+import type { CellRecord, StoredCell } from '../../store/rows.ts';
+import { insertCellLinks, insertRows } from '../../store/rows.ts';
+import { encodeRow } from '../../store/row-cells.ts';
 import type { Db } from '../../store/store.ts';
 import { cellId, newId } from '../../ids.ts';
 
@@ -34,31 +35,37 @@ export function buildGrid(datasetId: string, columns: readonly ColumnRecord[], r
 type GridCell = { cellId: string; value: unknown; status: CellRecord['status']; metadata?: Record<string, unknown> };
 
 /**
- * The /data answer as JSON text: the same shape as buildGrid plus pagination, with each cell's
- * stored JSON spliced in as is. Ids are [a-z0-9_] and need no escaping; names go through
- * JSON.stringify.
+ * The /data answer as JSON text: the same shape as buildGrid plus pagination. `stored`: each row's
+ * cells as stored (store/row-cells.ts), already this shape and in column order, spliced in as is.
+ * `cells`: decoded cells (a column subset, or with metadata), placed by row and column. Ids are
+ * [a-z0-9_] and need no escaping; names go through JSON.stringify.
  */
-export function gridJson(datasetId: string, columns: readonly ColumnRecord[], rowIds: readonly string[], cells: readonly RawCell[], includeMetadata: boolean, pagination: object, rowMeta?: ReadonlyMap<string, { createdAt: string; updatedAt: string; datasourceId: string | null }>): string {
-  const rowIndex = new Map(rowIds.map((id, i) => [id, i]));
-  const colIndex = new Map(columns.map((c, i) => [c.id, i]));
-  const placed: (RawCell | undefined)[][] = rowIds.map(() => new Array<RawCell | undefined>(columns.length));
-  for (const c of cells) {
-    const r = rowIndex.get(c.rowId);
-    const k = colIndex.get(c.columnId);
-    if (r !== undefined && k !== undefined) placed[r]![k] = c;
-  }
-  const rows = rowIds.map((rowId, r) => {
-    const cellsJson = columns.map((col, k) => {
-      const c = placed[r]![k];
-      const meta = includeMetadata ? `,"metadata":${c?.metadata ?? '{}'}` : '';
-      return `{"cellId":"${cellId(rowId, col.id)}","value":${c?.value ?? 'null'},"status":"${c?.status ?? 'empty'}"${meta}}`;
+export function gridJson(datasetId: string, columns: readonly ColumnRecord[], rowIds: readonly string[], source: { stored: readonly string[] } | { cells: readonly CellRecord[] }, includeMetadata: boolean, pagination: object, rowMeta?: ReadonlyMap<string, { createdAt: string; updatedAt: string; datasourceId: string | null }>): string {
+  let data: string;
+  if ('stored' in source) data = `[${source.stored.join(',')}]`;
+  else {
+    const rowIndex = new Map(rowIds.map((id, i) => [id, i]));
+    const colIndex = new Map(columns.map((c, i) => [c.id, i]));
+    const placed: (CellRecord | undefined)[][] = rowIds.map(() => new Array<CellRecord | undefined>(columns.length));
+    for (const c of source.cells) {
+      const r = rowIndex.get(c.rowId);
+      const k = colIndex.get(c.columnId);
+      if (r !== undefined && k !== undefined) placed[r]![k] = c;
+    }
+    const rows = rowIds.map((rowId, r) => {
+      const cellsJson = columns.map((col, k) => {
+        const c = placed[r]![k];
+        const meta = includeMetadata ? `,"metadata":${JSON.stringify(c?.metadata ?? {})}` : '';
+        return `{"cellId":"${cellId(rowId, col.id)}","value":${JSON.stringify(c?.value ?? null)},"status":"${c?.status ?? 'empty'}"${meta}}`;
+      });
+      return `[${cellsJson.join(',')}]`;
     });
-    return `[${cellsJson.join(',')}]`;
-  });
+    data = `[${rows.join(',')}]`;
+  }
   // includeMetadata: row and column metadata too (SPEC: "row/column metadata").
   const columnsJson = JSON.stringify(columns.map((c) => (includeMetadata ? { columnId: c.id, name: c.name, taskType: c.taskType, metadata: c.metadata, dataType: dataTypeOf(c) } : { columnId: c.id, name: c.name, taskType: c.taskType })));
   const rowsJson = rowMeta ? `,"rows":${JSON.stringify(rowIds.map((rowId) => ({ rowId, ...(rowMeta.get(rowId) ?? {}) })))}` : '';
-  return `{"datasetId":"${datasetId}","columns":${columnsJson},"rowIds":${JSON.stringify(rowIds)}${rowsJson},"data":[${rows.join(',')}],"pagination":${JSON.stringify(pagination)}}`;
+  return `{"datasetId":"${datasetId}","columns":${columnsJson},"rowIds":${JSON.stringify(rowIds)}${rowsJson},"data":${data},"pagination":${JSON.stringify(pagination)}}`;
 }
 
 /** A datasource link as it is stored in a raw cell. */
@@ -67,20 +74,24 @@ export const isDatasourceLink = (v: unknown): v is DatasourceLink => typeof v ==
 
 /**
  * Appends rows: `values[i]` is aligned with `inputColumns`; every other column of the dataset gets
- * an empty cell. Returns the new row ids. Callers run this inside their transaction.
+ * an empty cell. Each row is stored with its cells (store/row-cells.ts); cells holding a datasource
+ * link record it apart. Returns the new row ids. Callers run this inside their transaction.
  */
 export async function appendRows(db: Db, datasetId: string, allColumns: readonly ColumnRecord[], inputColumns: readonly ColumnRecord[], values: readonly (readonly unknown[])[], startPosition: number, at: string): Promise<string[]> {
   const inputIndex = new Map(inputColumns.map((c, i) => [c.id, i]));
-  const rows = values.map((_, i) => ({ id: newId('row'), datasetId, position: startPosition + i, createdAt: at }));
-  const cells: NewCell[] = [];
-  rows.forEach((row, r) => {
-    for (const col of allColumns) {
+  const ordered = [...allColumns].sort((a, b) => a.position - b.position);
+  const links: { rowId: string; columnId: string; datasourceId: string }[] = [];
+  const rows = values.map((row, i) => {
+    const id = newId('row');
+    const cells: StoredCell[] = ordered.map((col) => {
       const idx = inputIndex.get(col.id);
-      const value = idx === undefined ? null : (values[r]![idx] ?? null);
-      cells.push({ rowId: row.id, columnId: col.id, value, status: value === null ? 'empty' : 'done', datasourceId: isDatasourceLink(value) ? value.datasourceId : null });
-    }
+      const value = idx === undefined ? null : (row[idx] ?? null);
+      if (isDatasourceLink(value)) links.push({ rowId: id, columnId: col.id, datasourceId: value.datasourceId });
+      return { cellId: cellId(id, col.id), value, status: value === null ? 'empty' : 'done' };
+    });
+    return { id, datasetId, position: startPosition + i, createdAt: at, cells: encodeRow(cells) };
   });
   await insertRows(db, rows);
-  await insertCells(db, cells, at);
+  await insertCellLinks(db, links);
   return rows.map((r) => r.id);
 }

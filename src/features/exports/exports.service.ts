@@ -102,7 +102,7 @@ export function createExportService({ store, access, blobs, events, signer, logg
       let rowCount = 0;
       const sizeBytes = await exportsDb.withReadSnapshot(store, (db) => {
         const range = { start: input.skip, end: input.skip + input.rowCount };
-        const pages = readPages(db, dataset.id, columns, range, { metadata: input.includeMetadata, selectedOnly: input.columnIds !== undefined });
+        const pages = readPages(db, dataset.id, columns, range, { metadata: input.includeMetadata });
         return blobs.put(blobKey, format.write(counted(pages, (n) => (rowCount += n)), { columns, includeMetadata: input.includeMetadata }));
       });
       // The link's lifetime starts once the file exists; the record expires with it.

@@ -1,34 +1,39 @@
-import { cellsInRange, rowsInRange, type CellRecord } from '../../store/rows.ts';
+import { rowCellsInRange, type CellRecord } from '../../store/rows.ts';
+import { cellMetaOf, columnOfCell, decodeRow } from '../../store/row-cells.ts';
 import type { Db } from '../../store/store.ts';
 import type { ExportColumn, ExportPage } from './writers/common.ts';
 
 /**
- * Rows per read. Measured at 100,000 x 10 (bench/exports.bench.ts): with pages of 2000 rows each
- * page's ~20,000 cell objects outlive young-generation GC and CSV peaks near 290 MB RSS; at 500 it
- * stays near 170 MB and runs faster. The extra queries are index ranges, cheap on both backends.
+ * Rows per read. Each row is one stored row holding its cells (store/row-cells.ts), decoded once;
+ * pages of 1,000 keep memory near one page while the queries stay few.
  */
-export const PAGE_ROWS = 500;
+export const PAGE_ROWS = 1000;
 
 /**
  * The rows at positions [start, end) in pages, each cell lined up with `columns`. Positions are
- * dense, so each page is an index range and a short page is the last one. `selectedOnly` reads
- * only the exported columns' cells (a column subset); otherwise all cells of the rows are read.
+ * dense, so each page is an index range and a short page is the last one. Metadata, kept apart
+ * from values, is read only when asked for (and then only the exported columns').
  */
-export async function* readPages(db: Db, datasetId: string, columns: readonly ExportColumn[], range: { start: number; end: number }, options: { metadata: boolean; selectedOnly: boolean }): AsyncGenerator<ExportPage> {
+export async function* readPages(db: Db, datasetId: string, columns: readonly ExportColumn[], range: { start: number; end: number }, options: { metadata: boolean }): AsyncGenerator<ExportPage> {
   const columnIndex = new Map(columns.map((c, i) => [c.id, i]));
-  const columnIds = options.selectedOnly ? columns.map((c) => c.id) : undefined;
+  const columnIds = columns.map((c) => c.id);
   for (let from = range.start; from < range.end; from += PAGE_ROWS) {
     const to = Math.min(from + PAGE_ROWS, range.end);
-    const rows = await rowsInRange(db, datasetId, from, to);
+    const rows = await rowCellsInRange(db, datasetId, from, to);
     if (!rows.length) return;
-    const cells = await cellsInRange(db, datasetId, from, to, { metadata: options.metadata, ...(columnIds ? { columnIds } : {}) });
-    const rowIndex = new Map(rows.map((r, i) => [r.id, i]));
-    const matrix = rows.map(() => new Array<CellRecord | undefined>(columns.length).fill(undefined));
-    for (const cell of cells) {
-      const r = rowIndex.get(cell.rowId);
-      const c = columnIndex.get(cell.columnId);
-      if (r !== undefined && c !== undefined) matrix[r]![c] = cell;
-    }
+    const meta = options.metadata ? await cellMetaOf(db, rows.map((r) => r.id), columnIds) : undefined;
+    const matrix = rows.map((row) => {
+      const line = new Array<CellRecord | undefined>(columns.length).fill(undefined);
+      for (const c of decodeRow(row.cells)) {
+        const columnId = columnOfCell(c.cellId);
+        const k = columnIndex.get(columnId);
+        if (k === undefined) continue;
+        const cell: CellRecord = { rowId: row.id, columnId, value: c.value, status: c.status };
+        if (meta) cell.metadata = JSON.parse(meta.get(`${row.id}/${columnId}`)?.metadata ?? '{}') as Record<string, unknown>;
+        line[k] = cell;
+      }
+      return line;
+    });
     yield { rowIds: rows.map((r) => r.id), cells: matrix };
     if (rows.length < to - from) return;
   }
