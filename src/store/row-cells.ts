@@ -39,7 +39,14 @@ export const emptyCell = (rowId: string, columnId: string): StoredCell => ({ cel
 
 /** A row's cells array as text, for a new row. */
 export function encodeRow(cells: readonly StoredCell[]): string {
-  return JSON.stringify(cells.map((c) => ({ cellId: c.cellId, value: c.value ?? null, status: c.status })));
+  // Spelled out rather than JSON.stringify(cells): ids and statuses need no escaping, and this
+  // runs for every row written (a third of the time of an import with the generic form).
+  let out = '[';
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells[i]!;
+    out += `${i ? ',' : ''}{"cellId":"${c.cellId}","value":${c.value === null || c.value === undefined ? 'null' : JSON.stringify(c.value)},"status":"${c.status}"}`;
+  }
+  return `${out}]`;
 }
 
 export function decodeRow(text: string): StoredCell[] {
@@ -168,11 +175,24 @@ export async function putCellMeta(db: Db, entries: readonly CellMeta[]): Promise
   await deleteCellMeta(db, drop);
 }
 
-/** Sets only the metadata of cells, keeping their datasource links. */
+/**
+ * Sets only the metadata of cells, keeping their datasource links: one upsert that leaves
+ * datasource_id alone, then (only for `{}`) the rows left with nothing are deleted.
+ */
 export async function putMetadataOnly(db: Db, entries: readonly { rowId: string; columnId: string; metadata: string }[]): Promise<void> {
-  if (!entries.length) return;
-  const links = await cellMetaOf(db, entries.map((e) => e.rowId));
-  await putCellMeta(db, entries.map((e) => ({ ...e, datasourceId: links.get(`${e.rowId}/${e.columnId}`)?.datasourceId ?? null })));
+  for (const part of chunk(entries, 1000)) {
+    await db
+      .insertInto('cell_meta')
+      .values(part.map((e) => ({ row_id: e.rowId, column_id: e.columnId, metadata: e.metadata, datasource_id: null })))
+      .onConflict((oc) => oc.columns(['row_id', 'column_id']).doUpdateSet((eb) => ({ metadata: eb.ref('excluded.metadata') })))
+      .execute();
+  }
+  const emptied = entries.filter((e) => e.metadata === '{}');
+  const byColumn = new Map<string, string[]>();
+  for (const c of emptied) (byColumn.get(c.columnId) ?? byColumn.set(c.columnId, []).get(c.columnId)!).push(c.rowId);
+  for (const [columnId, rowIds] of byColumn) {
+    for (const part of chunk(rowIds, 1000)) await db.deleteFrom('cell_meta').where('column_id', '=', columnId).where('row_id', 'in', part).where('metadata', '=', '{}').where('datasource_id', 'is', null).execute();
+  }
 }
 
 export async function deleteCellMeta(db: Db, cells: readonly { rowId: string; columnId: string }[]): Promise<void> {

@@ -93,16 +93,20 @@ export async function findCell(db: Db, datasetId: string, rowId: string, columnI
   return { rowId, columnId, value: stored.value, status: stored.status, metadata: JSON.parse(meta?.metadata ?? '{}') as Record<string, unknown>, datasourceId: meta?.datasource_id ?? null };
 }
 
-/** A user's edit: new value, metadata reset, status done (empty for null). */
-export async function writeCellValue(db: Db, rowId: string, columnId: string, value: unknown, datasourceId: string | null, at: string): Promise<void> {
-  await changeRows(db, [rowId], at, (id, cells) => {
+/** A user's edit: new value, metadata reset, status done (empty for null). False: no such cell in this dataset. */
+export async function writeCellValue(db: Db, datasetId: string, rowId: string, columnId: string, value: unknown, datasourceId: string | null, at: string): Promise<boolean> {
+  const row = await db.selectFrom('dataset_rows').select('id').where('id', '=', rowId).where('dataset_id', '=', datasetId).executeTakeFirst();
+  if (!row) return false;
+  const written = await changeRows(db, [rowId], at, (id, cells) => {
     const c = findStored(cells, id, columnId);
     if (!c) return false;
     c.value = value ?? null;
     c.status = value === null || value === undefined ? 'empty' : 'done';
     return true;
   });
+  if (!written) return false;
   await putCellMeta(db, [{ rowId, columnId, metadata: '{}', datasourceId }]);
+  return true;
 }
 
 /** Marks done cells of these columns stale, in one row or (rowId null) in every row of the dataset. */

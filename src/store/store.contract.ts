@@ -46,10 +46,10 @@ export function storeContract(name: string, open: () => Promise<Store & { drop?:
         const cells = await cellsInRange(store.db, ds, 1000, 1003, { metadata: true, columnIds: [cols[0]!] });
         assert.deepEqual(cells.map((c) => c.value), [{ i: 1000, s: 'v1000' }, { i: 1001, s: 'v1001' }, { i: 1002, s: 'v1002' }]);
         for (const value of ['text', 42, 3.5, true, false, [1, 'a', null], { deep: { x: [1] } }, '']) {
-          await writeCellValue(store.db, rows[0]!.id, cols[0]!, value, null, at);
+          await writeCellValue(store.db, ds, rows[0]!.id, cols[0]!, value, null, at);
           assert.deepEqual((await findCell(store.db, ds, rows[0]!.id, cols[0]!))!.value, value);
         }
-        await writeCellValue(store.db, rows[0]!.id, cols[0]!, null, null, at);
+        await writeCellValue(store.db, ds, rows[0]!.id, cols[0]!, null, null, at);
         const cleared = await findCell(store.db, ds, rows[0]!.id, cols[0]!);
         assert.equal(cleared!.value, null);
         assert.equal(cleared!.status, 'empty');
@@ -109,10 +109,10 @@ export function storeContract(name: string, open: () => Promise<Store & { drop?:
           { cellId: cellId(rows[5]!.id, extra), value: null, status: 'empty' },
           { cellId: cellId(rows[5]!.id, cols[1]!), value: null, status: 'empty' },
         ], 'stored in column order, the new column at its position');
-        await writeCellValue(store.db, rows[0]!.id, cols[1]!, 'x', null, at);
+        await writeCellValue(store.db, ds, rows[0]!.id, cols[1]!, 'x', null, at);
         await markStale(store.db, ds, [cols[1]!], rows[0]!.id, at);
         assert.equal((await findCell(store.db, ds, rows[0]!.id, cols[1]!))!.status, 'stale');
-        await writeCellValue(store.db, rows[1]!.id, cols[0]!, { datasourceId: 'dsrc_x' }, 'dsrc_x', at);
+        await writeCellValue(store.db, ds, rows[1]!.id, cols[0]!, { datasourceId: 'dsrc_x' }, 'dsrc_x', at);
         assert.deepEqual((await linkedDatasources(store.db, [ds])).get(ds), ['dsrc_x']);
         assert.deepEqual((await listColumns(store.db, ds)).map((c) => c.name), ['c0', 'extra', 'c1']);
         // Deleting the first column takes its cells, and their metadata rows, out of every row.

@@ -3,7 +3,7 @@ import { parseCellId, cellId as makeCellId } from '../../ids.ts';
 import { transitiveDependents, withRowDependencies } from '../../engine/dependencies.ts';
 import * as columnsDb from '../../store/columns.ts';
 import { recordDatasetLinks } from '../../store/documents.ts';
-import { findCell, markStale, writeCellValue } from '../../store/rows.ts';
+import { markStale, writeCellValue } from '../../store/rows.ts';
 import { now, type Db } from '../../store/store.ts';
 import type { DatasetAccess } from '../datasets/dataset-access.ts';
 import type { DatasourceService } from '../datasources/datasources.service.ts';
@@ -16,13 +16,13 @@ export function createCellService({ access, datasources }: { access: DatasetAcce
     return access.mutate(auth, datasetId, async (trx: Db) => {
       const ids = parseCellId(cellId);
       if (!ids) throw new NotFoundError('cell', cellId);
-      const cell = await findCell(trx, datasetId, ids.rowId, ids.columnId);
-      if (!cell) throw new NotFoundError('cell', cellId);
       const columns = await columnsDb.listColumns(trx, datasetId);
-      const column = columns.find((c) => c.id === ids.columnId)!;
+      const column = columns.find((c) => c.id === ids.columnId);
+      if (!column) throw new NotFoundError('cell', cellId);
       if (options.rawOnly && column.taskType !== 'raw') throw new ApiError('RAW_COLUMN_REQUIRED', `Column "${column.name}" is a ${column.taskType} column; datasources link to raw columns only`, { columnId: column.id, taskType: column.taskType });
       const at = now();
-      await writeCellValue(trx, ids.rowId, ids.columnId, value, options.datasourceId ?? null, at);
+      // One read-modify-write of the row, which also tells whether the cell exists in this dataset.
+      if (!(await writeCellValue(trx, datasetId, ids.rowId, ids.columnId, value, options.datasourceId ?? null, at))) throw new NotFoundError('cell', cellId);
       if (options.datasourceId) await recordDatasetLinks(trx, datasetId, [options.datasourceId], at);
       const dependents = transitiveDependents(withRowDependencies(columns).map((c) => ({ columnId: c.id, name: c.name, metadata: c.metadata, dependsOn: c.dependsOn })), [ids.columnId]);
       await markStale(trx, datasetId, dependents, ids.rowId, at);
