@@ -27,10 +27,12 @@ export function createGroupCommit({ store, cache, owner, lingerMs = store.dialec
     while (queue.length) {
       const batch = queue.splice(0, MAX_BATCH);
       try {
-        const written = await store.transaction(async (trx) => {
-          await cache.putMany(trx, batch.flatMap((b) => b.cacheWrites));
-          return finishItems(trx, owner, batch.map((b) => b.result), now());
-        });
+        const written = await retryTransient(() =>
+          store.transaction(async (trx) => {
+            await cache.putMany(trx, batch.flatMap((b) => b.cacheWrites));
+            return finishItems(trx, owner, batch.map((b) => b.result), now());
+          }),
+        );
         cache.forget(batch.flatMap((b) => b.cacheWrites));
         for (const b of batch) b.resolve(written.has(itemKeyOf(b.result.key)));
       } catch (err) {
@@ -48,4 +50,21 @@ export function createGroupCommit({ store, cache, owner, lingerMs = store.dialec
       });
     },
   };
+}
+
+/**
+ * PostgreSQL may abort a transaction that waited in a lock cycle (40P01) or lost a serialisation
+ * race (40001); nothing of it was written, so running it again is safe and is what the batch
+ * needs: failing it would mark a whole batch of finished cells as errors.
+ */
+async function retryTransient<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (i >= attempts || (code !== '40P01' && code !== '40001')) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 5 * i + Math.random() * 10));
+    }
+  }
 }

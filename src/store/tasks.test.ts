@@ -4,7 +4,7 @@ import { freshDatabase, testBackend } from '../../test/helpers/app.ts';
 import { claimedBy } from '../../test/helpers/leases.ts';
 import { findCell } from './rows.ts';
 import { openStore, type Store } from './store.ts';
-import { claimItems, finishItem, finishItems, itemKeyOf, releaseItem, setHeldCellStatus, type ClaimedItem, type ItemKey } from './tasks.ts';
+import { cancelTask, claimItems, finishItem, finishItems, itemKeyOf, releaseItem, setHeldCellStatus, type ClaimedItem, type ItemKey } from './tasks.ts';
 
 // The lease guard on the backend of this run (scripts/test.mjs runs SQLite, then PostgreSQL): a
 // worker writes a result only while its item is running and leased to it. Each way of losing the
@@ -107,5 +107,38 @@ describe(`task item leases: ${testBackend().kind}`, () => {
       assert.equal((JSON.parse(row.cells) as { value: unknown }[])[0]!.value, null, 'null, not undefined (a key left out)');
     }
     assert.equal((await cellOf(ds, failed)).status, 'error');
+  });
+});
+
+describe(`a cancel racing the group commit: ${testBackend().kind}`, () => {
+  // On PostgreSQL both take row locks on task_items and on dataset_rows. Taken in opposite orders
+  // (the cancel's rows first, the commit's items first) they deadlock and PostgreSQL aborts one;
+  // in the same order one simply waits. Each round races a commit of half the items against a
+  // cancel of the task, on fresh rows: every round must end with neither failing.
+  it('neither deadlocks nor loses the finished cells', async () => {
+    const db = await freshDatabase();
+    const store = await openStore(db);
+    try {
+      for (let round = 0; round < 8; round++) {
+        const { ds, items } = await claimedBy(store, `W${round}`, 300);
+        const results = items.filter((_, i) => i % 2 === 0).map((key) => ({ key, status: 'done' as const, usage, cell: { value: `v${key.rowId}`, status: 'done' as const, metadata: { model: 'x' } } }));
+        const [written] = await Promise.all([
+          store.transaction((trx) => finishItems(trx, `W${round}`, results, later)),
+          store.transaction(async (trx) => {
+            await store.lockDataset(trx, ds);
+            await cancelTask(trx, items[0]!.taskId, later);
+          }),
+        ]);
+        // Whichever went first, every cell is either the commit's result or back to empty.
+        for (const key of items) {
+          const cell = (await findCell(store.db, ds, key.rowId, key.columnId))!;
+          if (written.has(itemKeyOf(key))) assert.deepEqual([cell.value, cell.status], [`v${key.rowId}`, 'done']);
+          else assert.deepEqual([cell.value, cell.status], [null, 'empty']);
+        }
+      }
+    } finally {
+      await store.close();
+      await db.drop();
+    }
   });
 });

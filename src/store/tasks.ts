@@ -218,11 +218,20 @@ export async function releaseItem(db: Db, k: ItemKey, owner: string, availableAt
   return Number(r.numUpdatedRows) === 1;
 }
 
-/** Cells of the task's items in `statuses` go back to the status they had before the task. */
-async function restoreCells(db: Db, taskId: string, statuses: string[], at: string): Promise<void> {
-  const items = await db.selectFrom('task_items').select(['row_id', 'column_id', 'prev_status']).where('task_id', '=', taskId).where('status', 'in', statuses).where('column_id', '<>', GENERATE_COLUMN).execute();
+/**
+ * Stops a task's remaining work: pending items (and running ones with `includeRunning`) become
+ * `status`, and their cells get back the status they had before the task. The items are changed
+ * first and the rows second, the order the group commit takes its locks in (items, then rows), so
+ * a cancel and a commit running at once on PostgreSQL wait for each other instead of deadlocking.
+ */
+export async function stopPendingItems(db: Db, taskId: string, status: 'skipped' | 'cancelled', includeRunning: boolean, at: string): Promise<void> {
+  const which = includeRunning ? ['pending', 'running'] : ['pending'];
+  const stopped = await db.updateTable('task_items').set({ status, lease_owner: null, lease_until: null }).where('task_id', '=', taskId).where('status', 'in', which).returning(['row_id', 'column_id', 'prev_status']).execute();
   const before = new Map<string, Map<string, string>>();
-  for (const it of items) (before.get(it.row_id) ?? before.set(it.row_id, new Map()).get(it.row_id)!).set(cellId(it.row_id, it.column_id), it.prev_status);
+  for (const it of stopped) {
+    if (it.column_id === GENERATE_COLUMN) continue;
+    (before.get(it.row_id) ?? before.set(it.row_id, new Map()).get(it.row_id)!).set(cellId(it.row_id, it.column_id), it.prev_status);
+  }
   await changeRows(db, [...before.keys()], at, (rowId, cells) => {
     const want = before.get(rowId)!;
     let changed = false;
@@ -235,13 +244,6 @@ async function restoreCells(db: Db, taskId: string, statuses: string[], at: stri
     }
     return changed;
   });
-}
-
-/** Stops a task's remaining work: pending items become `status`, their cells get their old status back. */
-export async function stopPendingItems(db: Db, taskId: string, status: 'skipped' | 'cancelled', includeRunning: boolean, at: string): Promise<void> {
-  const which = includeRunning ? ['pending', 'running'] : ['pending'];
-  await restoreCells(db, taskId, which, at);
-  await db.updateTable('task_items').set({ status, lease_owner: null, lease_until: null }).where('task_id', '=', taskId).where('status', 'in', which).execute();
 }
 
 /**
