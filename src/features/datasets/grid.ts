@@ -9,38 +9,14 @@ import { cellId, newId } from '../../ids.ts';
 
 export const columnView = (c: ColumnRecord) => ({ columnId: c.id, name: c.name, taskType: c.taskType as TaskType, metadata: c.metadata, position: c.position, dataType: dataTypeOf(c) });
 
-/** Cells of a set of rows as the API's 2D array: one inner array per row, in column order. */
-export function buildGrid(datasetId: string, columns: readonly ColumnRecord[], rowIds: readonly string[], cells: readonly CellRecord[], includeMetadata: boolean) {
-  // Place each cell by index: no per-cell key strings on the hot path of /data.
-  const rowIndex = new Map(rowIds.map((id, i) => [id, i]));
-  const colIndex = new Map(columns.map((c, i) => [c.id, i]));
-  const data: GridCell[][] = rowIds.map((rowId) =>
-    columns.map((col) => {
-      const empty: GridCell = { cellId: cellId(rowId, col.id), value: null, status: 'empty' };
-      if (includeMetadata) empty.metadata = {};
-      return empty;
-    }),
-  );
-  for (const c of cells) {
-    const r = rowIndex.get(c.rowId);
-    const k = colIndex.get(c.columnId);
-    if (r === undefined || k === undefined) continue;
-    const target = data[r]![k]!;
-    target.value = c.value;
-    target.status = c.status;
-    if (includeMetadata) target.metadata = c.metadata ?? {};
-  }
-  return { datasetId, columns: columns.map((c) => ({ columnId: c.id, name: c.name, taskType: c.taskType as TaskType })), rowIds: [...rowIds], data };
-}
-type GridCell = { cellId: string; value: unknown; status: CellRecord['status']; metadata?: Record<string, unknown> };
-
 /**
- * The /data answer as JSON text: the same shape as buildGrid plus pagination. `stored`: each row's
+ * A page of rows as JSON text in the /data shape (datasetId, columns, rowIds, data), followed by
+ * the fields of `tail` (pagination; rowCount). `stored`: each row's
  * cells as stored (store/row-cells.ts), already this shape and in column order, spliced in as is.
  * `cells`: decoded cells (a column subset, or with metadata), placed by row and column. Ids are
  * [a-z0-9_] and need no escaping; names go through JSON.stringify.
  */
-export function gridJson(datasetId: string, columns: readonly ColumnRecord[], rowIds: readonly string[], source: { stored: readonly string[] } | { cells: readonly CellRecord[] }, includeMetadata: boolean, pagination: object, rowMeta?: ReadonlyMap<string, { createdAt: string; updatedAt: string; datasourceId: string | null }>): string {
+export function gridJson(datasetId: string, columns: readonly ColumnRecord[], rowIds: readonly string[], source: { stored: readonly string[] } | { cells: readonly CellRecord[] }, includeMetadata: boolean, tail: Record<string, unknown>, rowMeta?: ReadonlyMap<string, { createdAt: string; updatedAt: string; datasourceId: string | null }>): string {
   let data: string;
   if ('stored' in source) data = `[${source.stored.join(',')}]`;
   else {
@@ -65,7 +41,8 @@ export function gridJson(datasetId: string, columns: readonly ColumnRecord[], ro
   // includeMetadata: row and column metadata too (SPEC: "row/column metadata").
   const columnsJson = JSON.stringify(columns.map((c) => (includeMetadata ? { columnId: c.id, name: c.name, taskType: c.taskType, metadata: c.metadata, dataType: dataTypeOf(c) } : { columnId: c.id, name: c.name, taskType: c.taskType })));
   const rowsJson = rowMeta ? `,"rows":${JSON.stringify(rowIds.map((rowId) => ({ rowId, ...(rowMeta.get(rowId) ?? {}) })))}` : '';
-  return `{"datasetId":"${datasetId}","columns":${columnsJson},"rowIds":${JSON.stringify(rowIds)}${rowsJson},"data":${data},"pagination":${JSON.stringify(pagination)}}`;
+  const tailJson = Object.entries(tail).map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('');
+  return `{"datasetId":"${datasetId}","columns":${columnsJson},"rowIds":${JSON.stringify(rowIds)}${rowsJson},"data":${data}${tailJson}}`;
 }
 
 /** A datasource link as it is stored in a raw cell. */
@@ -78,6 +55,11 @@ export const isDatasourceLink = (v: unknown): v is DatasourceLink => typeof v ==
  * link record it apart. Returns the new row ids. Callers run this inside their transaction.
  */
 export async function appendRows(db: Db, datasetId: string, allColumns: readonly ColumnRecord[], inputColumns: readonly ColumnRecord[], values: readonly (readonly unknown[])[], startPosition: number, at: string): Promise<string[]> {
+  return (await appendStoredRows(db, datasetId, allColumns, inputColumns, values, startPosition, at)).map((r) => r.id);
+}
+
+/** appendRows, answering with each new row's id and its cells as stored (the /data shape, as JSON text). */
+export async function appendStoredRows(db: Db, datasetId: string, allColumns: readonly ColumnRecord[], inputColumns: readonly ColumnRecord[], values: readonly (readonly unknown[])[], startPosition: number, at: string): Promise<{ id: string; cells: string }[]> {
   const inputIndex = new Map(inputColumns.map((c, i) => [c.id, i]));
   const ordered = [...allColumns].sort((a, b) => a.position - b.position);
   const links: { rowId: string; columnId: string; datasourceId: string }[] = [];
@@ -93,5 +75,5 @@ export async function appendRows(db: Db, datasetId: string, allColumns: readonly
   });
   await insertRows(db, rows);
   await insertCellLinks(db, links);
-  return rows.map((r) => r.id);
+  return rows;
 }

@@ -12,7 +12,7 @@ export const DeleteRowsInput = z.strictObject({ rowIds: z.array(z.string()).min(
 export function registerRowRoutes(app: App, rows: RowService) {
   app.openapi(
     createRoute({ operationId: 'addRows', method: 'post', path: '/api/v2/datasets/{datasetId}/rows', tags, summary: 'Append rows', request: { params: Params, body: jsonBody(AddRowsInput) }, responses: { 201: json(Grid.extend({ rowCount: z.number().int() }), 'The new rows'), ...ERROR_RESPONSES } }),
-    async (c) => c.json(await rows.add(c.get('auth'), c.req.valid('param').datasetId, c.req.valid('json').rows), 201),
+    async (c) => c.body(await rows.add(c.get('auth'), c.req.valid('param').datasetId, c.req.valid('json').rows), 201, { 'content-type': 'application/json' }) as never,
   );
   app.openapi(
     createRoute({

@@ -1,15 +1,15 @@
 import { InvalidParametersError, NotFoundError } from '../../http/errors.ts';
 import * as columnsDb from '../../store/columns.ts';
 import * as datasetsDb from '../../store/datasets.ts';
-import { cellsInRange, deleteRows, findRows } from '../../store/rows.ts';
+import { deleteRows, findRows } from '../../store/rows.ts';
 import { now } from '../../store/store.ts';
 import type { DatasetAccess } from '../datasets/dataset-access.ts';
-import { appendRows, buildGrid } from '../datasets/grid.ts';
+import { appendStoredRows, gridJson } from '../datasets/grid.ts';
 import type { Auth } from '../keys/keys.service.ts';
 
 export function createRowService({ access }: { access: DatasetAccess }) {
   return {
-    /** Appends rows keyed by column name or id; answers with the new rows in the /data shape. */
+    /** Appends rows keyed by column name or id; answers with the new rows in the /data shape, as JSON text. */
     async add(auth: Auth, datasetId: string, rows: readonly Record<string, unknown>[]) {
       return access.mutate(auth, datasetId, async (trx, dataset) => {
         const columns = await columnsDb.listColumns(trx, datasetId);
@@ -24,10 +24,10 @@ export function createRowService({ access }: { access: DatasetAccess }) {
           return out;
         });
         const at = now();
-        const rowIds = await appendRows(trx, datasetId, columns, columns, values, dataset.rowCount, at);
+        const added = await appendStoredRows(trx, datasetId, columns, columns, values, dataset.rowCount, at);
         await datasetsDb.updateDataset(trx, datasetId, { rowCountDelta: rows.length, updatedAt: at });
-        const cells = await cellsInRange(trx, datasetId, dataset.rowCount, dataset.rowCount + rows.length, { metadata: false });
-        return { ...buildGrid(datasetId, columns, rowIds, cells, false), rowCount: dataset.rowCount + rows.length };
+        // The answer is the new rows as stored: their text goes out as is, as on GET /data.
+        return gridJson(datasetId, columns, added.map((r) => r.id), { stored: added.map((r) => r.cells) }, false, { rowCount: dataset.rowCount + rows.length });
       });
     },
 
