@@ -336,7 +336,7 @@ export const migrations: Record<string, Migration> = {
       await sql`CREATE UNLOGGED TABLE rate_limit_windows (bucket text NOT NULL, window_start bigint NOT NULL, count integer NOT NULL, PRIMARY KEY (bucket, window_start))`.execute(db);
     },
   },
-  '0015_row_documents': {
+  '0016_row_documents': {
     // Issue 13: one store row per dataset row instead of one per cell. Each row's cells move into
     // dataset_rows.cells as the JSON text the API answers with, lined up with the columns by
     // position (store/row-cells.ts); metadata and datasource links move to cell_meta, only for the

@@ -3,7 +3,7 @@ import { cellId } from '../ids.ts';
 import type { Db } from './store.ts';
 
 /**
- * How cells are stored (migration 0015_row_documents): one store row per dataset row, and in it
+ * How cells are stored (migration 0016_row_documents): one store row per dataset row, and in it
  * `dataset_rows.cells`, the row's cells as the JSON text the API answers with, an array lined up
  * with the dataset's columns by position:
  *

@@ -48,8 +48,8 @@ async function* counted(pages: AsyncIterable<ExportPage>, add: (n: number) => vo
 
 export function createExportService({ store, access, blobs, events, signer, logger }: { store: Store; access: DatasetAccess; blobs: BlobStore; events: EventBus; signer: LinkSigner; logger: Logger }) {
   /** The exported columns: all in dataset order, or the requested ids in the order given. */
-  async function selectColumns(datasetId: string, columnIds: readonly string[] | undefined): Promise<ExportColumn[]> {
-    const all = (await listColumns(store.db, datasetId)).map((c) => ({ id: c.id, name: c.name }));
+  async function selectColumns(datasetId: string, columnIds: readonly string[] | undefined): Promise<(ExportColumn & { position: number })[]> {
+    const all = (await listColumns(store.db, datasetId)).map((c) => ({ id: c.id, name: c.name, position: c.position }));
     if (!columnIds) return all;
     const wanted = [...new Set(columnIds)];
     const byId = new Map(all.map((c) => [c.id, c]));

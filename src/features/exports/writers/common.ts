@@ -1,10 +1,12 @@
 import type { Readable } from 'node:stream';
-import type { CellRecord } from '../../../store/rows.ts';
+import type { CellStatus } from '../../../store/rows.ts';
 
 export type ExportColumn = { id: string; name: string };
+/** A cell as a writer sees it. */
+export type ExportCell = { value: unknown; status: CellStatus; metadata?: Record<string, unknown> };
 
 /** One page of rows: `cells[r][c]` belongs to `rowIds[r]` and the export's `columns[c]` (undefined: no cell stored). */
-export type ExportPage = { rowIds: string[]; cells: (CellRecord | undefined)[][] };
+export type ExportPage = { rowIds: string[]; cells: (ExportCell | undefined)[][] };
 export type WriteOptions = { columns: readonly ExportColumn[]; includeMetadata: boolean };
 
 /**
@@ -22,7 +24,7 @@ export function headerNames({ columns, includeMetadata }: WriteOptions): string[
 }
 
 /** status, confidence (a number or null) and sources (JSON text or null) of a cell. */
-export function metadataFields(cell: CellRecord | undefined): [string, number | null, string | null] {
+export function metadataFields(cell: ExportCell | undefined): [string, number | null, string | null] {
   const metadata = cell?.metadata ?? {};
   const confidence = typeof metadata.confidence === 'number' ? metadata.confidence : null;
   const sources = metadata.sources === undefined || metadata.sources === null ? null : JSON.stringify(metadata.sources);

@@ -14,10 +14,10 @@ import { ADMIN_KEY, freshDatabase } from './helpers/app.ts';
 import { waitForTask } from './helpers/tasks.ts';
 
 /**
- * Issue 13's migration (0015): a database whose cells are stored one row per cell, as every
+ * Issue 13's migration (0016): a database whose cells are stored one row per cell, as every
  * release before it wrote them, opens, is migrated in place, and works: the same values (exact
  * JSON), statuses, metadata and datasource links, on SQLite and PostgreSQL. The old database is
- * made by the migrations that shipped before 0015, then filled the way the old store wrote cells.
+ * made by the migrations that shipped before 0016, then filled the way the old store wrote cells.
  */
 async function oldDatabase(db: { dataDir: string; databaseUrl?: string; databaseSchema?: string }) {
   let kysely: Kysely<any>;
@@ -31,14 +31,14 @@ async function oldDatabase(db: { dataDir: string; databaseUrl?: string; database
     mkdirSync(db.dataDir, { recursive: true });
     kysely = new Kysely({ dialect: new SqliteDialect({ database: new SqliteDatabase(path.join(db.dataDir, 'cellwise.db')) }) });
   }
-  const before = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0015'));
+  const before = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0016'));
   const migrator = new Migrator({ db: kysely, provider: { getMigrations: async () => before }, allowUnorderedMigrations: true, ...(db.databaseSchema ? { migrationTableSchema: db.databaseSchema } : {}) });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error;
   return kysely;
 }
 
-describe('migration 0015 (one stored row per dataset row)', () => {
+describe('migration 0016 (one stored row per dataset row)', () => {
   it('a database with one stored row per cell opens and reads, writes and runs as before', async () => {
     const db = await freshDatabase();
     const fake = await startFakeOpenAI();
