@@ -385,6 +385,8 @@ export function createEngine(deps: EngineDeps) {
       if (computed.length) await tasksDb.insertItems(trx, { taskId: item.taskId, datasetId: dataset.id, stages: stages(computed), rowIds: ids, onlyEmpty: false, append: true, at });
       return ids;
     });
+    // Generated rows are not kept in the LLM cache: release the claims of their requests.
+    if (tally.cacheWrites?.length) cache.release(tally.cacheWrites);
     if (!rowIds && tally.llmCalls > 0) await chargeDiscarded(ctx, item, tally);
     if (rowIds) {
       deps.live.emit({ type: 'rows', workspaceId: ctx.task.workspaceId, data: { datasetId: ctx.dataset.id, taskId: item.taskId, rowIds } });
