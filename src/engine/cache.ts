@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { LlmError, type LlmRequest, type LlmResponse } from '../providers/llm/llm.ts';
 import { costUsd } from '../providers/llm/pricing.ts';
 import type { LlmRegistry } from '../providers/llm/registry.ts';
-import { claimRequests, releaseRequests } from '../store/llm-inflight.ts';
 import type { Db, Store } from '../store/store.ts';
 import type { LlmClient } from './executor.ts';
 import type { Limiter } from './limiter.ts';
+import { createRequestClaims } from './request-claims.ts';
 
 /**
  * The persistent LLM answer cache, per workspace: identical requests (same model, messages, schema,
@@ -42,55 +42,21 @@ const RECENT = 2000;
 
 type Lookup = { workspaceId: string; key: string; waiters: { resolve(r: LlmResponse | undefined): void; reject(err: unknown): void }[] };
 
-/** How long a claim holds at most: a backstop for a claim its live process forgot (a crashed process's claims are taken over as soon as it is counted out). */
-const CLAIM_LEASE_MS = 10 * 60_000;
-
 export type LlmCacheOptions = {
   /**
    * The engine process's id, as registered in engine_workers (engine/shares.ts): with it, on
-   * PostgreSQL, requests are claimed across processes (`claim`). Without it (the API's estimate
-   * cache) nothing is claimed.
+   * PostgreSQL, requests are claimed across processes (`claim`, see request-claims.ts). Without it
+   * (the API's estimate cache) nothing is claimed.
    */
   owner?: string;
-  /** Reports a failed claim (the cell then asks for itself) or release (the claim lasts until its process is gone or CLAIM_LEASE_MS). */
+  /** Reports a failed claim (the cell then asks for itself) or release (the claim lasts until its process is gone). */
   onError?: (err: unknown) => void;
 };
-
-type Claim = { workspaceId: string; key: string; waiters: ((won: boolean) => void)[] };
 
 export function createLlmCache(store: Store, options: LlmCacheOptions = {}): LlmCache {
   const recent = new Map<string, LlmResponse>();
   const recentKey = (workspaceId: string, key: string) => `${workspaceId}/${key}`;
-  const owner = store.dialect === 'postgres' ? options.owner : undefined;
-
-  /** Claims and releases are batched per turn of the event loop, like look-ups: one statement each for a claim's burst of cells. */
-  let claims: Map<string, Claim> | undefined;
-  let releases: Map<string, { workspaceId: string; key: string }> | undefined;
-  async function flushClaims() {
-    const batch = [...claims!.values()];
-    claims = undefined;
-    try {
-      const at = Date.now();
-      const won = await claimRequests(store.db, batch, owner!, new Date(at + CLAIM_LEASE_MS).toISOString(), new Date(at).toISOString());
-      for (const c of batch) for (const w of c.waiters) w(won.has(recentKey(c.workspaceId, c.key)));
-    } catch (err) {
-      // Claims only save money: when they cannot be taken, every cell asks for itself.
-      options.onError?.(err);
-      for (const c of batch) for (const w of c.waiters) w(true);
-    }
-  }
-  function release(entries: readonly { workspaceId: string; key: string }[]) {
-    if (!owner || !entries.length) return;
-    if (!releases) {
-      releases = new Map();
-      setImmediate(() => {
-        const batch = [...releases!.values()];
-        releases = undefined;
-        void releaseRequests(store.db, batch, owner).catch((err: unknown) => options.onError?.(err));
-      });
-    }
-    for (const e of entries) releases.set(recentKey(e.workspaceId, e.key), { workspaceId: e.workspaceId, key: e.key });
-  }
+  const claims = createRequestClaims(store, store.dialect === 'postgres' ? options.owner : undefined, options.onError);
 
   /**
    * Look-ups are batched per turn of the event loop: the engine starts a claim's cells together, so
@@ -147,7 +113,7 @@ export function createLlmCache(store: Store, options: LlmCacheOptions = {}): Llm
       try {
         await this.putMany(store.db, [{ workspaceId, key, response }]);
       } finally {
-        release([{ workspaceId, key }]);
+        claims.release([{ workspaceId, key }]);
       }
     },
     async putMany(db, entries) {
@@ -163,21 +129,10 @@ export function createLlmCache(store: Store, options: LlmCacheOptions = {}): Llm
     },
     forget(entries) {
       for (const e of entries) recent.delete(recentKey(e.workspaceId, e.key));
-      release(entries);
+      claims.release(entries);
     },
-    claim(workspaceId, key) {
-      if (!owner) return Promise.resolve(true);
-      if (!claims) {
-        claims = new Map();
-        setImmediate(() => void flushClaims());
-      }
-      const id = recentKey(workspaceId, key);
-      let entry = claims.get(id);
-      if (!entry) claims.set(id, (entry = { workspaceId, key, waiters: [] }));
-      const waiters = entry.waiters;
-      return new Promise((resolve) => waiters.push(resolve));
-    },
-    release,
+    claim: claims.claim,
+    release: claims.release,
     remember(e) {
       if (recent.size >= RECENT) recent.delete(recent.keys().next().value!);
       recent.set(recentKey(e.workspaceId, e.key), e.response);
