@@ -26,25 +26,48 @@ export function createMetrics(store: Store) {
   const workers = new Gauge({ name: 'cellwise_workers_live', help: 'Engine processes with a live heartbeat (deployment-wide)', registers });
   const documents = new Gauge({ name: 'cellwise_documents_extraction_queue', help: 'Documents waiting for or in text extraction (deployment-wide)', registers });
 
+  type CellSum = { taskType: string; outcome: string; model: string | undefined; cells: number; llmCalls: number; cachedCalls: number; inputTokens: number; outputTokens: number; costUsd: number };
+  const pendingCells = new Map<string, CellSum>();
+  function flushCells() {
+    for (const sum of pendingCells.values()) {
+      cells.inc({ task_type: sum.taskType, outcome: sum.outcome }, sum.cells);
+      if (!sum.model) continue;
+      const [provider = 'unknown', ...rest] = sum.model.split(':');
+      const labels = { provider, model: rest.join(':') || sum.model };
+      if (sum.llmCalls) llmCalls.inc(labels, sum.llmCalls);
+      if (sum.cachedCalls) cacheHits.inc(labels, sum.cachedCalls);
+      if (sum.inputTokens) llmTokens.inc({ ...labels, direction: 'input' }, sum.inputTokens);
+      if (sum.outputTokens) llmTokens.inc({ ...labels, direction: 'output' }, sum.outputTokens);
+      if (sum.costUsd) llmCost.inc(labels, sum.costUsd);
+    }
+    pendingCells.clear();
+  }
+
   return {
     registry,
     observeRequest(o: RequestOutcome) {
       http.inc({ method: o.method, route: o.route, status: String(o.status) });
       latency.observe({ method: o.method, route: o.route }, o.durationMs / 1000);
     },
+    /**
+     * Called for every cell written, so it only adds to a running sum per label set; the counters
+     * get the sums when read (render). Incrementing prom-client counters per cell (label objects
+     * hashed for every increment) cost about as much as a cached cell itself.
+     */
     observeCell(taskType: string, outcome: string, usage: ItemUsage & { model?: string }) {
-      cells.inc({ task_type: taskType, outcome });
-      if (!usage.model) return;
-      const [provider = 'unknown', ...rest] = usage.model.split(':');
-      const labels = { provider, model: rest.join(':') || usage.model };
-      if (usage.llmCalls) llmCalls.inc(labels, usage.llmCalls);
-      if (usage.cachedCalls) cacheHits.inc(labels, usage.cachedCalls);
-      if (usage.inputTokens) llmTokens.inc({ ...labels, direction: 'input' }, usage.inputTokens);
-      if (usage.outputTokens) llmTokens.inc({ ...labels, direction: 'output' }, usage.outputTokens);
-      if (usage.costUsd) llmCost.inc(labels, usage.costUsd);
+      const key = `${taskType}\u0000${outcome}\u0000${usage.model ?? ''}`;
+      let sum = pendingCells.get(key);
+      if (!sum) pendingCells.set(key, (sum = { taskType, outcome, model: usage.model, cells: 0, llmCalls: 0, cachedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 }));
+      sum.cells++;
+      sum.llmCalls += usage.llmCalls;
+      sum.cachedCalls += usage.cachedCalls;
+      sum.inputTokens += usage.inputTokens;
+      sum.outputTokens += usage.outputTokens;
+      sum.costUsd += usage.costUsd;
     },
     /** The Prometheus text exposition, with the database gauges read now. */
     async render(): Promise<string> {
+      flushCells();
       const counts = await operationalCounts(store.db, new Date().toISOString());
       tasks.reset();
       for (const t of counts.tasksByStatus) tasks.set({ status: t.status }, t.count);

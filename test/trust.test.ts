@@ -139,7 +139,9 @@ describe('one paid call per distinct question', () => {
 
 describe('confidence on every computed cell', () => {
   it('logprobs: the geometric mean of the answer tokens, with needsReview under the threshold', async () => {
-    script = (r) => (userText(r) === "Say unsure" ? { kind: 'text', text: 'maybe so', logprobs: [{ token: 'maybe', logprob: Math.log(0.5) }, { token: ' so', logprob: Math.log(0.8) }] } : undefined);
+    // The answer comes as {value, confidence}: only the tokens spelling the value count.
+    const unsure: FakeReply = { kind: 'text', text: '{"value":"maybe so","confidence":0.95}', logprobs: [{ token: '{"value":"', logprob: Math.log(0.1) }, { token: 'maybe', logprob: Math.log(0.5) }, { token: ' so', logprob: Math.log(0.8) }, { token: '","confidence":0.95}', logprob: Math.log(0.1) }] };
+    script = (r) => (userText(r) === 'Say unsure' ? unsure : undefined);
     try {
       const ds = await dataset([{ Name: 'sure' }, { Name: 'unsure' }], [
         { name: 'Text', taskType: 'ai_enrich', metadata: { prompt: 'Say {{Name}}', confidence: 0.7 } },
@@ -169,6 +171,36 @@ describe('confidence on every computed cell', () => {
     assert.equal(cell.metadata.confidenceSource, 'self_reported');
     assert.equal(typeof cell.metadata.confidence, 'number');
     assert.equal(typeof cell.value, 'string');
+  });
+
+  it('an OpenAI-compatible server that ignores the logprobs request: self_reported from the same call, every cell, one request each', async () => {
+    fake.omitLogprobs = true;
+    try {
+      const ds = await dataset([{ Name: 'Kettle' }, { Name: 'Drill' }], [
+        { name: 'Text', taskType: 'ai_enrich', metadata: { prompt: 'Describe {{Name}}', confidence: 0.95 } },
+        { name: 'Json', taskType: 'ai_enrich', metadata: { prompt: 'Json {{Name}}', outputSchema: { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] } } },
+        { name: 'Kind', taskType: 'classification', metadata: { prompt: 'Kind of {{Name}}', categories: ['home', 'work'] } },
+      ]);
+      fake.reset();
+      const task = await run(ds.id);
+      assert.equal(fake.count, 6, 'one request per cell, never a second one to ask for a rating');
+      assert.equal(task.usage.llmCalls, 6);
+      // Log-probabilities were asked for, and the rating too, in the same request.
+      const asked = fake.requests.filter((r) => userText(r).startsWith('Describe'));
+      assert.ok(asked.every((r) => r.body.logprobs === true && (r.body.response_format as any)?.json_schema?.schema?.properties?.confidence));
+      const text = await column(ds.id, ds.ids.Text);
+      assert.ok(text.every((c: any) => c.status === 'done' && /^fake answer /.test(c.value)), JSON.stringify(text[0]));
+      for (const name of ['Text', 'Json', 'Kind'] as const) {
+        for (const c of await column(ds.id, ds.ids[name])) {
+          assert.equal(c.metadata.confidenceSource, 'self_reported', `${name}: ${JSON.stringify(c.metadata)}`);
+          assert.equal(c.metadata.confidence, name === 'Kind' ? 1 : 0.9);
+        }
+      }
+      assert.ok(text.every((c: any) => c.metadata.needsReview === true), 'the threshold applies to a self-reported rating too');
+      assert.deepEqual((await column(ds.id, ds.ids.Json)).map((c: any) => c.value), [{ a: 'x' }, { a: 'x' }]);
+    } finally {
+      fake.omitLogprobs = false;
+    }
   });
 
   it('classification reports self_reported (not "model") when no logprobs come back', async () => {

@@ -93,15 +93,23 @@ describe('web_enrich', () => {
     }
   });
 
-  it('"not found" is an honest null with a reason, status done', async () => {
-    const { cells } = await run(app, [{ Website: `${site.url}/about` }, { Website: '' }], { prompt: 'What is the VAT number?', maxPages: 1 });
+  it('"not found" is an honest null with a reason, status done, and a confidence that says what it rests on', async () => {
+    const { cells } = await run(app, [{ Website: `${site.url}/about` }, { Website: '' }], { prompt: 'What is the VAT number?', maxPages: 1, confidence: 0.5 });
     assert.equal(cells[0].status, 'done');
     assert.equal(cells[0].value, null);
     assert.ok(cells[0].metadata.reason.length > 0);
     assert.deepEqual(cells[0].metadata.sources, []);
+    // Pages were read and the model said they do not answer: its own rating (the fake answers 0.8).
+    assert.equal(cells[0].metadata.confidenceSource, 'self_reported');
+    assert.equal(cells[0].metadata.confidence, 0.8);
+    assert.equal(cells[0].metadata.needsReview, undefined);
     assert.equal(cells[1].status, 'done', 'an empty URL cell is not an error');
     assert.equal(cells[1].value, null);
     assert.match(cells[1].metadata.reason, /no URL/);
+    // Nothing was read: no evidence either way, flagged by any threshold.
+    assert.equal(cells[1].metadata.confidenceSource, 'nothing_read');
+    assert.equal(cells[1].metadata.confidence, 0);
+    assert.equal(cells[1].metadata.needsReview, true);
   });
 
   it('searches with the query template, skips pages that fail, and cites what it read', async () => {
@@ -121,6 +129,8 @@ describe('web_enrich', () => {
     const nothing = await run(app, [{ Company: 'Nobody' }], { prompt: 'CEO?', query: '{{Company}}' });
     assert.equal(nothing.cells[0].status, 'done');
     assert.equal(nothing.cells[0].value, null);
+    assert.equal(nothing.cells[0].metadata.confidenceSource, 'nothing_read');
+    assert.equal(nothing.cells[0].metadata.confidence, 0);
     const unconfigured = await run(closed, [{ Company: 'Acme' }], { prompt: 'CEO?', query: '{{Company}}' });
     assert.equal(unconfigured.cells[0].status, 'error');
     assert.equal(unconfigured.cells[0].metadata.error.code, 'SEARCH_NOT_CONFIGURED');

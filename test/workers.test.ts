@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { startFakeOpenAI, type FakeLlmServer } from './fakes/openai-server.ts';
 import { ADMIN_KEY, startTestApp, testBackend, type TestApp } from './helpers/app.ts';
 import { CLI_ARGS } from './helpers/cli.ts';
@@ -89,6 +90,73 @@ describe('cellwise worker processes (PostgreSQL)', { skip: backend.kind !== 'pos
     const task = (await app.post(`/api/v2/datasets/${ds.datasetId}/tasks/bulk`, {})).body;
     return waitForTask(ds.datasetId, task.taskId);
   }
+
+  /** Starts a pair of workers and waits until both are registered (a joining one still waits a moment before it claims). */
+  async function startPair() {
+    await stopWorkers();
+    const pair = await Promise.all([startWorker(), startWorker()]);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const live = await app.running.store.db.selectFrom('engine_workers').select('id').execute();
+      if (pair.every((w) => live.some((l) => l.id === w.owner))) return pair;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('the workers did not register');
+  }
+
+  /** Until both workers hold running items while the first request to the fake is still open. */
+  async function untilBothAskWhileFirstCallOpen(pair: { owner: string }[]) {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const owners = await app.running.store.db.selectFrom('task_items').select('lease_owner').where('status', '=', 'running').execute();
+      if (fake.requests[0]?.open && pair.every((w) => owners.some((o) => o.lease_owner === w.owner))) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.fail(`both workers never held the question while its first call was out (${fake.count} requests)`);
+  }
+
+  /** `rows` rows asking one question: more than one worker claims at once (twice its share), so both get some. */
+  async function sameQuestion(rows: number, name: string) {
+    const data = Array.from({ length: rows }, () => ({ Name: name }));
+    const ds = (await app.post('/api/v2/datasets', { name, type: 'analysis', rows: data, columns: [{ name: 'Bio', taskType: 'ai_enrich', metadata: { prompt: 'About {{Name}}' } }] })).body;
+    const task = (await app.post(`/api/v2/datasets/${ds.datasetId}/tasks/bulk`, {})).body;
+    return { datasetId: ds.datasetId as string, taskId: task.taskId as string };
+  }
+
+  it('two workers asking the same question at once make one LLM call: the other waits for it through the cache', async () => {
+    const pair = await startPair();
+    fake.reset();
+    // The first answer is slow, so that both workers hold cells of the question while it is out.
+    fake.enqueue({ kind: 'json', value: { value: 'one answer', confidence: 0.9 }, delayMs: 6000 });
+    const { datasetId, taskId } = await sameQuestion(20, 'Same person');
+    await untilBothAskWhileFirstCallOpen(pair);
+    const done = await waitForTask(datasetId, taskId);
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    assert.equal(fake.count, 1, 'the LLM server received one request');
+    assert.equal(done.usage.llmCalls, 1);
+    assert.equal(done.usage.cachedCalls, 19);
+    const data = (await app.get(`/api/v2/datasets/${datasetId}/data?limit=100&includeMetadata=true`)).body;
+    assert.ok(data.data.every((r: any[]) => r[1].status === 'done' && r[1].value === 'one answer'));
+    assert.equal(data.data.filter((r: any[]) => r[1].metadata.cached && r[1].metadata.cachedFrom === taskId).length, 19);
+  });
+
+  it('a worker waiting on a question whose claimant died asks it itself', async () => {
+    const pair = await startPair();
+    fake.reset();
+    // The claimant's call never returns, and the claimant is killed while the other waits.
+    fake.enqueue({ kind: 'hang' });
+    const { datasetId, taskId } = await sameQuestion(20, 'Orphaned question');
+    await untilBothAskWhileFirstCallOpen(pair);
+    const claims = await sql<{ owner: string }>`SELECT owner FROM llm_inflight`.execute(app.running.store.db);
+    const claimant = pair.find((w) => claims.rows.some((c) => c.owner === w.owner));
+    assert.ok(claimant, 'the request is claimed by one of the workers');
+    claimant.kill('SIGKILL');
+    const done = await waitForTask(datasetId, taskId);
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    assert.equal(fake.count, 2, 'the survivor asked once, after the claimant was gone');
+    const data = (await app.get(`/api/v2/datasets/${datasetId}/data?limit=100`)).body;
+    assert.ok(data.data.every((r: any[]) => r[1].status === 'done' && /^fake answer /.test(r[1].value)));
+  });
 
   it('two workers keep together to one provider concurrency limit', async () => {
     await stopWorkers();

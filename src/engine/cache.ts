@@ -5,6 +5,7 @@ import type { LlmRegistry } from '../providers/llm/registry.ts';
 import type { Db, Store } from '../store/store.ts';
 import type { LlmClient } from './executor.ts';
 import type { Limiter } from './limiter.ts';
+import { createRequestClaims } from './request-claims.ts';
 
 /**
  * The persistent LLM answer cache, per workspace: identical requests (same model, messages, schema,
@@ -23,8 +24,16 @@ export type LlmCache = {
    * is answered without a second call.
    */
   remember(entry: CacheWrite): void;
-  /** Drops remembered answers once their transaction committed (the database has them now). */
+  /** Drops remembered answers once their transaction committed (the database has them now), and releases their claims. */
   forget(entries: readonly CacheWrite[]): void;
+  /**
+   * Claims a request before calling the provider for it, so that other engine processes asking the
+   * same question wait for this answer instead of paying for it (store/llm-inflight.ts). False:
+   * another live process is calling for it now. Always true without claims (SQLite, no owner).
+   */
+  claim(workspaceId: string, key: string): Promise<boolean>;
+  /** Releases claims whose call failed or whose answer will not be stored; stored answers release theirs in `forget`/`put`. */
+  release(entries: readonly { workspaceId: string; key: string }[]): void;
 };
 export type CacheWrite = { workspaceId: string; key: string; response: LlmResponse };
 
@@ -33,9 +42,21 @@ const RECENT = 2000;
 
 type Lookup = { workspaceId: string; key: string; waiters: { resolve(r: LlmResponse | undefined): void; reject(err: unknown): void }[] };
 
-export function createLlmCache(store: Store): LlmCache {
+export type LlmCacheOptions = {
+  /**
+   * The engine process's id, as registered in engine_workers (engine/shares.ts): with it, on
+   * PostgreSQL, requests are claimed across processes (`claim`, see request-claims.ts). Without it
+   * (the API's estimate cache) nothing is claimed.
+   */
+  owner?: string;
+  /** Reports a failed claim (the cell then asks for itself) or release (the claim lasts until its process is gone). */
+  onError?: (err: unknown) => void;
+};
+
+export function createLlmCache(store: Store, options: LlmCacheOptions = {}): LlmCache {
   const recent = new Map<string, LlmResponse>();
   const recentKey = (workspaceId: string, key: string) => `${workspaceId}/${key}`;
+  const claims = createRequestClaims(store, store.dialect === 'postgres' ? options.owner : undefined, options.onError);
 
   /**
    * Look-ups are batched per turn of the event loop: the engine starts a claim's cells together, so
@@ -88,8 +109,12 @@ export function createLlmCache(store: Store): LlmCache {
       if (remembered) return remembered;
       return lookup(workspaceId, key);
     },
-    put(workspaceId, key, response) {
-      return this.putMany(store.db, [{ workspaceId, key, response }]);
+    async put(workspaceId, key, response) {
+      try {
+        await this.putMany(store.db, [{ workspaceId, key, response }]);
+      } finally {
+        claims.release([{ workspaceId, key }]);
+      }
     },
     async putMany(db, entries) {
       if (!entries.length) return;
@@ -104,7 +129,10 @@ export function createLlmCache(store: Store): LlmCache {
     },
     forget(entries) {
       for (const e of entries) recent.delete(recentKey(e.workspaceId, e.key));
+      claims.release(entries);
     },
+    claim: claims.claim,
+    release: claims.release,
     remember(e) {
       if (recent.size >= RECENT) recent.delete(recent.keys().next().value!);
       recent.set(recentKey(e.workspaceId, e.key), e.response);
@@ -139,6 +167,21 @@ export const createFlights = (): Flights => new Map();
 /** Tokens of a request that reached the provider but whose answer never came back (about four characters a token). */
 export const estimatedInputTokens = (req: Omit<LlmRequest, 'model' | 'signal'>) => Math.ceil(JSON.stringify(req.messages).length / 4);
 
+/**
+ * The longest a cell waits for another process's answer to the same request before asking itself:
+ * two provider timeouts (60 s each by default). A claimant that crashed is taken over sooner, as
+ * soon as it is counted out of engine_workers (8 s).
+ */
+const CLAIM_WAIT_MS = 120_000;
+/** Pauses between looks at the cache while another process asks: from 25 ms, doubling up to 500 ms. */
+const POLL_FIRST_MS = 25;
+const POLL_MAX_MS = 500;
+
+/** Waits `ms`, or rejects with LLM_ABORTED as soon as `signal` fires. */
+function pauseUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return untilAborted(new Promise<void>((resolve) => setTimeout(resolve, ms).unref()), signal);
+}
+
 /** Rejects with LLM_ABORTED when `signal` fires before `promise` settles. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(new LlmError('The task was cancelled', 'LLM_ABORTED', false));
@@ -156,20 +199,45 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  *
  * Identical requests in flight at once are coalesced (`flights`): the first one looks up the cache
  * and calls the provider; the others wait for its answer and count as cached calls at no cost. A
- * waiter whose leader was cancelled asks again itself. Across processes, an answer is shared
- * through the cache once the paying cell is committed.
+ * waiter whose leader was cancelled asks again itself. Across processes (PostgreSQL), the leader
+ * claims the request first (LlmCache.claim): a process finding it claimed polls the cache until
+ * the answer is committed there, and is counted as cached too; a claim of a process that died is
+ * taken over, and the wait is bounded (CLAIM_WAIT_MS).
  *
  * Every request the provider received counts in `llmCalls`, even when its answer is discarded (the
  * task was cancelled mid-call): tokens when the provider reported them, else the input estimated
  * from the request's text and priced like an answered call. Error answers (429, 5xx ...) count as
  * calls with no tokens: providers do not bill them.
  */
-export function createLlmClient(deps: { registry: LlmRegistry; cache: LlmCache; limiter: Limiter; onCacheError: (err: unknown) => void; deferCacheWrites?: boolean; flights?: Flights; taskId?: string }, workspaceId: string, tally: CallTally, signal: AbortSignal): LlmClient {
+export function createLlmClient(
+  deps: { registry: LlmRegistry; cache: LlmCache; limiter: Limiter; onCacheError: (err: unknown) => void; deferCacheWrites?: boolean; flights?: Flights; taskId?: string; claimWaitMs?: number },
+  workspaceId: string,
+  tally: CallTally,
+  signal: AbortSignal,
+): LlmClient {
   const flights = deps.flights ?? createFlights();
 
   async function lead(modelId: string, req: Omit<LlmRequest, 'model' | 'signal'>, key: string): Promise<{ response: PaidResponse; paidBy?: string; paid: boolean }> {
-    const hit = (await deps.cache.get(workspaceId, key)) as PaidResponse | undefined;
-    if (hit) return { response: hit, ...(hit.paidBy ? { paidBy: hit.paidBy } : {}), paid: false };
+    // Cache first; on a miss, claim the request: if another process holds the claim it is asking
+    // the provider right now, so wait for its answer to reach the cache (polling, with growing
+    // pauses). A claim whose process died is taken over; after CLAIM_WAIT_MS this cell asks itself.
+    const waitUntil = Date.now() + (deps.claimWaitMs ?? CLAIM_WAIT_MS);
+    for (let pause = POLL_FIRST_MS; ; pause = Math.min(pause * 2, POLL_MAX_MS)) {
+      const hit = (await deps.cache.get(workspaceId, key)) as PaidResponse | undefined;
+      if (hit) return { response: hit, ...(hit.paidBy ? { paidBy: hit.paidBy } : {}), paid: false };
+      if ((await deps.cache.claim(workspaceId, key)) || Date.now() >= waitUntil) break;
+      await pauseUnlessAborted(pause, signal);
+    }
+    try {
+      return await call(modelId, req, key);
+    } catch (err) {
+      // Nobody will store an answer: let a waiting process ask.
+      deps.cache.release([{ workspaceId, key }]);
+      throw err;
+    }
+  }
+
+  async function call(modelId: string, req: Omit<LlmRequest, 'model' | 'signal'>, key: string): Promise<{ response: PaidResponse; paidBy?: string; paid: boolean }> {
     const { provider, model, providerName } = deps.registry.resolve(modelId);
     let sent = false;
     let response: LlmResponse;

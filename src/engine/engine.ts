@@ -63,7 +63,8 @@ export function createEngine(deps: EngineDeps) {
   // This process's share of the deployment's LLM limits; it bounds both the calls and the claims.
   const shares = createShares({ store, id: owner, concurrency: config.llmConcurrency, rpm: config.llmRpm, workerConcurrency: config.workerConcurrency, logger, onChange: () => (limiter.pump(), wake()), ...(deps.sharesHeartbeatMs ? { heartbeatMs: deps.sharesHeartbeatMs } : {}) });
   const limiter = createLimiter({ concurrency: () => shares.concurrency(), rpm: () => shares.rpm() });
-  const cache = createLlmCache(store);
+  // On PostgreSQL the cache also claims requests in flight across engine processes, as `owner`.
+  const cache = createLlmCache(store, { owner, onError: (err) => logger.warn('claiming or releasing an LLM request failed', { error: String(err) }) });
   // Answers go to the cache in the transaction that writes their cell (see `write` below).
   // Identical requests in flight at once share one call (see createLlmClient).
   const clientDeps = { registry: deps.registry, cache, limiter, deferCacheWrites: true, flights: createFlights(), onCacheError: (err: unknown) => logger.warn('llm cache write failed', { error: String(err) }) };
@@ -281,16 +282,17 @@ export function createEngine(deps: EngineDeps) {
   }
 
   async function onFailure(ctx: TaskContext, item: tasksDb.ClaimedItem, tally: CallTally, failure: Failure, signal: AbortSignal) {
+    if (tally.cacheWrites?.length && (signal.aborted || (failure.retryable && item.attempts < config.llmMaxAttempts))) {
+      // Answers already paid for are kept even though the item goes back to the queue or was
+      // cancelled (storing them also releases their claims: other processes may be waiting).
+      await cache.putMany(store.db, tally.cacheWrites).then(() => cache.forget(tally.cacheWrites!), clientDeps.onCacheError);
+    }
     if (signal.aborted) {
       // Cancelled: the cancel already took the item. Stopping: hand it back without using up an attempt.
       if (stopping && (await holdsCell(item, 'queued'))) await tasksDb.releaseItem(store.db, item, owner, now(), true, tally);
       // Requests the provider got are spent even though their answers are discarded (usage counts them).
       else if (tally.llmCalls > 0) await chargeDiscarded(ctx, item, tally);
       return;
-    }
-    if (tally.cacheWrites?.length && (signal.aborted || (failure.retryable && item.attempts < config.llmMaxAttempts))) {
-      // Answers already paid for are kept even though the item goes back to the queue.
-      await cache.putMany(store.db, tally.cacheWrites).then(() => cache.forget(tally.cacheWrites!), clientDeps.onCacheError);
     }
     if (failure.retryable && item.attempts < config.llmMaxAttempts) {
       const delay = backoffMs(item.attempts, failure.retryAfterMs);
@@ -383,6 +385,8 @@ export function createEngine(deps: EngineDeps) {
       if (computed.length) await tasksDb.insertItems(trx, { taskId: item.taskId, datasetId: dataset.id, stages: stages(computed), rowIds: ids, onlyEmpty: false, append: true, at });
       return ids;
     });
+    // Generated rows are not kept in the LLM cache: release the claims of their requests.
+    if (tally.cacheWrites?.length) cache.release(tally.cacheWrites);
     if (!rowIds && tally.llmCalls > 0) await chargeDiscarded(ctx, item, tally);
     if (rowIds) {
       deps.live.emit({ type: 'rows', workspaceId: ctx.task.workspaceId, data: { datasetId: ctx.dataset.id, taskId: item.taskId, rowIds } });

@@ -95,5 +95,5 @@ export function logprobConfidence(tokens: readonly { logprob: number }[] | undef
   return Math.round(Math.min(1, Math.exp(mean)) * 1e4) / 1e4;
 }
 
-/** Providers whose adapters return token log-probabilities; the others are asked for a self-reported rating in the same call. */
+/** Providers asked for token log-probabilities (Anthropic has none). Whether they come back is known only from each answer: ai_enrich and classification also ask for a self-rating in the same call, used when they do not. */
 export const givesLogprobs = (modelId: string) => !modelId.startsWith('anthropic:');

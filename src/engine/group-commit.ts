@@ -36,6 +36,8 @@ export function createGroupCommit({ store, cache, owner, lingerMs = store.dialec
         cache.forget(batch.flatMap((b) => b.cacheWrites));
         for (const b of batch) b.resolve(written.has(itemKeyOf(b.result.key)));
       } catch (err) {
+        // Their answers are not stored: other processes waiting on those requests may ask themselves.
+        cache.release(batch.flatMap((b) => b.cacheWrites));
         for (const b of batch) b.reject(err);
       }
     }

@@ -336,6 +336,15 @@ export const migrations: Record<string, Migration> = {
       await sql`CREATE UNLOGGED TABLE rate_limit_windows (bucket text NOT NULL, window_start bigint NOT NULL, count integer NOT NULL, PRIMARY KEY (bucket, window_start))`.execute(db);
     },
   },
+  '0015_llm_inflight': {
+    // PostgreSQL only: claims on LLM requests in flight, so that engine processes asking the same
+    // question at once make one call (store/llm-inflight.ts). UNLOGGED: a claim outliving a crash
+    // is taken over anyway once its process is gone.
+    async up(db: Kysely<unknown>) {
+      if (isSqlite(db)) return;
+      await sql`CREATE UNLOGGED TABLE llm_inflight (workspace_id text NOT NULL, cache_key text NOT NULL, owner text NOT NULL, expires_at text NOT NULL, PRIMARY KEY (workspace_id, cache_key))`.execute(db);
+    },
+  },
   '0016_row_documents': {
     // Issue 13: one store row per dataset row instead of one per cell. Each row's cells move into
     // dataset_rows.cells as the JSON text the API answers with, lined up with the columns by

@@ -1,4 +1,4 @@
-import { echoText, exampleFor, replyText, startFakeServer, type FakeLlmServer, type FakeProtocol, type FakeReply, type FakeServerOptions } from './fake-llm-server.ts';
+import { echoText, replyText, schemaAnswer, startFakeServer, type FakeLlmServer, type FakeProtocol, type FakeReply, type FakeServerOptions } from './fake-llm-server.ts';
 
 export type { FakeLlmServer, FakeReply, FakeServerOptions, RecordedRequest } from './fake-llm-server.ts';
 
@@ -26,7 +26,7 @@ const anthropicProtocol: FakeProtocol = {
     const tools = (req.body.tools as Tool[] | undefined) ?? [];
     const forced = choice?.type === 'tool' ? choice.name : choice?.type === 'any' ? tools[0]?.name : undefined;
     const tool = forced ? tools.find((t) => t.name === forced) : undefined;
-    if (tool) return { kind: 'tool-call', name: tool.name, arguments: exampleFor(tool.input_schema ?? {}) };
+    if (tool) return { kind: 'tool-call', name: tool.name, arguments: schemaAnswer(tool.input_schema ?? {}, req.body) };
     return { kind: 'text', text: echoText(req.body) };
   },
   render(reply, req, usage) {

@@ -48,6 +48,11 @@ export type FakeReply = (
 export type FakeServerOptions = {
   /** Time from a request's arrival to its answer (default 0). A reply's own `delayMs` wins. */
   latencyMs?: number;
+  /**
+   * Play a server that ignores `logprobs: true` (LM Studio, older Ollama, many proxies): answers
+   * carry no log-probabilities, scripted ones included. `server.omitLogprobs` switches it later.
+   */
+  omitLogprobs?: boolean;
   /** Decides the answer; return undefined for the default. Consulted after the `enqueue`d replies. */
   respond?: (req: RecordedRequest) => FakeReply | undefined;
 };
@@ -65,6 +70,8 @@ export type FakeLlmServer = {
   readonly connections: number;
   /** The most completion requests that were open at once (arrived, not yet answered or abandoned). */
   readonly peakInFlight: number;
+  /** Whether answers leave out log-probabilities (see FakeServerOptions.omitLogprobs); settable. */
+  omitLogprobs: boolean;
   /** Replies used, one per request, before `respond` and the default: scripted failures. */
   enqueue(...replies: FakeReply[]): void;
   /** Forgets recorded requests and queued replies. */
@@ -80,8 +87,8 @@ export type FakeProtocol = {
   /** Suffix of baseUrl after the origin (`/v1` for OpenAI). */
   basePath: string;
   defaultReply(req: RecordedRequest): FakeReply;
-  /** The 200 body of a text/json/tool-call reply. */
-  render(reply: Extract<FakeReply, { kind: 'text' | 'json' | 'tool-call' }>, req: RecordedRequest, usage: FakeUsage): unknown;
+  /** The 200 body of a text/json/tool-call reply; no log-probabilities when `omitLogprobs`. */
+  render(reply: Extract<FakeReply, { kind: 'text' | 'json' | 'tool-call' }>, req: RecordedRequest, usage: FakeUsage, omitLogprobs: boolean): unknown;
   /** The error body for a status (the vendor's error JSON shape). */
   renderError(status: number, message: string): unknown;
 };
@@ -91,6 +98,7 @@ export async function startFakeServer(protocol: FakeProtocol, options: FakeServe
   const queue: FakeReply[] = [];
   let inFlight = 0;
   let peakInFlight = 0;
+  let omitLogprobs = options.omitLogprobs === true;
 
   const server = createServer((req, res) => {
     const at = Date.now();
@@ -140,7 +148,7 @@ export async function startFakeServer(protocol: FakeProtocol, options: FakeServe
       default: {
         const text = replyText(reply);
         const usage = reply.usage ?? { input: estimateTokens(record.body.messages), output: Math.max(1, Math.ceil(text.length / 4)) };
-        send(res, 200, protocol.render(reply, record, usage));
+        send(res, 200, protocol.render(reply, record, usage, omitLogprobs));
       }
     }
   }
@@ -167,6 +175,12 @@ export async function startFakeServer(protocol: FakeProtocol, options: FakeServe
     },
     get peakInFlight() {
       return peakInFlight;
+    },
+    get omitLogprobs() {
+      return omitLogprobs;
+    },
+    set omitLogprobs(on: boolean) {
+      omitLogprobs = on;
     },
     enqueue: (...replies) => void queue.push(...replies),
     reset() {
@@ -230,6 +244,19 @@ export function fakeLogprobs(text: string, top: number): FakeLogprob[] {
       { token: ' no', logprob: -7.2 },
     ].slice(0, Math.max(0, top)),
   }));
+}
+
+/**
+ * The default structured answer: for the engine's self-rating wrapper (`{value, confidence}`, see
+ * ai_enrich) a value like an unstructured answer's (the echo text for a string) rated 0.9; for any
+ * other schema a minimal valid value (exampleFor).
+ */
+export function schemaAnswer(schema: unknown, body: FakeBody): unknown {
+  const props = (schema as { properties?: Record<string, { type?: unknown }> } | undefined)?.properties;
+  if (props && Object.keys(props).sort().join() === 'confidence,value' && props.confidence?.type === 'number') {
+    return { value: props.value?.type === 'string' ? echoText(body) : exampleFor(props.value ?? {}), confidence: 0.9 };
+  }
+  return exampleFor(schema);
 }
 
 /**

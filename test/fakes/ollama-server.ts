@@ -1,4 +1,4 @@
-import { echoText, exampleFor, fakeLogprobs, replyText, startFakeServer, type FakeLlmServer, type FakeProtocol, type FakeReply, type FakeServerOptions } from './fake-llm-server.ts';
+import { echoText, fakeLogprobs, schemaAnswer, replyText, startFakeServer, type FakeLlmServer, type FakeProtocol, type FakeReply, type FakeServerOptions } from './fake-llm-server.ts';
 
 export type { FakeLlmServer, FakeReply, FakeServerOptions, RecordedRequest } from './fake-llm-server.ts';
 
@@ -20,10 +20,10 @@ const ollamaProtocol: FakeProtocol = {
   defaultReply(req): FakeReply {
     const format = req.body.format;
     if (format === 'json') return { kind: 'json', value: {} };
-    if (format && typeof format === 'object') return { kind: 'json', value: exampleFor(format) };
+    if (format && typeof format === 'object') return { kind: 'json', value: schemaAnswer(format, req.body) };
     return { kind: 'text', text: echoText(req.body) };
   },
-  render(reply, req, usage) {
+  render(reply, req, usage, omitLogprobs) {
     const text = replyText(reply);
     const message: Record<string, unknown> = { role: 'assistant', content: reply.kind === 'tool-call' ? '' : text };
     if (reply.kind === 'tool-call') {
@@ -39,7 +39,7 @@ const ollamaProtocol: FakeProtocol = {
       prompt_eval_count: usage.input,
       eval_count: usage.output,
     };
-    if (req.body.logprobs === true && reply.kind !== 'tool-call') {
+    if (req.body.logprobs === true && reply.kind !== 'tool-call' && !omitLogprobs) {
       const entries = (reply.kind === 'text' ? reply.logprobs : undefined) ?? fakeLogprobs(text, Number(req.body.top_logprobs ?? 0));
       answer.logprobs = entries.map((e) => ({ token: e.token, logprob: e.logprob, top_logprobs: e.top ?? [] }));
     }

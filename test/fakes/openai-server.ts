@@ -2,6 +2,7 @@ import {
   echoText,
   exampleFor,
   fakeLogprobs,
+  schemaAnswer,
   replyText,
   startFakeServer,
   type FakeLlmServer,
@@ -16,11 +17,13 @@ export type { FakeBody, FakeLlmServer, FakeReply, FakeServerOptions, RecordedReq
 /**
  * A fake OpenAI-compatible server: `POST /v1/chat/completions` (give adapters `server.baseUrl`,
  * which ends in `/v1`). Default answers are deterministic from the request:
- * - `response_format.type === 'json_schema'`: a minimal object valid for the schema;
+ * - `response_format.type === 'json_schema'`: a minimal object valid for the schema (the self-rating
+ *   wrapper `{value, confidence}`: the echo text below, rated 0.9; see schemaAnswer);
  * - a forced tool (`tool_choice: {type:'function', function:{name}}` or `'required'`): a tool call
  *   whose arguments are a minimal object for the tool's parameters;
  * - otherwise `fake answer <sha1 of the last user message>`;
- * - `logprobs: true` adds synthetic log-probabilities with `top_logprobs` alternatives.
+ * - `logprobs: true` adds synthetic log-probabilities with `top_logprobs` alternatives, unless the
+ *   server was started with `omitLogprobs` (a server that ignores the request, as many do).
  */
 export function startFakeOpenAI(options: FakeServerOptions = {}): Promise<FakeLlmServer> {
   return startFakeServer(openAiProtocol, options);
@@ -36,7 +39,7 @@ const openAiProtocol: FakeProtocol = {
   defaultReply(req): FakeReply {
     const body = req.body;
     const format = body.response_format as ResponseFormat | undefined;
-    if (format?.type === 'json_schema') return { kind: 'json', value: exampleFor(format.json_schema?.schema ?? {}) };
+    if (format?.type === 'json_schema') return { kind: 'json', value: schemaAnswer(format.json_schema?.schema ?? {}, body) };
     const tools = (body.tools as Tool[] | undefined) ?? [];
     const choice = body.tool_choice as ToolChoice | undefined;
     const forced = typeof choice === 'object' ? choice.function?.name : choice === 'required' ? tools[0]?.function?.name : undefined;
@@ -45,7 +48,7 @@ const openAiProtocol: FakeProtocol = {
     if (format?.type === 'json_object') return { kind: 'json', value: { answer: echoText(body) } };
     return { kind: 'text', text: echoText(body) };
   },
-  render(reply, req, usage) {
+  render(reply, req, usage, omitLogprobs) {
     const body = req.body;
     const text = replyText(reply);
     const isTool = reply.kind === 'tool-call';
@@ -59,7 +62,7 @@ const openAiProtocol: FakeProtocol = {
       finish_reason: reply.kind === 'text' && reply.finishReason ? reply.finishReason : isTool ? 'tool_calls' : 'stop',
       logprobs: null,
     };
-    if (body.logprobs === true && !isTool) {
+    if (body.logprobs === true && !isTool && !omitLogprobs) {
       const scripted = reply.kind === 'text' ? reply.logprobs : undefined;
       choice.logprobs = { content: toOpenAiLogprobs(scripted ?? fakeLogprobs(text, Number(body.top_logprobs ?? 0))) };
     }

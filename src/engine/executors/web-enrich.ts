@@ -39,7 +39,8 @@ export type WebEnrichDeps = { reader: WebReader; search?: SearchProvider };
  * the same site's most relevant links, and/or from a web search (`query` rendered from the row),
  * up to maxPages; the model answers with quotes, and only quotes found in their page's fetched text
  * become sources. Each dropped quote lowers the confidence: an answer with no verified quote keeps
- * at most 40% of the model's stated confidence. "Not found" is value null with a reason.
+ * at most 40% of the model's stated confidence. "Not found" is value null with a reason, and a
+ * confidence: the model's stated one (`self_reported`) when it read pages, else 0 (`nothing_read`).
  */
 export function createWebEnrich(deps: WebEnrichDeps): Executor {
   return {
@@ -54,7 +55,7 @@ export function createWebEnrich(deps: WebEnrichDeps): Executor {
       const urlColumn = typeof meta.urlColumnId === 'string' ? ctx.columns.find((c) => c.id === meta.urlColumnId || c.name === meta.urlColumnId) : ctx.columns.find((c) => c.id !== ctx.column.id && URL_COLUMN_NAMES.includes(c.name.trim().toLowerCase()));
       if (!urlColumn && !query) throw new CellError('WEB_NO_INPUT', 'web_enrich needs urlColumnId (or a column named URL, Website or Domain) or a search query');
       const start = urlColumn ? toUrl(valueText(ctx.row[urlColumn.id])) : undefined;
-      if (!start && !query) return { value: null, metadata: { reason: `The row has no URL in column ${urlColumn!.name}`, sources: [], pagesRead: [] } };
+      if (!start && !query) return { value: null, metadata: { reason: `The row has no URL in column ${urlColumn!.name}`, sources: [], pagesRead: [], ...NOTHING_READ } };
 
       if (ctx.dryRun) return estimateOnly(ctx, question, maxPages, start ?? query);
 
@@ -98,14 +99,19 @@ export function createWebEnrich(deps: WebEnrichDeps): Executor {
       if (!pages.length) {
         // Only a search can leave nothing read (the row's URL either reads or fails the cell).
         if (skipped.length) throw new CellError(skipped[0]!.code, `No page found by the search could be read: ${skipped.map((s) => s.message).join('; ').slice(0, 1000)}`, retryable);
-        return { value: null, metadata: { reason: `The search for "${query}" found no pages`, sources: [], ...context } };
+        return { value: null, metadata: { reason: `The search for "${query}" found no pages`, sources: [], ...NOTHING_READ, ...context } };
       }
 
       const res = await ask(ctx, question, pages);
       const json = res.json as Answer | undefined;
       if (!json || typeof json !== 'object') throw new CellError('LLM_INVALID_OUTPUT', `The model did not answer in the expected JSON: ${res.text.slice(0, 200)}`);
       const answer = typeof json.answer === 'string' ? json.answer.trim() : '';
-      if (json.found === false || !answer) return { value: null, metadata: { reason: json.reason?.trim() || 'The pages read do not answer the question', sources: [], ...context } };
+      const stated = typeof json.confidence === 'number' && Number.isFinite(json.confidence) ? Math.min(1, Math.max(0, json.confidence)) : undefined;
+      if (json.found === false || !answer) {
+        // Absence cannot be quoted, so nothing verifies it: the model's own rating that the pages
+        // read do not answer the question (0 when it gave none).
+        return { value: null, metadata: { reason: json.reason?.trim() || 'The pages read do not answer the question', sources: [], confidence: stated ?? 0, confidenceSource: 'self_reported', ...context } };
+      }
 
       const sources: Source[] = [];
       const dropped: { url?: string; quote: string }[] = [];
@@ -117,13 +123,18 @@ export function createWebEnrich(deps: WebEnrichDeps): Executor {
           if (!sources.some((s) => s.url === page.finalUrl && s.quote === quote)) sources.push({ type: 'web', url: page.finalUrl, ...(page.title ? { title: page.title } : {}), quote });
         } else dropped.push({ ...(page ? { url: page.finalUrl } : {}), quote: quote.slice(0, 500) });
       }
-      const stated = typeof json.confidence === 'number' && Number.isFinite(json.confidence) ? Math.min(1, Math.max(0, json.confidence)) : 0.7;
       const verifiedShare = quotes.length ? (quotes.length - dropped.length) / quotes.length : 0;
-      const confidence = Math.round(stated * (0.4 + 0.6 * verifiedShare) * 1000) / 1000;
+      const confidence = Math.round((stated ?? 0.7) * (0.4 + 0.6 * verifiedShare) * 1000) / 1000;
       return { value: answer, metadata: { confidence, confidenceSource: 'verified_quotes', sources, ...(dropped.length ? { droppedQuotes: dropped } : {}), ...context } };
     },
   };
 }
+
+/**
+ * A null with nothing read behind it (the row has no URL, the search found no page): no evidence
+ * either way, so confidence 0 (any review threshold flags it) under a source that says why.
+ */
+const NOTHING_READ = { confidence: 0, confidenceSource: 'nothing_read' } as const;
 
 /** The model's request: the question and the numbered pages, sharing TEXT_BUDGET characters. */
 function ask(ctx: ExecutionContext, question: string, pages: readonly { title: string; finalUrl: string; text: string }[]) {
@@ -135,7 +146,8 @@ function ask(ctx: ExecutionContext, question: string, pages: readonly { title: s
         role: 'system',
         content:
           'You answer a question about one spreadsheet row using only the numbered web pages given. Support the answer with quotes copied word for word from the page text, each with its page number. ' +
-          'If the pages do not answer the question, set found to false, answer to null, and say in reason what is missing. Never guess. The answer is the value of one spreadsheet cell: short, no preamble.',
+          'If the pages do not answer the question, set found to false, answer to null, and say in reason what is missing. Never guess. The answer is the value of one spreadsheet cell: short, no preamble. ' +
+          'confidence (0 to 1) is how sure you are that your answer is right or, with found false, that the pages really do not answer the question.',
       },
       { role: 'user', content: `Question: ${question}\n\nPages:\n\n${material}` },
     ],
