@@ -401,8 +401,10 @@ export const migrations: Record<string, Migration> = {
                       FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS cells, json_extract(value, '$[2]') AS updated_at FROM json_each(${JSON.stringify(ids.map((id, i) => [id, texts[i], updated[i]]))})) AS v
                       WHERE dataset_rows.id = v.id`.execute(db);
           } else {
-            await sql`UPDATE dataset_rows SET cells = v.cells, updated_at = v.updated_at
-                      FROM unnest(${ids}::text[], ${texts}::text[], ${updated}::text[]) AS v(id, cells, updated_at)
+            // The rows' texts spliced into one JSON parameter as JSON: the json type keeps their text exactly.
+            const param = `[${ids.map((id, i) => `{"id":"${id}","updated_at":${updated[i] === null ? 'null' : JSON.stringify(updated[i])},"cells":${texts[i]}}`).join(',')}]`;
+            await sql`UPDATE dataset_rows SET cells = v.cells::text, updated_at = v.updated_at
+                      FROM json_to_recordset(CAST(${param} AS json)) AS v(id text, cells json, updated_at text)
                       WHERE dataset_rows.id = v.id`.execute(db);
           }
         }

@@ -1,6 +1,7 @@
 import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from './store.ts';
 import {
+  rowsJson,
   cellMetaOf,
   changeDatasetRows,
   changeRows,
@@ -26,16 +27,19 @@ export type NewRow = { id: string; datasetId: string; position: number; createdA
 const MAX_PARAMS = 16_000;
 
 const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
-/** Rows per UNNEST insert on PostgreSQL: a few array parameters carry the whole batch. */
-const PG_BATCH = 20_000;
+/** Rows per insert statement on PostgreSQL. */
+const PG_BATCH = 5_000;
 
 export async function insertRows(db: Db, rows: readonly NewRow[]): Promise<void> {
   if (isPostgres(db)) {
-    // One statement with array parameters: PostgreSQL plans a 16,000-parameter VALUES list slowly.
+    // One statement per batch, its rows in one JSON parameter (see rowsJson): PostgreSQL plans a
+    // 16,000-parameter VALUES list slowly, and text[] parameters cost 3-4x more than JSON here.
     for (let i = 0; i < rows.length; i += PG_BATCH) {
       const part = rows.slice(i, i + PG_BATCH);
       await sql`INSERT INTO dataset_rows (id, dataset_id, position, created_at, cells)
-                SELECT * FROM unnest(${part.map((r) => r.id)}::text[], ${part.map((r) => r.datasetId)}::text[], ${part.map((r) => r.position)}::int[], ${part.map((r) => r.createdAt)}::text[], ${part.map((r) => r.cells)}::text[])`.execute(db);
+                SELECT x.id, x.dataset_id, x.position, x.created_at, x.cells::text
+                FROM json_to_recordset(CAST(${rowsJson(part, (r) => `"dataset_id":"${r.datasetId}","position":${r.position},"created_at":"${r.createdAt}"`)} AS json))
+                  AS x(id text, dataset_id text, position int, created_at text, cells json)`.execute(db);
     }
     return;
   }
