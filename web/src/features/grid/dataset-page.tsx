@@ -108,7 +108,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
               Add column
             </button>
             <button type="button" className="primary" onClick={() => setDialog('run')} disabled={locked || d.columns.every((c) => c.taskType === 'raw')}>
-              Run{target ? ` (${target.label})` : ''}
+              Run{target && !target.empty ? ` (${target.label})` : ''}
             </button>
             <button type="button" onClick={() => setDialog('new-rows')} disabled={locked || d.rowCount === 0}>
               New rows
