@@ -281,13 +281,21 @@ describe('web app in the browser', { skip: browserSkip }, () => {
     for (const dark of [false, true]) {
       for (const width of [1280, 390]) {
         const q = await page({ width, height: width === 390 ? 844 : 800, dark });
+        const noSideways = async (where: string) => {
+          const overflow = await q.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+          assert.ok(overflow <= 0, `no sideways scrolling of ${where} at ${width}px (overflow ${overflow}px)`);
+        };
         await signIn(q, app.baseUrl, ADMIN_KEY);
+        await q.locator('table.list').waitFor();
         await expectAxeClean(q, `datasets ${width}px ${dark ? 'dark' : 'light'}`);
+        await noSideways('the datasets list');
+        await q.goto(`${app.baseUrl}/datasources`);
+        await q.locator('table.list').waitFor();
+        await noSideways('the datasources list');
         await q.goto(datasetUrl);
         await cellText(q, 0, 0, /^Zed$/);
         await expectAxeClean(q, `grid ${width}px ${dark ? 'dark' : 'light'}`);
-        const overflow = await q.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-        assert.ok(overflow <= 0, `no sideways scrolling at ${width}px (overflow ${overflow}px)`);
+        await noSideways('the grid');
         if (width === 390) await q.getByText(/Read-only on a narrow screen/).waitFor();
       }
     }

@@ -19,28 +19,31 @@ export function ListTable<R>({ rows, rowKey, columns, paging }: { rows: readonly
   const cls = (...names: (string | undefined)[]) => names.filter(Boolean).join(' ') || undefined;
   return (
     <>
-      <table className="list">
-        <thead>
-          <tr>
-            {columns.map((c) => (
-              <th key={c.label} scope="col" className={c.className}>
-                {c.hideLabel ? <span className="sr-only">{c.label}</span> : c.label}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={rowKey(r)}>
+      {/* On a phone a wide table scrolls inside its box, never the page sideways. */}
+      <div className="list-scroll">
+        <table className="list">
+          <thead>
+            <tr>
               {columns.map((c) => (
-                <td key={c.label} className={cls(c.className, c.cellClassName)}>
-                  {c.cell(r)}
-                </td>
+                <th key={c.label} scope="col" className={c.className}>
+                  {c.hideLabel ? <span className="sr-only">{c.label}</span> : c.label}
+                </th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={rowKey(r)}>
+                {columns.map((c) => (
+                  <td key={c.label} className={cls(c.className, c.cellClassName)}>
+                    {c.cell(r)}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       {paging && <Pager {...paging} />}
     </>
   );

@@ -72,10 +72,10 @@ export function DatasetsPage() {
             paging={{ page, totalPages: data.pagination.totalPages, total: data.pagination.total, onPage: setPage }}
             columns={[
               { label: 'Name', cell: (d) => <a {...linkProps(`/datasets/${d.datasetId}`)}>{d.name}</a> },
-              { label: 'Type', cell: (d) => d.type },
+              { label: 'Type', className: 'hide-narrow', cell: (d) => d.type },
               { label: 'Status', cell: (d) => <span className={`badge status-${d.status}`}>{d.status}</span> },
               { label: 'Rows', className: 'num', cell: (d) => d.rowCount.toLocaleString() },
-              { label: 'Columns', className: 'num', cell: (d) => d.columnCount },
+              { label: 'Columns', className: 'num hide-narrow', cell: (d) => d.columnCount },
               { label: 'Updated', className: 'hide-narrow', cell: (d) => new Date(d.updatedAt).toLocaleString() },
               {
                 label: 'Actions',

@@ -28,15 +28,11 @@ export const TASK_ICONS: Record<TaskType, GridColumnIcon> = {
 };
 
 /**
- * The rows a grid had when it unmounted, for a grid of the same dataset mounted right after (the
- * page swaps its first, description-less grid for the full one): no second read, no flash.
+ * The windows of the grids on screen, by dataset. The page swaps its first, description-less grid
+ * for the full one: React renders the new grid before the old one unmounts, so the new one finds
+ * the old one's window here and keeps its rows (no second read, no flash of empty cells).
  */
-let handedOver: { win: GridWindow; at: number } | null = null;
-function takeHandedOver(datasetId: string): GridWindow | undefined {
-  const h = handedOver;
-  handedOver = null;
-  return h && h.win.datasetId === datasetId && Date.now() - h.at < 2000 ? h.win : undefined;
-}
+const mounted = new Map<string, GridWindow>();
 
 export type GridHandle = {
   /** Live cell updates, applied and repainted on the next animation frame (coalesced). */
@@ -100,19 +96,25 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
     for (let r = from; r < to; r++) for (let c = 0; c < ncols; c++) cells.push({ cell: [c, r] });
     if (cells.length) {
       grid.current?.updateCells(cells);
+      // The canvas is drawn by now (updateCells draws at once): a user-timing mark, read by
+      // bench/web-app.bench.ts and shown in the browser's performance panel.
+      performance.mark('cellwise:rows-painted', { detail: { first: from, count: to - from } });
       refreshA11y();
     }
   }, [refreshA11y]);
 
   const win = useRef<GridWindow>(null as unknown as GridWindow);
   if (!win.current || win.current.datasetId !== datasetId) {
-    win.current = takeHandedOver(datasetId) ?? new GridWindow(datasetId, columns.map((c) => c.columnId), () => undefined, () => undefined);
+    win.current = mounted.get(datasetId) ?? new GridWindow(datasetId, columns.map((c) => c.columnId), () => undefined, () => undefined);
   }
   win.current.onRows = repaintRows;
   win.current.onError = (e) => propsRef.current.onLoadError(e);
   useEffect(() => {
     const w = win.current;
-    return () => void (handedOver = { win: w, at: Date.now() });
+    mounted.set(datasetId, w);
+    return () => {
+      if (mounted.get(datasetId) === w) mounted.delete(datasetId);
+    };
   }, [datasetId]);
   const columnKey = columns.map((c) => c.columnId).join(',');
   useEffect(() => {

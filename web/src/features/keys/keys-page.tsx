@@ -69,7 +69,7 @@ export function KeysPage() {
             rowKey={(k) => k.keyId}
             columns={[
               { label: 'Name', cell: (k) => k.name },
-              { label: 'Prefix', cell: (k) => <code>{k.prefix}…</code> },
+              { label: 'Prefix', className: 'hide-narrow', cell: (k) => <code>{k.prefix}…</code> },
               { label: 'Scopes', cell: (k) => k.scopes.join(', ') },
               { label: 'Last used', className: 'hide-narrow', cell: (k) => (k.lastUsedAt ? new Date(k.lastUsedAt).toLocaleString() : 'never') },
               {
