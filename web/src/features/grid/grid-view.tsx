@@ -72,13 +72,15 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
 
   // The accessibility layer (what screen readers and tests read) is rebuilt by the library only
   // when getCellContent changes, not on updateCells: after rows load or cells change, a new
-  // version makes a new getCellContent, at most every 250 ms (the first change at once).
+  // version makes a new getCellContent (a React render and a full repaint), the first change at
+  // once, then at most every 250 ms after rows load and every second during live updates (a task
+  // can change cells on every frame).
   const [a11yVersion, setA11yVersion] = useState(0);
   const a11yTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const a11yLast = useRef(0);
-  const refreshA11y = useCallback(() => {
+  const refreshA11y = useCallback((every = 250) => {
     if (a11yTimer.current !== null) return;
-    const wait = Math.max(0, a11yLast.current + 250 - performance.now());
+    const wait = Math.max(0, a11yLast.current + every - performance.now());
     a11yTimer.current = setTimeout(() => {
       a11yTimer.current = null;
       a11yLast.current = performance.now();
@@ -142,7 +144,7 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
           const shown = damaged.filter(([, r]) => r >= v.y && r <= v.y + v.height);
           if (shown.length) {
             grid.current?.updateCells(shown.map((cell) => ({ cell })));
-            refreshA11y();
+            refreshA11y(1000);
           }
         });
       },
