@@ -93,3 +93,21 @@ export async function signIn(page: Page, baseUrl: string, key: string): Promise<
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Datasets', exact: true }).waitFor();
 }
+
+// The grid's accessibility layer is a table inside its <canvas> (fallback content, read by screen
+// readers): Playwright counts it as hidden, hence DOM reads (and includeHidden in role queries).
+declare const document: { getElementById(id: string): { textContent: string | null } | null };
+
+/** Waits until the grid's cell (col, row), as its accessibility layer reads, matches `pattern`. */
+export async function cellText(page: Page, col: number, row: number, pattern: RegExp, timeout = 30_000): Promise<void> {
+  await page.waitForFunction(([id, src]) => new RegExp(src).test(document.getElementById(id)?.textContent ?? ''), [`glide-cell-${col + 1}-${row}`, pattern.source] as const, { timeout });
+}
+
+/**
+ * A real mouse click on a cell of the canvas: row markers 48 px, header 36, rows 34, and the
+ * columns before it raw (180 px). Row -1 is the header.
+ */
+export async function clickCell(page: Page, col: number, row: number): Promise<void> {
+  const box = (await page.locator('.grid canvas').first().boundingBox())!;
+  await page.mouse.click(box.x + 48 + col * 180 + 20, row < 0 ? box.y + 18 : box.y + 36 + row * 34 + 17);
+}

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startFakeOpenAI, type FakeLlmServer, type FakeReply, type RecordedRequest } from '../fakes/openai-server.ts';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../helpers/app.ts';
-import { axeViolations, browserSkip, ensureWebBuild, launchBrowser, openPage, signIn, type Watched } from '../helpers/browser.ts';
+import { axeViolations, browserSkip, cellText, clickCell, ensureWebBuild, launchBrowser, openPage, signIn, type Watched } from '../helpers/browser.ts';
 import { cite, docAnswer } from '../helpers/doc-answers.ts';
 import { textPdf } from '../helpers/documents.ts';
 
@@ -47,16 +47,6 @@ describe('web app in the browser', { skip: browserSkip }, () => {
   }
   async function expectAxeClean(p: Page, where: string) {
     assert.deepEqual(await axeViolations(p), [], `axe on ${where}`);
-  }
-  // The grid's accessibility layer is a table inside its <canvas> (fallback content, read by
-  // screen readers): Playwright counts it as hidden, hence includeHidden and DOM reads.
-  async function cellText(p: Page, col: number, row: number, pattern: RegExp, timeout = 30_000) {
-    await p.waitForFunction(([id, src]) => new RegExp(src).test(document.getElementById(id)?.textContent ?? ''), [`glide-cell-${col + 1}-${row}`, pattern.source] as const, { timeout });
-  }
-  /** A real mouse click on a cell of the canvas: row markers 48 px, header 36, rows 34, and the columns before it raw (180 px). */
-  async function clickCell(p: Page, col: number, row: number) {
-    const box = (await p.locator('.grid canvas').first().boundingBox())!;
-    await p.mouse.click(box.x + 48 + col * 180 + 20, box.y + 36 + row * 34 + 17);
   }
   async function uploadFiles(p: Page, files: { name: string; mimeType: string; buffer: Buffer }[]) {
     await p.locator('#upload-input').setInputFiles(files);
@@ -291,13 +281,21 @@ describe('web app in the browser', { skip: browserSkip }, () => {
     for (const dark of [false, true]) {
       for (const width of [1280, 390]) {
         const q = await page({ width, height: width === 390 ? 844 : 800, dark });
+        const noSideways = async (where: string) => {
+          const overflow = await q.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+          assert.ok(overflow <= 0, `no sideways scrolling of ${where} at ${width}px (overflow ${overflow}px)`);
+        };
         await signIn(q, app.baseUrl, ADMIN_KEY);
+        await q.locator('table.list').waitFor();
         await expectAxeClean(q, `datasets ${width}px ${dark ? 'dark' : 'light'}`);
+        await noSideways('the datasets list');
+        await q.goto(`${app.baseUrl}/datasources`);
+        await q.locator('table.list').waitFor();
+        await noSideways('the datasources list');
         await q.goto(datasetUrl);
         await cellText(q, 0, 0, /^Zed$/);
         await expectAxeClean(q, `grid ${width}px ${dark ? 'dark' : 'light'}`);
-        const overflow = await q.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-        assert.ok(overflow <= 0, `no sideways scrolling at ${width}px (overflow ${overflow}px)`);
+        await noSideways('the grid');
         if (width === 390) await q.getByText(/Read-only on a narrow screen/).waitFor();
       }
     }

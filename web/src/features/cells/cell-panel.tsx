@@ -37,13 +37,15 @@ export function CellPanel({ dataset, row, column, cell, readOnly, initialDraft, 
   const c = detail.data ?? cell;
   const raw = column.taskType === 'raw';
   const [draft, setDraft] = useState<string | null>(initialDraft ?? null);
+  // After a save, a link or an upload: the grid's row is read again, then this cell.
+  const saved = async () => {
+    setDraft(null);
+    await onSaved();
+    await client.invalidateQueries({ queryKey: ['cell', dataset.datasetId, row] });
+  };
   const save = useMutation({
     mutationFn: (value: unknown) => unwrap(api.PATCH('/api/v2/datasets/{datasetId}/cells/{cellId}', { params: { path: { datasetId: dataset.datasetId, cellId: c!.cellId } }, body: { value } })),
-    onSuccess: async () => {
-      setDraft(null);
-      await onSaved();
-      void client.invalidateQueries({ queryKey: ['cell', dataset.datasetId, row] });
-    },
+    onSuccess: saved,
   });
   const m = (c?.metadata ?? {}) as Record<string, unknown>;
   const err = m.error as { code?: string; message?: string; retryable?: boolean } | undefined;
@@ -103,7 +105,7 @@ export function CellPanel({ dataset, row, column, cell, readOnly, initialDraft, 
             <pre className="value" data-testid="cell-value">{pretty || '(empty)'}</pre>
           )}
           {raw && isDoc ? <p className="muted small">Document: {String((c.value as { fileName?: unknown }).fileName ?? '')}</p> : null}
-          {raw && dataset.type === 'extraction' && !readOnly && <LinkDocument datasetId={dataset.datasetId} cellId={c.cellId} onSaved={onSaved} />}
+          {raw && dataset.type === 'extraction' && !readOnly && <LinkDocument datasetId={dataset.datasetId} cellId={c.cellId} onSaved={saved} />}
           {err && (
             <>
               <h3>Error</h3>
@@ -113,7 +115,7 @@ export function CellPanel({ dataset, row, column, cell, readOnly, initialDraft, 
               </p>
             </>
           )}
-          <Sources sources={m.sources} />
+          <Sources sources={m.sources} metadata={m} />
           {/* the heading only over facts that show: fact() hides null, and an empty inputs list shows nothing */}
           {['model', 'usage', 'costUsd', 'cached', 'attempts', 'taskId', 'processedAt', 'inputs'].some((k) => m[k] != null && m[k] !== '' && !(Array.isArray(m[k]) && m[k].length === 0)) && <h3>How it was made</h3>}
           <dl className="facts">

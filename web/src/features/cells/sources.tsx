@@ -6,8 +6,12 @@ import { SafeLink } from '../../ui/safe-link';
 type Source = { type?: string; url?: unknown; title?: unknown; quote?: unknown; page?: unknown; datasourceId?: unknown; provider?: unknown; tags?: unknown; sample?: unknown };
 const str = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v));
 
-/** A cell's sources, per kind. All of it is text written by whoever wrote the source. */
-export function Sources({ sources }: { sources: unknown }) {
+/**
+ * A cell's sources, per kind. All of it is text written by whoever wrote the source. A map source
+ * names its provider; the tags and the sample of places it counted are in the cell's metadata
+ * (`metadata`), shown with it.
+ */
+export function Sources({ sources, metadata = {} }: { sources: unknown; metadata?: Record<string, unknown> }) {
   if (!Array.isArray(sources) || sources.length === 0) return null;
   return (
     <section aria-label="Sources">
@@ -22,19 +26,47 @@ export function Sources({ sources }: { sources: unknown }) {
               </>
             )}
             {s.type === 'document' && <DocumentSource source={s} />}
-            {s.type === 'map' && (
-              <>
-                <strong>Map</strong>: {str(s.provider)}
-                {s.title ? <span className="muted"> · {str(s.title)}</span> : null}
-                {s.tags ? <pre className="value">{JSON.stringify(s.tags, null, 2)}</pre> : null}
-                {s.sample ? <pre className="value">{JSON.stringify(s.sample, null, 2)}</pre> : null}
-              </>
-            )}
+            {s.type === 'map' && <MapSource source={s} tags={s.tags ?? metadata.tags} sample={s.sample ?? metadata.sample} radius={metadata.radiusMeters} />}
             {s.type !== 'web' && s.type !== 'document' && s.type !== 'map' && <pre className="value">{JSON.stringify(s, null, 2)}</pre>}
           </li>
         ))}
       </ol>
     </section>
+  );
+}
+
+/** A count over map data: provider (and attribution), the tags counted, the radius, the nearest places. */
+function MapSource({ source, tags, sample, radius }: { source: Source; tags: unknown; sample: unknown; radius: unknown }) {
+  // Tags are [{key: value}, ...] (any one matches), a value `true` meaning any value of the key.
+  const tagText = (Array.isArray(tags) ? tags : tags ? [tags] : [])
+    .flatMap((t) => (t && typeof t === 'object' ? Object.entries(t as Record<string, unknown>).map(([k, v]) => `${k}=${v === true ? '*' : str(v)}`) : [str(t)]))
+    .join(' or ');
+  const places = Array.isArray(sample) ? sample.map(str).filter(Boolean) : [];
+  return (
+    <>
+      <strong>Map</strong>: {str(source.provider)}
+      {source.title ? <span className="muted"> · {str(source.title)}</span> : null}
+      <dl className="facts">
+        {tagText && (
+          <>
+            <dt>Tags</dt>
+            <dd data-testid="map-tags">{tagText}</dd>
+          </>
+        )}
+        {typeof radius === 'number' && (
+          <>
+            <dt>Radius</dt>
+            <dd>{radius.toLocaleString()} m</dd>
+          </>
+        )}
+        {Array.isArray(sample) && (
+          <>
+            <dt>Sample</dt>
+            <dd data-testid="map-sample">{places.length ? places.join(', ') : 'none nearby'}</dd>
+          </>
+        )}
+      </dl>
+    </>
   );
 }
 

@@ -3,7 +3,9 @@ import { useState } from 'react';
 import { api, unwrap, type Dataset } from '../../api/client';
 import { linkProps, navigate } from '../../router';
 import { Confirm, Dialog } from '../../ui/dialog';
-import { Empty, ErrorState, ErrorText, Loading } from '../../ui/states';
+import { ListTable } from '../../ui/list-table';
+import { QueryView } from '../../ui/query-view';
+import { ErrorText } from '../../ui/states';
 import { UploadZone } from './upload-zone';
 
 const TYPES = ['analysis', 'classification', 'extraction'] as const;
@@ -53,78 +55,51 @@ export function DatasetsPage() {
           </select>
         </label>
       </div>
-      {list.isPending ? (
-        <Loading label="Loading datasets…" />
-      ) : list.isError ? (
-        <ErrorState error={list.error} retry={() => void list.refetch()} />
-      ) : list.data.datasets.length === 0 ? (
-        <Empty title={filtered ? 'No dataset matches these filters' : 'No datasets yet'}>
-          <p>{filtered ? 'Change the filters to see more.' : 'Drop a CSV, TSV, JSON, JSONL or XLSX file above, or a few PDFs for an extraction dataset.'}</p>
-        </Empty>
-      ) : (
-        <>
-          <table className="list">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Type</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="num">Rows</th>
-                <th scope="col" className="num">Columns</th>
-                <th scope="col" className="hide-narrow">Updated</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.datasets.map((d) => (
-                <tr key={d.datasetId}>
-                  <td>
-                    <a {...linkProps(`/datasets/${d.datasetId}`)}>{d.name}</a>
-                  </td>
-                  <td>{d.type}</td>
-                  <td>
-                    <span className={`badge status-${d.status}`}>{d.status}</span>
-                  </td>
-                  <td className="num">{d.rowCount.toLocaleString()}</td>
-                  <td className="num">{d.columnCount}</td>
-                  <td className="hide-narrow">{new Date(d.updatedAt).toLocaleString()}</td>
-                  <td className="row-actions">
+      <QueryView
+        query={list}
+        loading="Loading datasets…"
+        isEmpty={(d) => d.datasets.length === 0}
+        empty={
+          filtered
+            ? { title: 'No dataset matches these filters', body: <p>Change the filters to see more.</p> }
+            : { title: 'No datasets yet', body: <p>Drop a CSV, TSV, JSON, JSONL or XLSX file above, or a few PDFs for an extraction dataset.</p> }
+        }
+      >
+        {(data) => (
+          <ListTable
+            rows={data.datasets}
+            rowKey={(d) => d.datasetId}
+            paging={{ page, totalPages: data.pagination.totalPages, total: data.pagination.total, onPage: setPage }}
+            columns={[
+              { label: 'Name', cell: (d) => <a {...linkProps(`/datasets/${d.datasetId}`)}>{d.name}</a> },
+              { label: 'Type', className: 'hide-narrow', cell: (d) => d.type },
+              { label: 'Status', cell: (d) => <span className={`badge status-${d.status}`}>{d.status}</span> },
+              { label: 'Rows', className: 'num', cell: (d) => d.rowCount.toLocaleString() },
+              { label: 'Columns', className: 'num hide-narrow', cell: (d) => d.columnCount },
+              { label: 'Updated', className: 'hide-narrow', cell: (d) => new Date(d.updatedAt).toLocaleString() },
+              {
+                label: 'Actions',
+                hideLabel: true,
+                cellClassName: 'row-actions',
+                cell: (d) => (
+                  <>
                     <button type="button" className="link" onClick={() => setRenaming(d)} aria-label={`Rename ${d.name}`}>
                       Rename
                     </button>
                     <button type="button" className="link danger" onClick={() => setDeleting(d)} aria-label={`Delete ${d.name}`}>
                       Delete
                     </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <Pager page={page} totalPages={list.data.pagination.totalPages} total={list.data.pagination.total} onPage={setPage} />
-        </>
-      )}
+                  </>
+                ),
+              },
+            ]}
+          />
+        )}
+      </QueryView>
       {renaming && <RenameDialog dataset={renaming} onClose={() => setRenaming(null)} />}
       {deleting && <DeleteDialog dataset={deleting} onClose={() => setDeleting(null)} />}
       {creating && <CreateEmptyDialog onClose={() => setCreating(false)} />}
     </div>
-  );
-}
-
-export function Pager({ page, totalPages, total, onPage }: { page: number; totalPages: number; total: number; onPage: (p: number) => void }) {
-  return (
-    <nav className="pager" aria-label="Pagination">
-      <button type="button" disabled={page <= 1} onClick={() => onPage(page - 1)}>
-        Previous
-      </button>
-      <span>
-        Page {page} of {Math.max(1, totalPages)} · {total.toLocaleString()} in all
-      </span>
-      <button type="button" disabled={page >= totalPages} onClick={() => onPage(page + 1)}>
-        Next
-      </button>
-    </nav>
   );
 }
 

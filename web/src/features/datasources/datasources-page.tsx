@@ -1,8 +1,9 @@
 import { keepPreviousData, useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../../api/client';
-import { Empty, ErrorState, ErrorText, Loading } from '../../ui/states';
-import { Pager } from '../datasets/datasets-page';
+import { ListTable } from '../../ui/list-table';
+import { QueryView } from '../../ui/query-view';
+import { ErrorText } from '../../ui/states';
 
 /** Every uploaded file: status, pages, and a signed download of the original. */
 export function DatasourcesPage() {
@@ -38,52 +39,39 @@ export function DatasourcesPage() {
         </label>
       </div>
       <ErrorText error={download.error} />
-      {list.isPending ? (
-        <Loading />
-      ) : list.isError ? (
-        <ErrorState error={list.error} retry={() => void list.refetch()} />
-      ) : list.data.dataSources.length === 0 ? (
-        <Empty title="No datasources">
-          <p>Files you upload (tables and documents) appear here.</p>
-        </Empty>
-      ) : (
-        <>
-          <table className="list">
-            <thead>
-              <tr>
-                <th scope="col">File</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="num">Pages / rows</th>
-                <th scope="col" className="num hide-narrow">Size</th>
-                <th scope="col" className="hide-narrow">Uploaded</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.dataSources.map((s) => (
-                <tr key={s.datasourceId}>
-                  <td className="wrap">{s.fileName}</td>
-                  <td>
+      <QueryView query={list} loading="Loading datasources…" isEmpty={(d) => d.dataSources.length === 0} empty={{ title: 'No datasources', body: <p>Files you upload (tables and documents) appear here.</p> }}>
+        {(data) => (
+          <ListTable
+            rows={data.dataSources}
+            rowKey={(s) => s.datasourceId}
+            paging={{ page, totalPages: data.pagination.totalPages, total: data.pagination.total, onPage: setPage }}
+            columns={[
+              { label: 'File', cellClassName: 'wrap', cell: (s) => s.fileName },
+              {
+                label: 'Status',
+                cell: (s) => (
+                  <>
                     <span className={`badge status-${s.status}`}>{s.status}</span>
                     {s.error ? <span className="error-text small"> {s.error}</span> : null}
-                  </td>
-                  <td className="num">{s.pageCount ?? s.rowCount ?? '–'}</td>
-                  <td className="num hide-narrow">{(s.fileSize / 1024).toFixed(1)} KB</td>
-                  <td className="hide-narrow">{new Date(s.uploadedAt).toLocaleString()}</td>
-                  <td>
-                    <button type="button" className="link" onClick={() => download.mutate(s.datasourceId)} aria-label={`Download ${s.fileName}`}>
-                      Download
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <Pager page={page} totalPages={list.data.pagination.totalPages} total={list.data.pagination.total} onPage={setPage} />
-        </>
-      )}
+                  </>
+                ),
+              },
+              { label: 'Pages / rows', className: 'num', cell: (s) => s.pageCount ?? s.rowCount ?? '–' },
+              { label: 'Size', className: 'num hide-narrow', cell: (s) => `${(s.fileSize / 1024).toFixed(1)} KB` },
+              { label: 'Uploaded', className: 'hide-narrow', cell: (s) => new Date(s.uploadedAt).toLocaleString() },
+              {
+                label: 'Actions',
+                hideLabel: true,
+                cell: (s) => (
+                  <button type="button" className="link" onClick={() => download.mutate(s.datasourceId)} aria-label={`Download ${s.fileName}`}>
+                    Download
+                  </button>
+                ),
+              },
+            ]}
+          />
+        )}
+      </QueryView>
     </div>
   );
 }

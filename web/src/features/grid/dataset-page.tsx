@@ -28,11 +28,16 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
   const [task, setTask] = useState<Pick<Task, 'taskId' | 'status' | 'progress'> & { error?: string | null } | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [editError, setEditError] = useState<unknown>(null);
-  // The first rows come with the columns and the row count: the grid starts from them.
+  // The first rows come with the columns and the row count: the grid starts from them. The
+  // description (GET /datasets/{id}) is asked for once they are in, not alongside: on a large
+  // table it is the slower answer (its linked-datasources lookup reads every cell), and a server
+  // on SQLite answers one request at a time, so asking for both at once can put the first rows
+  // behind it. Once the first block has answered (or failed), the description follows.
   const head = useQuery({ queryKey: ['first-block', datasetId], queryFn: () => firstBlock(datasetId), staleTime: Infinity, gcTime: 0, retry: false });
   const dataset = useQuery({
     queryKey: ['dataset', datasetId],
     queryFn: () => unwrap(api.GET('/api/v2/datasets/{datasetId}', { params: { path: { datasetId } } })),
+    enabled: !head.isPending,
   });
   const refetchDataset = dataset.refetch;
 
@@ -108,7 +113,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
               Add column
             </button>
             <button type="button" className="primary" onClick={() => setDialog('run')} disabled={locked || d.columns.every((c) => c.taskType === 'raw')}>
-              Run{target ? ` (${target.label})` : ''}
+              Run{target && !target.empty ? ` (${target.label})` : ''}
             </button>
             <button type="button" onClick={() => setDialog('new-rows')} disabled={locked || d.rowCount === 0}>
               New rows

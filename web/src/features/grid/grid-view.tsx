@@ -28,15 +28,11 @@ export const TASK_ICONS: Record<TaskType, GridColumnIcon> = {
 };
 
 /**
- * The rows a grid had when it unmounted, for a grid of the same dataset mounted right after (the
- * page swaps its first, description-less grid for the full one): no second read, no flash.
+ * The windows of the grids on screen, by dataset. The page swaps its first, description-less grid
+ * for the full one: React renders the new grid before the old one unmounts, so the new one finds
+ * the old one's window here and keeps its rows (no second read, no flash of empty cells).
  */
-let handedOver: { win: GridWindow; at: number } | null = null;
-function takeHandedOver(datasetId: string): GridWindow | undefined {
-  const h = handedOver;
-  handedOver = null;
-  return h && h.win.datasetId === datasetId && Date.now() - h.at < 2000 ? h.win : undefined;
-}
+const mounted = new Map<string, GridWindow>();
 
 export type GridHandle = {
   /** Live cell updates, applied and repainted on the next animation frame (coalesced). */
@@ -49,7 +45,8 @@ export type GridHandle = {
   scrollToRow(row: number): void;
 };
 
-export type GridTarget = { cellIds?: string[]; rowIds?: string[]; columnIds?: string[]; label: string } | null;
+/** A selection to run; `empty` when it holds no computed cell (raw cells only): nothing to run. */
+export type GridTarget = { cellIds?: string[]; rowIds?: string[]; columnIds?: string[]; label: string; empty?: true } | null;
 
 type Props = {
   datasetId: string;
@@ -73,6 +70,25 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
   const [widths, setWidths] = useState<Record<string, number>>({});
   const [selection, setSelection] = useState<GridSelection>({ columns: CompactSelection.empty(), rows: CompactSelection.empty() });
 
+  // The accessibility layer (what screen readers and tests read) is rebuilt by the library only
+  // when getCellContent changes, not on updateCells: after rows load or cells change, a new
+  // version makes a new getCellContent (a React render and a full repaint), the first change at
+  // once, then at most every 250 ms after rows load and every second during live updates (a task
+  // can change cells on every frame).
+  const [a11yVersion, setA11yVersion] = useState(0);
+  const a11yTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const a11yLast = useRef(0);
+  const refreshA11y = useCallback((every = 250) => {
+    if (a11yTimer.current !== null) return;
+    const wait = Math.max(0, a11yLast.current + every - performance.now());
+    a11yTimer.current = setTimeout(() => {
+      a11yTimer.current = null;
+      a11yLast.current = performance.now();
+      setA11yVersion((v) => v + 1);
+    }, wait);
+  }, []);
+  useEffect(() => () => { if (a11yTimer.current !== null) clearTimeout(a11yTimer.current); }, []);
+
   const repaintRows = useCallback((first: number, count: number) => {
     const v = visible.current;
     const from = Math.max(first, v.y);
@@ -80,18 +96,27 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
     const cells: { cell: Item }[] = [];
     const ncols = win.current.columnIds.length;
     for (let r = from; r < to; r++) for (let c = 0; c < ncols; c++) cells.push({ cell: [c, r] });
-    if (cells.length) grid.current?.updateCells(cells);
-  }, []);
+    if (cells.length) {
+      grid.current?.updateCells(cells);
+      // The canvas is drawn by now (updateCells draws at once): a user-timing mark, read by
+      // bench/web-app.bench.ts and shown in the browser's performance panel.
+      performance.mark('cellwise:rows-painted', { detail: { first: from, count: to - from } });
+      refreshA11y();
+    }
+  }, [refreshA11y]);
 
   const win = useRef<GridWindow>(null as unknown as GridWindow);
   if (!win.current || win.current.datasetId !== datasetId) {
-    win.current = takeHandedOver(datasetId) ?? new GridWindow(datasetId, columns.map((c) => c.columnId), () => undefined, () => undefined);
+    win.current = mounted.get(datasetId) ?? new GridWindow(datasetId, columns.map((c) => c.columnId), () => undefined, () => undefined);
   }
   win.current.onRows = repaintRows;
   win.current.onError = (e) => propsRef.current.onLoadError(e);
   useEffect(() => {
     const w = win.current;
-    return () => void (handedOver = { win: w, at: Date.now() });
+    mounted.set(datasetId, w);
+    return () => {
+      if (mounted.get(datasetId) === w) mounted.delete(datasetId);
+    };
   }, [datasetId]);
   const columnKey = columns.map((c) => c.columnId).join(',');
   useEffect(() => {
@@ -117,7 +142,10 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
           const damaged = win.current.apply(batch);
           const v = visible.current;
           const shown = damaged.filter(([, r]) => r >= v.y && r <= v.y + v.height);
-          if (shown.length) grid.current?.updateCells(shown.map((cell) => ({ cell })));
+          if (shown.length) {
+            grid.current?.updateCells(shown.map((cell) => ({ cell })));
+            refreshA11y(1000);
+          }
         });
       },
       reload() {
@@ -129,7 +157,7 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
       rowIdAt: (row) => win.current.rowId(row),
       scrollToRow: (row) => grid.current?.scrollTo(0, row, 'vertical', 0, 0, { vAlign: 'start' }),
     }),
-    [],
+    [refreshA11y],
   );
   useEffect(() => () => { if (frame.current !== null) cancelAnimationFrame(frame.current); }, []);
 
@@ -140,6 +168,7 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
 
   const getCellContent = useCallback(
     ([col, row]: Item): GridCell => {
+      void a11yVersion; // a dependency only: see refreshA11y
       const c = win.current.cell(row, col);
       if (!c) return { kind: GridCellKind.Loading, allowOverlay: false };
       const raw = columns[col]?.taskType === 'raw';
@@ -157,7 +186,7 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
         themeOverride: stateTheme(state, dark),
       };
     },
-    [columns, dark, readOnly],
+    [columns, dark, readOnly, a11yVersion],
   );
 
   const onVisibleRegionChanged = useCallback(
@@ -218,26 +247,37 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
   );
 });
 
-/** What "run selection" targets: whole rows, whole columns, or the cells of the selected range. */
-function targetOf(s: GridSelection, win: GridWindow, columns: Column[]): GridTarget {
+/**
+ * What "run selection" targets: whole rows, whole columns, or the cells of the selected range.
+ * Only computed cells run: raw cells (and raw columns) in a selection are left out, and a selection
+ * of raw cells only is a target with nothing to run (`empty`), which the toolbar does not offer.
+ */
+export function targetOf(s: GridSelection, win: Pick<GridWindow, 'rowId' | 'cell'>, columns: Pick<Column, 'columnId' | 'taskType'>[]): GridTarget {
+  const computed = (c: number) => Boolean(columns[c]) && columns[c]!.taskType !== 'raw';
   const rows = s.rows.toArray();
   if (rows.length) {
     const rowIds = rows.map((r) => win.rowId(r)).filter((x): x is string => Boolean(x));
-    return rowIds.length ? { rowIds, label: `${rowIds.length} row${rowIds.length > 1 ? 's' : ''}` } : null;
+    if (!rowIds.length) return null;
+    const label = `${rowIds.length} row${rowIds.length > 1 ? 's' : ''}`;
+    return columns.some((_, c) => computed(c)) ? { rowIds, label } : { label, empty: true };
   }
   const cols = s.columns.toArray();
   if (cols.length) {
-    const columnIds = cols.map((c) => columns[c]?.columnId).filter((x): x is string => Boolean(x));
+    const columnIds = cols.filter(computed).map((c) => columns[c]!.columnId);
+    if (!columnIds.length) return { label: `${cols.length} raw column${cols.length > 1 ? 's' : ''}`, empty: true };
     return { columnIds, label: `${columnIds.length} column${columnIds.length > 1 ? 's' : ''}` };
   }
   const range = s.current?.range;
   if (!range) return null;
   const cellIds: string[] = [];
-  for (let r = range.y; r < range.y + range.height && cellIds.length < 10_000; r++) {
-    for (let c = range.x; c < range.x + range.width; c++) {
+  for (let c = range.x; c < range.x + range.width; c++) {
+    if (!computed(c)) continue;
+    for (let r = range.y; r < range.y + range.height && cellIds.length < 10_000; r++) {
       const cell = win.cell(r, c);
       if (cell?.cellId) cellIds.push(cell.cellId);
     }
   }
-  return cellIds.length ? { cellIds, label: `${cellIds.length} cell${cellIds.length > 1 ? 's' : ''}` } : null;
+  if (cellIds.length) return { cellIds, label: `${cellIds.length} cell${cellIds.length > 1 ? 's' : ''}` };
+  const n = range.width * range.height;
+  return { label: `${n} raw cell${n > 1 ? 's' : ''}`, empty: true };
 }

@@ -2,7 +2,9 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../../api/client';
 import { Confirm } from '../../ui/dialog';
-import { Empty, ErrorState, ErrorText, Loading } from '../../ui/states';
+import { ListTable } from '../../ui/list-table';
+import { QueryView } from '../../ui/query-view';
+import { ErrorText } from '../../ui/states';
 
 const SCOPES = ['read', 'write', 'admin'] as const;
 
@@ -60,44 +62,29 @@ export function KeysPage() {
           </button>
         </div>
       )}
-      {list.isPending ? (
-        <Loading />
-      ) : list.isError ? (
-        <ErrorState error={list.error} retry={() => void list.refetch()} />
-      ) : list.data.keys.length === 0 ? (
-        <Empty title="No keys" />
-      ) : (
-        <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Prefix</th>
-              <th scope="col">Scopes</th>
-              <th scope="col" className="hide-narrow">Last used</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.keys.map((k) => (
-              <tr key={k.keyId}>
-                <td>{k.name}</td>
-                <td>
-                  <code>{k.prefix}…</code>
-                </td>
-                <td>{k.scopes.join(', ')}</td>
-                <td className="hide-narrow">{k.lastUsedAt ? new Date(k.lastUsedAt).toLocaleString() : 'never'}</td>
-                <td>
+      <QueryView query={list} loading="Loading keys…" isEmpty={(d) => d.keys.length === 0} empty={{ title: 'No keys' }}>
+        {(data) => (
+          <ListTable
+            rows={data.keys}
+            rowKey={(k) => k.keyId}
+            columns={[
+              { label: 'Name', cell: (k) => k.name },
+              { label: 'Prefix', className: 'hide-narrow', cell: (k) => <code>{k.prefix}…</code> },
+              { label: 'Scopes', cell: (k) => k.scopes.join(', ') },
+              { label: 'Last used', className: 'hide-narrow', cell: (k) => (k.lastUsedAt ? new Date(k.lastUsedAt).toLocaleString() : 'never') },
+              {
+                label: 'Actions',
+                hideLabel: true,
+                cell: (k) => (
                   <button type="button" className="link danger" onClick={() => setRevoking(k)} aria-label={`Revoke ${k.name}`}>
                     Revoke
                   </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+                ),
+              },
+            ]}
+          />
+        )}
+      </QueryView>
       {revoking && <Confirm title="Revoke key?" danger confirmLabel="Revoke" busy={revoke.isPending} error={<ErrorText error={revoke.error} />} message={<p>Revoke “{revoking.name}”? Programs using it stop working at once.</p>} onClose={() => setRevoking(null)} onConfirm={() => revoke.mutate(revoking.keyId)} />}
     </div>
   );

@@ -12,7 +12,7 @@ const money = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(4) : n.toFixed(2)
  * only when confirmed, with an optional budget.
  */
 export function RunDialog({ dataset, target, onClose, onStarted }: { dataset: DatasetDetail; target: GridTarget; onClose(): void; onStarted(t: Task): void }) {
-  const [scope, setScope] = useState<'all' | 'selection'>(target ? 'selection' : 'all');
+  const [scope, setScope] = useState<'all' | 'selection'>(target && !target.empty ? 'selection' : 'all');
   const [onlyEmpty, setOnlyEmpty] = useState(true);
   const [budget, setBudget] = useState('');
   const body = {
@@ -39,7 +39,8 @@ export function RunDialog({ dataset, target, onClose, onStarted }: { dataset: Da
           <input type="radio" name="scope" checked={scope === 'all'} onChange={() => setScope('all')} /> Every empty or stale cell of the computed columns
         </label>
         <label className="check">
-          <input type="radio" name="scope" checked={scope === 'selection'} disabled={!target} onChange={() => setScope('selection')} /> The selection{target ? ` (${target.label})` : ' (select cells, rows or columns in the grid)'}
+          <input type="radio" name="scope" checked={scope === 'selection'} disabled={!target || target.empty} onChange={() => setScope('selection')} /> The selection
+          {!target ? ' (select cells, rows or columns in the grid)' : target.empty ? ` (${target.label}: nothing to run, raw cells are not computed)` : ` (${target.label})`}
         </label>
         {scope === 'selection' && (
           <label className="check">

@@ -2,7 +2,9 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, ApiError, unwrap } from '../../api/client';
 import { Confirm } from '../../ui/dialog';
-import { Empty, ErrorState, ErrorText, Loading } from '../../ui/states';
+import { ListTable } from '../../ui/list-table';
+import { QueryView } from '../../ui/query-view';
+import { ErrorText } from '../../ui/states';
 
 const EVENTS = ['dataset.created', 'dataset.task.started', 'dataset.task.completed', 'dataset.task.failed', 'datasource.processed', 'dataset.deleted', 'dataset.exported'] as const;
 
@@ -37,7 +39,6 @@ export function WebhooksPage() {
       {issue(k) && <p className="field-error">{issue(k)}</p>}
     </div>
   );
-  const rows = (list.data as { webhooks?: { webhookId: string; name: string; url: string; events: string[] }[] } | undefined)?.webhooks ?? [];
   return (
     <div className="page">
       <h1>Webhooks</h1>
@@ -62,43 +63,34 @@ export function WebhooksPage() {
       </form>
       <ErrorText error={test.error} />
       {test.isSuccess && <p role="status">Test delivery sent.</p>}
-      {list.isPending ? (
-        <Loading />
-      ) : list.isError ? (
-        <ErrorState error={list.error} retry={() => void list.refetch()} />
-      ) : rows.length === 0 ? (
-        <Empty title="No webhooks" />
-      ) : (
-        <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">URL</th>
-              <th scope="col" className="hide-narrow">Events</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((w) => (
-              <tr key={w.webhookId}>
-                <td>{w.name}</td>
-                <td className="wrap">{w.url}</td>
-                <td className="hide-narrow">{w.events.join(', ')}</td>
-                <td className="row-actions">
-                  <button type="button" className="link" onClick={() => test.mutate(w.webhookId)}>
-                    Test
-                  </button>
-                  <button type="button" className="link danger" onClick={() => setDeleting(w)} aria-label={`Delete ${w.name}`}>
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <QueryView query={list} loading="Loading webhooks…" isEmpty={(d) => d.webhooks.length === 0} empty={{ title: 'No webhooks' }}>
+        {(data) => (
+          <ListTable
+            rows={data.webhooks}
+            rowKey={(w) => w.webhookId}
+            columns={[
+              { label: 'Name', cell: (w) => w.name },
+              { label: 'URL', cellClassName: 'wrap', cell: (w) => w.url },
+              { label: 'Events', className: 'hide-narrow', cell: (w) => w.events.join(', ') },
+              {
+                label: 'Actions',
+                hideLabel: true,
+                cellClassName: 'row-actions',
+                cell: (w) => (
+                  <>
+                    <button type="button" className="link" onClick={() => test.mutate(w.webhookId)}>
+                      Test
+                    </button>
+                    <button type="button" className="link danger" onClick={() => setDeleting(w)} aria-label={`Delete ${w.name}`}>
+                      Delete
+                    </button>
+                  </>
+                ),
+              },
+            ]}
+          />
+        )}
+      </QueryView>
       {deleting && <Confirm title="Delete webhook?" danger confirmLabel="Delete" busy={del.isPending} error={<ErrorText error={del.error} />} message={<p>Delete “{deleting.name}”?</p>} onClose={() => setDeleting(null)} onConfirm={() => del.mutate(deleting.webhookId)} />}
     </div>
   );
