@@ -69,7 +69,7 @@ describe('migration 0016 (one stored row per dataset row)', () => {
       [rows[0], doc, link, 'done', '{}', dsrc, at],
       [rows[0], out, '"An anvil maker"', 'done', meta, null, later],
       [rows[1], name, '"Globex"', 'done', '{}', null, at],
-      [rows[1], doc, null, 'empty', '{}', null, at],
+      [rows[1], doc, '"nul \\u0000 and \\ud800"', 'done', '{}', null, at],
       [rows[1], out, null, 'error', JSON.stringify({ error: 'rate limited' }), null, later],
       [rows[2], name, '12.50', 'done', '{}', null, at],
       [rows[2], doc, '[1,{"a":null}]', 'done', '{}', null, at],
@@ -102,7 +102,7 @@ describe('migration 0016 (one stored row per dataset row)', () => {
         ],
         [
           { cellId: cellId(rows[1]!, name), value: 'Globex', status: 'done' },
-          { cellId: cellId(rows[1]!, doc), value: null, status: 'empty' },
+          { cellId: cellId(rows[1]!, doc), value: 'nul \u0000 and \ud800', status: 'done' },
           { cellId: cellId(rows[1]!, out), value: null, status: 'error' },
         ],
         [

@@ -402,9 +402,10 @@ export const migrations: Record<string, Migration> = {
                       WHERE dataset_rows.id = v.id`.execute(db);
           } else {
             // The rows' texts spliced into one JSON parameter as JSON: the json type keeps their text exactly.
-            const param = `[${ids.map((id, i) => `{"id":"${id}","updated_at":${updated[i] === null ? 'null' : JSON.stringify(updated[i])},"cells":${texts[i]}}`).join(',')}]`;
-            await sql`UPDATE dataset_rows SET cells = v.cells::text, updated_at = v.updated_at
-                      FROM json_to_recordset(CAST(${param} AS json)) AS v(id text, cells json, updated_at text)
+            // PostgreSQL's JSON parser refuses \u0000 and lone surrogates even in json: such rows go as escaped strings.
+            const param = `[${ids.map((id, i) => `{"id":"${id}","updated_at":${updated[i] === null ? 'null' : JSON.stringify(updated[i])},${texts[i]!.includes('\\u') ? `"cells_text":${JSON.stringify(texts[i])}` : `"cells":${texts[i]}`}}`).join(',')}]`;
+            await sql`UPDATE dataset_rows SET cells = COALESCE(v.cells_text, v.cells::text), updated_at = v.updated_at
+                      FROM json_to_recordset(CAST(${param} AS json)) AS v(id text, cells json, cells_text text, updated_at text)
                       WHERE dataset_rows.id = v.id`.execute(db);
           }
         }

@@ -100,8 +100,8 @@ export async function writeRowCells(db: Db, rows: readonly { id: string; cells: 
   const pg = isPostgres(db);
   for (const part of chunk(rows, 2000)) {
     if (pg) {
-      await sql`UPDATE dataset_rows SET cells = v.cells::text, updated_at = ${at}
-                FROM json_to_recordset(CAST(${rowsJson(part, () => '')} AS json)) AS v(id text, cells json)
+      await sql`UPDATE dataset_rows SET cells = COALESCE(v.cells_text, v.cells::text), updated_at = ${at}
+                FROM json_to_recordset(CAST(${rowsJson(part, () => '')} AS json)) AS v(id text, cells json, cells_text text)
                 WHERE dataset_rows.id = v.id`.execute(db);
     } else {
       await sql`UPDATE dataset_rows SET cells = v.cells, updated_at = ${at}
@@ -114,15 +114,19 @@ export async function writeRowCells(db: Db, rows: readonly { id: string; cells: 
 /**
  * Rows as one JSON array for PostgreSQL's json_to_recordset, each row's cells spliced in as the
  * JSON they are (not as a string to escape and unescape): the `json` type keeps a value's text
- * exactly, so `cells::text` gives back the very text written. `fields` adds a row's other fields
- * (JSON members without braces). Ids are [a-z0-9_]: no escaping needed.
+ * exactly, so `cells::text` gives back the very text written; read it as
+ * `COALESCE(cells_text, cells::text)` with columns `cells json, cells_text text`. `fields` adds a
+ * row's other fields (JSON members without braces). Ids are [a-z0-9_]: no escaping needed.
  */
 export function rowsJson<R extends { id: string; cells: string }>(rows: readonly R[], fields: (row: R) => string): string {
   let out = '[';
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     const more = fields(r);
-    out += `${i ? ',' : ''}{"id":"${r.id}",${more ? `${more},` : ''}"cells":${r.cells}}`;
+    // PostgreSQL's JSON parser refuses \u0000 and lone surrogates even in `json`; JSON.stringify
+    // writes \u escapes for nothing else, so only such rows travel as an escaped string.
+    const cells = r.cells.includes('\\u') ? `"cells_text":${JSON.stringify(r.cells)}` : `"cells":${r.cells}`;
+    out += `${i ? ',' : ''}{"id":"${r.id}",${more ? `${more},` : ''}${cells}}`;
   }
   return `${out}]`;
 }

@@ -37,9 +37,9 @@ export async function insertRows(db: Db, rows: readonly NewRow[]): Promise<void>
     for (let i = 0; i < rows.length; i += PG_BATCH) {
       const part = rows.slice(i, i + PG_BATCH);
       await sql`INSERT INTO dataset_rows (id, dataset_id, position, created_at, cells)
-                SELECT x.id, x.dataset_id, x.position, x.created_at, x.cells::text
+                SELECT x.id, x.dataset_id, x.position, x.created_at, COALESCE(x.cells_text, x.cells::text)
                 FROM json_to_recordset(CAST(${rowsJson(part, (r) => `"dataset_id":"${r.datasetId}","position":${r.position},"created_at":"${r.createdAt}"`)} AS json))
-                  AS x(id text, dataset_id text, position int, created_at text, cells json)`.execute(db);
+                  AS x(id text, dataset_id text, position int, created_at text, cells json, cells_text text)`.execute(db);
     }
     return;
   }
