@@ -80,6 +80,16 @@ describe('idempotency middleware', () => {
     assert.equal(t.calls.count, 3, 'each method ran once');
   });
 
+  it('names what it refuses: a key over 255 characters, and a key used with another body', async () => {
+    const t = testApp();
+    const long = await t.send('POST', '/count', 'k'.repeat(256));
+    assert.deepEqual([long.status, long.body.code, long.body.details.issues.map((i: { path: string }) => i.path)], [400, 'INVALID_PARAMETERS', ['header.idempotency-key']]);
+    assert.equal((await t.send('POST', '/count', 'other-body', { v: 1 })).status, 201);
+    const other = await t.send('POST', '/count', 'other-body', { v: 2 });
+    assert.deepEqual([other.status, other.body.code, other.body.details], [409, 'IDEMPOTENCY_KEY_CONFLICT', { idempotencyKey: 'other-body' }]);
+    assert.equal(t.calls.count, 1);
+  });
+
   it('answers a retry while the first request is still running with a conflict, and runs the handler once', async () => {
     const t = testApp();
     const inside = t.nextEntered();
