@@ -35,12 +35,13 @@ function testApp() {
   const app = new Hono<AppEnv>();
   app.onError(createErrorHandler(createLogger('silent')));
   app.use('*', async (c, next) => {
-    c.set('auth', { workspaceId: 'ws_1', keyId: 'key_1', scopes: ['write'] });
+    c.set('auth', { workspaceId: 'ws_1', keyId: c.req.header('x-key-id') ?? 'key_1', scopes: ['write'] });
     await next();
   });
   app.use('*', idempotencyMiddleware(store, () => now));
   const count = (name: string) => (calls[name] = (calls[name] ?? 0) + 1);
-  app.on(['POST', 'PUT', 'PATCH'], '/count', async (c) => c.json({ call: count('count'), method: c.req.method, body: await c.req.json() }, 201));
+  app.on(['POST', 'PUT', 'PATCH'], ['/count', '/elsewhere'], async (c) => c.json({ call: count('count'), method: c.req.method, body: await c.req.json() }, 201));
+  app.on(['GET', 'DELETE'], '/count', (c) => c.json({ call: count('count') }));
   app.post('/slow', async (c) => {
     const call = count('slow');
     await new Promise<void>((resolve) => {
@@ -54,8 +55,9 @@ function testApp() {
     if (count('flaky') === 1) throw new Error('a server fault');
     return c.json({ call: calls.flaky }, 201);
   });
-  const send = async (method: string, path: string, key: string, body: unknown = {}) => {
-    const res = await app.request(path, { method, headers: { 'idempotency-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const send = async (method: string, path: string, key: string, body: unknown = {}, keyId = 'key_1') => {
+    const withBody = method !== 'GET' && method !== 'DELETE';
+    const res = await app.request(path, { method, headers: { 'idempotency-key': key, 'content-type': 'application/json', 'x-key-id': keyId }, ...(withBody ? { body: JSON.stringify(body) } : {}) });
     return { status: res.status, replayed: res.headers.get('idempotent-replayed'), type: res.headers.get('content-type'), body: (await res.json()) as any };
   };
   return {
@@ -78,6 +80,20 @@ describe('idempotency middleware', () => {
       assert.deepEqual(again, { ...first, replayed: 'true' }, method);
     }
     assert.equal(t.calls.count, 3, 'each method ran once');
+  });
+
+  it('binds a key to its method, path and API key, and leaves GET and DELETE alone', async () => {
+    const t = testApp();
+    assert.equal((await t.send('POST', '/count', 'bound', { v: 1 })).status, 201);
+    assert.equal((await t.send('POST', '/elsewhere', 'bound', { v: 1 })).status, 409, 'another path');
+    assert.equal((await t.send('PUT', '/count', 'bound', { v: 1 })).status, 409, 'another method');
+    const theirs = await t.send('POST', '/count', 'bound', { v: 1 }, 'key_2');
+    assert.deepEqual([theirs.status, theirs.replayed, theirs.body.call], [201, null, 2], 'another API key\'s key of the same name is its own');
+    for (const method of ['GET', 'DELETE']) {
+      const a = await t.send(method, '/count', 'unused');
+      const b = await t.send(method, '/count', 'unused');
+      assert.deepEqual([a.replayed, b.replayed, b.body.call - a.body.call], [null, null, 1], method);
+    }
   });
 
   it('names what it refuses: a key over 255 characters, and a key used with another body', async () => {
