@@ -27,7 +27,7 @@ const MODULES = [
   { name: 'fetcher-checks', mutate: ['src/providers/web/http-fetcher.ts:43-61', 'src/providers/web/http-fetcher.ts:141-156'], tests: ['src/providers/web/ssrf.test.ts', 'src/providers/web/http-fetcher.test.ts'] },
   { name: 'signed-links', mutate: ['src/http/signed-links.ts'], tests: ['src/http/signed-links.test.ts'] },
   { name: 'idempotency', mutate: ['src/http/idempotency.ts'], tests: ['src/http/idempotency.test.ts'] },
-  { name: 'auth-scopes', mutate: ['src/http/auth.ts', 'src/features/keys/keys.service.ts:19-25', 'src/features/keys/keys.service.ts:43-54'], tests: ['test/auth.test.ts'] },
+  { name: 'auth-scopes', mutate: ['src/http/auth.ts', 'src/features/keys/keys.service.ts:19-25', 'src/features/keys/keys.service.ts:43-54'], tests: ['src/features/keys/scopes.test.ts', 'test/auth.test.ts'] },
   { name: 'rate-limit', mutate: ['src/http/rate-limit.ts'], tests: ['test/rate-limits.test.ts'] },
   { name: 'quotes', mutate: ['src/engine/executors/web-quotes.ts', 'src/engine/executors/document-chunks.ts:71-86'], tests: ['src/engine/executors/web-quotes.test.ts', 'src/engine/executors/document-chunks.test.ts'] },
   { name: 'writers', mutate: ['src/features/exports/writers/csv.ts', 'src/features/exports/writers/xlsx.ts:14-22'], tests: ['src/features/exports/writers/csv.test.ts', 'src/features/exports/writers/xlsx.test.ts'] },
