@@ -42,6 +42,7 @@ function testApp() {
   const count = (name: string) => (calls[name] = (calls[name] ?? 0) + 1);
   app.on(['POST', 'PUT', 'PATCH'], ['/count', '/elsewhere'], async (c) => c.json({ call: count('count'), method: c.req.method, body: await c.req.json() }, 201));
   app.on(['GET', 'DELETE'], '/count', (c) => c.json({ call: count('count') }));
+  app.post('/text', (c) => c.text(`call ${count('text')}`, 202));
   app.post('/slow', async (c) => {
     const call = count('slow');
     await new Promise<void>((resolve) => {
@@ -61,6 +62,7 @@ function testApp() {
     return { status: res.status, replayed: res.headers.get('idempotent-replayed'), type: res.headers.get('content-type'), body: (await res.json()) as any };
   };
   return {
+    app,
     send,
     calls,
     advance: (ms: number) => void (now += ms),
@@ -80,6 +82,10 @@ describe('idempotency middleware', () => {
       assert.deepEqual(again, { ...first, replayed: 'true' }, method);
     }
     assert.equal(t.calls.count, 3, 'each method ran once');
+    const text = await t.app.request('/text', { method: 'POST', headers: { 'idempotency-key': 'as-text' } });
+    const textAgain = await t.app.request('/text', { method: 'POST', headers: { 'idempotency-key': 'as-text' } });
+    assert.deepEqual([textAgain.status, textAgain.headers.get('content-type'), await textAgain.text()], [202, text.headers.get('content-type'), await text.text()]);
+    assert.match(textAgain.headers.get('content-type') ?? '', /^text\/plain/);
   });
 
   it('binds a key to its method, path and API key, and leaves GET and DELETE alone', async () => {
