@@ -16,7 +16,9 @@ import { Stryker } from '@stryker-mutator/core';
 
 /**
  * name: the module; mutate: files or line ranges (`file:start-end`) holding the guards; tests: the
- * test files that exercise them. Line ranges keep Stryker off the rest of a big file.
+ * test files that exercise them. Line ranges keep Stryker off the rest of a big file. backend:
+ * 'postgres' for code that only runs there (the tests then run with CELLWISE_TEST_BACKEND=postgres
+ * and need CELLWISE_TEST_DATABASE_URL; without it the module is reported as not measured).
  */
 const MODULES = [
   { name: 'leases', mutate: ['src/store/tasks.ts:169-189', 'src/store/tasks.ts:317-326', 'src/store/tasks.ts:384-392', 'src/engine/group-commit.ts'], tests: ['src/store/tasks.test.ts', 'src/engine/group-commit.test.ts'] },
@@ -28,7 +30,9 @@ const MODULES = [
   { name: 'signed-links', mutate: ['src/http/signed-links.ts'], tests: ['src/http/signed-links.test.ts'] },
   { name: 'idempotency', mutate: ['src/http/idempotency.ts'], tests: ['src/http/idempotency.test.ts'] },
   { name: 'auth-scopes', mutate: ['src/http/auth.ts', 'src/features/keys/keys.service.ts:19-25', 'src/features/keys/keys.service.ts:43-54'], tests: ['src/features/keys/scopes.test.ts', 'test/auth.test.ts'] },
-  { name: 'rate-limit', mutate: ['src/http/rate-limit.ts'], tests: ['test/rate-limits.test.ts'] },
+  // The PostgreSQL counter runs only against PostgreSQL: it is its own module, measured on that backend.
+  { name: 'rate-limit', mutate: ['src/http/rate-limit.ts:1-34', 'src/http/rate-limit.ts:52-200'], tests: ['test/rate-limits.test.ts'] },
+  { name: 'rate-limit-pg', backend: 'postgres', mutate: ['src/http/rate-limit.ts:40-51'], tests: ['test/rate-limits.test.ts'] },
   { name: 'quotes', mutate: ['src/engine/executors/web-quotes.ts', 'src/engine/executors/document-chunks.ts:71-86'], tests: ['src/engine/executors/web-quotes.test.ts', 'src/engine/executors/document-chunks.test.ts'] },
   { name: 'writers', mutate: ['src/features/exports/writers/csv.ts', 'src/features/exports/writers/xlsx.ts:14-22'], tests: ['src/features/exports/writers/csv.test.ts', 'src/features/exports/writers/xlsx.test.ts'] },
 ];
@@ -54,6 +58,14 @@ mkdirSync(outDir, { recursive: true });
 const rows = [];
 for (const m of chosen) {
   console.log(`\n# ===== mutate: ${m.name} (${m.mutate.join(', ')}) =====`);
+  if (m.backend === 'postgres' && !process.env.CELLWISE_TEST_DATABASE_URL) {
+    console.error(`# ${m.name}: not measured: runs only on PostgreSQL, set CELLWISE_TEST_DATABASE_URL`);
+    rows.push({ name: m.name, skipped: 'runs only on PostgreSQL: set CELLWISE_TEST_DATABASE_URL' });
+    continue;
+  }
+  // Stryker's test processes inherit the environment as it is when they start.
+  const backendBefore = process.env.CELLWISE_TEST_BACKEND;
+  if (m.backend) process.env.CELLWISE_TEST_BACKEND = m.backend;
   const stryker = new Stryker({
     mutate: m.mutate,
     testRunner: 'command',
@@ -80,6 +92,9 @@ for (const m of chosen) {
     console.error(`# ${m.name}: not measured: ${err instanceof Error ? err.message : String(err)}`);
     rows.push({ name: m.name, failed: true });
     continue;
+  } finally {
+    if (backendBefore === undefined) delete process.env.CELLWISE_TEST_BACKEND;
+    else process.env.CELLWISE_TEST_BACKEND = backendBefore;
   }
   const s = score(results);
   rows.push({ name: m.name, ...s });
@@ -94,5 +109,9 @@ for (const m of chosen) {
 }
 
 console.log('\n# mutation scores (killed + timed out) / (killed + timed out + survived + no coverage)');
-for (const r of rows) console.log(r.failed ? `${r.name.padEnd(16)}   n/a   the tests failed without mutants (see above)` : `${r.name.padEnd(16)} ${r.score.toFixed(1).padStart(5)}%  ${r.detected} detected, ${r.undetected} undetected${r.errors ? `, ${r.errors} errors` : ''}`);
+for (const r of rows) {
+  if (r.skipped) console.log(`${r.name.padEnd(16)}   n/a   ${r.skipped}`);
+  else if (r.failed) console.log(`${r.name.padEnd(16)}   n/a   the tests failed without mutants (see above)`);
+  else console.log(`${r.name.padEnd(16)} ${r.score.toFixed(1).padStart(5)}%  ${r.detected} detected, ${r.undetected} undetected${r.errors ? `, ${r.errors} errors` : ''}`);
+}
 console.log(`(survivors per module: reports/mutation/<module>.json; the ones judged equivalent: docs/mutation-testing.md)`);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -127,6 +128,8 @@ describe('rate limits', () => {
       // The first entry is the client (the proxies append theirs), spaces around it aside.
       expectError(await fail(proxied, '203.0.113.1 , 198.51.100.7'), 429, 'RATE_LIMITED');
       expectError(await fail(proxied, '203.0.113.2, 203.0.113.1'), 401, 'UNAUTHORIZED');
+      // No header: the socket's address (127.0.0.1, not yet counted).
+      expectError(await proxied.get('/api/v2/datasets', { key: 'cw_wrong' }), 401, 'UNAUTHORIZED');
       // Without a trusted proxy the header is the client's own word: a new value per attempt changes nothing.
       expectError(await fail(direct, '203.0.113.1'), 401, 'UNAUTHORIZED');
       const throttled = await fail(direct, '203.0.113.2');
@@ -135,6 +138,28 @@ describe('rate limits', () => {
     } finally {
       await proxied.close();
       await direct.close();
+    }
+  });
+
+  it('counts failed authentications per client address: another address is not held back', async () => {
+    const app = await startTestApp({ authFailuresPerMinute: 1 }, { clock: testClock().clock });
+    // The whole of 127.0.0.0/8 is loopback: a client bound to 127.0.0.2 is another address.
+    const from = (localAddress: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: Number(new URL(app.baseUrl).port), path: '/api/v2/datasets', localAddress, headers: { authorization: 'Bearer cw_wrong' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      assert.equal(await from('127.0.0.1'), 401);
+      assert.equal(await from('127.0.0.1'), 429);
+      assert.equal(await from('127.0.0.2'), 401, 'another address has its own count');
+      assert.equal(await from('127.0.0.2'), 429);
+    } finally {
+      await app.close();
     }
   });
 
