@@ -6,11 +6,13 @@
 //   npm run mutate                  every module, on SQLite
 //   npm run mutate -- links writers only these modules
 //   CELLWISE_TEST_BACKEND=postgres CELLWISE_TEST_DATABASE_URL=... npm run mutate -- leases
+//   CELLWISE_TEST_DATABASE_URL=... npm run mutate -- rate-limit-pg   a module that runs only on PostgreSQL
+//   npm run mutate -- --survivors auth-scopes   only the lines the last full run left survivors on
 //
 // node:test has no Stryker runner plugin, so the command runner starts `node --test` per mutant
 // (the active mutant travels in an environment variable, so worker threads and child processes see
 // it too). Concurrency 1: the tests start servers and databases of their own. Not run in CI: slow.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Stryker } from '@stryker-mutator/core';
 
@@ -37,7 +39,11 @@ const MODULES = [
   { name: 'writers', mutate: ['src/features/exports/writers/csv.ts', 'src/features/exports/writers/xlsx.ts:14-22'], tests: ['src/features/exports/writers/csv.test.ts', 'src/features/exports/writers/xlsx.test.ts'] },
 ];
 
-const only = process.argv.slice(2);
+// --survivors: re-run only the lines where the module's last full run (reports/mutation/<module>.json)
+// left survivors, and merge: the quick check after writing tests for them. Valid only while the
+// module's source is unchanged since that run (its lines must still be the same).
+const survivorsOnly = process.argv.includes('--survivors');
+const only = process.argv.slice(2).filter((a) => a !== '--survivors');
 const unknown = only.filter((n) => !MODULES.some((m) => m.name === n));
 if (unknown.length) {
   console.error(`unknown module(s): ${unknown.join(', ')}; known: ${MODULES.map((m) => m.name).join(', ')}`);
@@ -63,11 +69,23 @@ for (const m of chosen) {
     rows.push({ name: m.name, skipped: 'runs only on PostgreSQL: set CELLWISE_TEST_DATABASE_URL' });
     continue;
   }
+  let prior;
+  let mutate = m.mutate;
+  if (survivorsOnly) {
+    prior = JSON.parse(readFileSync(path.join(outDir, `${m.name}.json`), 'utf8'));
+    const lines = [...new Set(prior.filter((r) => r.status === 'Survived' || r.status === 'NoCoverage').map((r) => `${path.relative(process.cwd(), r.file)}:${r.line}-${r.line}`))];
+    console.log(`# re-running the ${lines.length} line(s) with survivors: ${lines.join(', ')}`);
+    if (!lines.length) {
+      rows.push({ name: m.name, ...score(prior) });
+      continue;
+    }
+    mutate = lines;
+  }
   // Stryker's test processes inherit the environment as it is when they start.
   const backendBefore = process.env.CELLWISE_TEST_BACKEND;
   if (m.backend) process.env.CELLWISE_TEST_BACKEND = m.backend;
   const stryker = new Stryker({
-    mutate: m.mutate,
+    mutate,
     testRunner: 'command',
     commandRunner: { command: `node --import tsx --test --test-concurrency=1 --test-reporter=dot ${m.tests.join(' ')}` },
     coverageAnalysis: 'off',
@@ -96,16 +114,13 @@ for (const m of chosen) {
     if (backendBefore === undefined) delete process.env.CELLWISE_TEST_BACKEND;
     else process.env.CELLWISE_TEST_BACKEND = backendBefore;
   }
-  const s = score(results);
-  rows.push({ name: m.name, ...s });
-  writeFileSync(
-    path.join(outDir, `${m.name}.json`),
-    JSON.stringify(
-      results.map((r) => ({ file: r.fileName, line: r.location.start.line, mutator: r.mutatorName, replacement: r.replacement, status: r.status })),
-      null,
-      1,
-    ),
-  );
+  let entries = results.map((r) => ({ file: r.fileName, line: r.location.start.line, mutator: r.mutatorName, replacement: r.replacement, status: r.status }));
+  if (prior) {
+    const rerun = new Set(entries.map((r) => `${r.file}:${r.line}`));
+    entries = [...prior.filter((r) => !rerun.has(`${r.file}:${r.line}`)), ...entries].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+  }
+  rows.push({ name: m.name, ...score(entries) });
+  writeFileSync(path.join(outDir, `${m.name}.json`), JSON.stringify(entries, null, 1));
 }
 
 console.log('\n# mutation scores (killed + timed out) / (killed + timed out + survived + no coverage)');
