@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_KEY, expectError, startTestApp, type TestApp } from './helpers/app.ts';
+import { ADMIN_KEY, expectError, startTestApp, type ApiResponse, type TestApp } from './helpers/app.ts';
 
 let app: TestApp;
 before(async () => {
@@ -65,7 +65,7 @@ describe('authentication and scopes', () => {
     const read = (await app.post('/api/v2/keys', { name: 'scope reader', scopes: ['read'] })).body;
     const write = (await app.post('/api/v2/keys', { name: 'scope writer', scopes: ['write'] })).body;
     const admin = (await app.post('/api/v2/keys', { name: 'scope admin', scopes: ['admin'] })).body;
-    const denied = async (res: Awaited<ReturnType<typeof app.get>>, requiredScope: string, scopes: string[]) => {
+    const denied = async (res: ApiResponse, requiredScope: string, scopes: string[]) => {
       expectError(res, 403, 'ACCESS_DENIED');
       assert.deepEqual(res.body.details, { requiredScope, scopes });
     };
