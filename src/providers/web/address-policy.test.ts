@@ -40,6 +40,8 @@ describe('address policy', () => {
     assert.equal(blockedRange('[::1]'), 'a loopback address');
     assert.equal(blockedRange('example.com'), 'not an IP address');
     assert.equal(blockedRange(''), 'not an IP address');
+    // Only the brackets around an IPv6 address are taken off: one inside leaves no IP address.
+    for (const a of ['8.8.[8.8', '8.8.]8.8', '2606:4700:[:1111', '2606:4700:]:1111']) assert.equal(blockedRange(a), 'not an IP address', a);
   });
 
   it('localhost names are loopback without DNS', () => {
