@@ -51,6 +51,11 @@ function testApp() {
     });
     return c.json({ call }, 201);
   });
+  // Throws something that is not an Error (hono hands only Errors to onError) the first time, works the second.
+  app.post('/odd', () => {
+    if (count('odd') === 1) throw 'not an Error';
+    return new Response(JSON.stringify({ call: calls.odd }), { status: 201, headers: { 'content-type': 'application/json' } });
+  });
   // Fails with a server error the first time, works the second.
   app.post('/flaky', (c) => {
     if (count('flaky') === 1) throw new Error('a server fault');
@@ -104,12 +109,13 @@ describe('idempotency middleware', () => {
 
   it('names what it refuses: a key over 255 characters, and a key used with another body', async () => {
     const t = testApp();
+    assert.equal((await t.send('POST', '/count', 'k'.repeat(255))).status, 201, '255 characters are allowed');
     const long = await t.send('POST', '/count', 'k'.repeat(256));
     assert.deepEqual([long.status, long.body.code, long.body.details.issues.map((i: { path: string }) => i.path)], [400, 'INVALID_PARAMETERS', ['header.idempotency-key']]);
     assert.equal((await t.send('POST', '/count', 'other-body', { v: 1 })).status, 201);
     const other = await t.send('POST', '/count', 'other-body', { v: 2 });
     assert.deepEqual([other.status, other.body.code, other.body.details], [409, 'IDEMPOTENCY_KEY_CONFLICT', { idempotencyKey: 'other-body' }]);
-    assert.equal(t.calls.count, 1);
+    assert.equal(t.calls.count, 2);
   });
 
   it('answers a retry while the first request is still running with a conflict, and runs the handler once', async () => {
@@ -135,6 +141,13 @@ describe('idempotency middleware', () => {
     assert.deepEqual([retried.status, retried.replayed, retried.body], [201, null, { call: 2 }], 'the retry ran the handler');
     const replay = await t.send('POST', '/flaky', 'after-500');
     assert.deepEqual([replay.status, replay.replayed, replay.body], [201, 'true', { call: 2 }]);
+  });
+
+  it('releases the key when the handler throws something other than an Error', async () => {
+    const t = testApp();
+    await assert.rejects(t.send('POST', '/odd', 'odd-throw'), (err: unknown) => err === 'not an Error');
+    const retried = await t.send('POST', '/odd', 'odd-throw');
+    assert.deepEqual([retried.status, retried.replayed, retried.body], [201, null, { call: 2 }], 'the retry ran the handler');
   });
 
   it('keeps a key for 24 hours, then forgets it', async () => {
