@@ -143,10 +143,12 @@ describe('rate limits', () => {
 
   it('counts failed authentications per client address: another address is not held back', async () => {
     const app = await startTestApp({ authFailuresPerMinute: 1 }, { clock: testClock().clock });
+    // Behind a trusted proxy, a request without X-Forwarded-For counts for its socket's address.
+    const proxied = await startTestApp({ authFailuresPerMinute: 1, trustProxy: true }, { clock: testClock().clock });
     // The whole of 127.0.0.0/8 is loopback: a client bound to 127.0.0.2 is another address.
-    const from = (localAddress: string) =>
+    const from = (target: typeof app, localAddress: string) =>
       new Promise<number>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port: Number(new URL(app.baseUrl).port), path: '/api/v2/datasets', localAddress, headers: { authorization: 'Bearer cw_wrong' } }, (res) => {
+        const req = http.request({ host: '127.0.0.1', port: Number(new URL(target.baseUrl).port), path: '/api/v2/datasets', localAddress, headers: { authorization: 'Bearer cw_wrong' } }, (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
         });
@@ -154,12 +156,15 @@ describe('rate limits', () => {
         req.end();
       });
     try {
-      assert.equal(await from('127.0.0.1'), 401);
-      assert.equal(await from('127.0.0.1'), 429);
-      assert.equal(await from('127.0.0.2'), 401, 'another address has its own count');
-      assert.equal(await from('127.0.0.2'), 429);
+      for (const target of [app, proxied]) {
+        assert.equal(await from(target, '127.0.0.1'), 401);
+        assert.equal(await from(target, '127.0.0.1'), 429);
+        assert.equal(await from(target, '127.0.0.2'), 401, 'another address has its own count');
+        assert.equal(await from(target, '127.0.0.2'), 429);
+      }
     } finally {
       await app.close();
+      await proxied.close();
     }
   });
 
