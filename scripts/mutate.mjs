@@ -73,7 +73,8 @@ for (const m of chosen) {
   let mutate = m.mutate;
   if (survivorsOnly) {
     prior = JSON.parse(readFileSync(path.join(outDir, `${m.name}.json`), 'utf8'));
-    const lines = [...new Set(prior.filter((r) => r.status === 'Survived' || r.status === 'NoCoverage').map((r) => `${path.relative(process.cwd(), r.file)}:${r.line}-${r.line}`))];
+    // A mutant spanning lines (a block) is only re-made when the range covers all of it.
+    const lines = [...new Set(prior.filter((r) => r.status === 'Survived' || r.status === 'NoCoverage').map((r) => `${path.relative(process.cwd(), r.file)}:${r.line}-${r.endLine ?? r.line}`))];
     console.log(`# re-running the ${lines.length} line(s) with survivors: ${lines.join(', ')}`);
     if (!lines.length) {
       rows.push({ name: m.name, ...score(prior) });
@@ -114,10 +115,12 @@ for (const m of chosen) {
     if (backendBefore === undefined) delete process.env.CELLWISE_TEST_BACKEND;
     else process.env.CELLWISE_TEST_BACKEND = backendBefore;
   }
-  let entries = results.map((r) => ({ file: r.fileName, line: r.location.start.line, mutator: r.mutatorName, replacement: r.replacement, status: r.status }));
+  let entries = results.map((r) => ({ file: r.fileName, line: r.location.start.line, endLine: r.location.end.line, mutator: r.mutatorName, replacement: r.replacement, status: r.status }));
   if (prior) {
-    const rerun = new Set(entries.map((r) => `${r.file}:${r.line}`));
-    entries = [...prior.filter((r) => !rerun.has(`${r.file}:${r.line}`)), ...entries].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+    // Each re-made mutant replaces its earlier result; the others keep theirs.
+    const id = (r) => [r.file, r.line, r.mutator, r.replacement].join('\u0000');
+    const fresh = new Map(entries.map((r) => [id(r), r]));
+    entries = [...prior.map((r) => fresh.get(id(r)) ?? r), ...entries.filter((r) => !prior.some((p) => id(p) === id(r)))];
   }
   rows.push({ name: m.name, ...score(entries) });
   writeFileSync(path.join(outDir, `${m.name}.json`), JSON.stringify(entries, null, 1));
