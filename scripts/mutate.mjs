@@ -115,12 +115,18 @@ for (const m of chosen) {
     if (backendBefore === undefined) delete process.env.CELLWISE_TEST_BACKEND;
     else process.env.CELLWISE_TEST_BACKEND = backendBefore;
   }
-  let entries = results.map((r) => ({ file: r.fileName, line: r.location.start.line, endLine: r.location.end.line, mutator: r.mutatorName, replacement: r.replacement, status: r.status }));
+  let entries = results.map((r) => ({ file: r.fileName, line: r.location.start.line, column: r.location.start.column, endLine: r.location.end.line, mutator: r.mutatorName, replacement: r.replacement, status: r.status }));
   if (prior) {
-    // Each re-made mutant replaces its earlier result; the others keep theirs.
-    const id = (r) => [r.file, r.line, r.mutator, r.replacement].join('\u0000');
-    const fresh = new Map(entries.map((r) => [id(r), r]));
-    entries = [...prior.map((r) => fresh.get(id(r)) ?? r), ...entries.filter((r) => !prior.some((p) => id(p) === id(r)))];
+    // Each re-made mutant replaces its own earlier result (matched by place, mutator and
+    // replacement, one for one); the others keep theirs.
+    const id = (r) => [r.file, r.line, r.column ?? '', r.mutator, r.replacement].join('\u0000');
+    const loose = (r) => [r.file, r.line, r.mutator, r.replacement].join('\u0000');
+    const fresh = [...entries];
+    const take = (r) => {
+      const i = fresh.findIndex((f) => id(f) === id(r)) >= 0 ? fresh.findIndex((f) => id(f) === id(r)) : fresh.findIndex((f) => r.column === undefined && loose(f) === loose(r));
+      return i >= 0 ? fresh.splice(i, 1)[0] : r;
+    };
+    entries = [...prior.map(take), ...fresh];
   }
   rows.push({ name: m.name, ...score(entries) });
   writeFileSync(path.join(outDir, `${m.name}.json`), JSON.stringify(entries, null, 1));
