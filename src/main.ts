@@ -48,7 +48,7 @@ import { registerMcpRoute } from './mcp/http.ts';
 import { packageVersion } from './version.ts';
 import { registerWebApp } from './http/web-app.ts';
 
-/** Providers that replace the ones built from the configuration (tests and benchmarks: a fetcher that plays a public site; a clock for the rate-limit windows). */
+/** Providers that replace the ones built from the configuration (tests and benchmarks: a fetcher that plays a public site; a clock for the rate-limit windows and the idempotency keys' 24 h). */
 export type ProviderOverrides = Pick<ExecutorDeps, 'fetcher' | 'search'> & { clock?: Clock; logger?: Logger };
 
 /** The composition root: config -> store -> providers -> services -> app. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_KEY, expectError, startTestApp, type TestApp } from './helpers/app.ts';
+import { ADMIN_KEY, expectError, startTestApp, type ApiResponse, type TestApp } from './helpers/app.ts';
 
 let app: TestApp;
 before(async () => {
@@ -47,6 +47,55 @@ describe('authentication and scopes', () => {
     const admin = list.body.keys.find((x: any) => x.scopes.includes('admin'));
     expectError(await app.del(`/api/v2/keys/${admin.keyId}`), 400, 'INVALID_PARAMETERS');
     assert.equal((await app.get('/api/v2/datasets', { key: ADMIN_KEY })).status, 200);
+  });
+
+  it('reads the bearer key strictly: the scheme in any case, any spaces after it, nothing before or after the key', async () => {
+    const as = async (authorization: string) => (await app.get('/api/v2/datasets', { key: null, headers: { authorization } })).status;
+    assert.equal(await as(`bearer ${ADMIN_KEY}`), 200);
+    assert.equal(await as(`BEARER   ${ADMIN_KEY}`), 200);
+    assert.equal(await as(`Bearer\t${ADMIN_KEY}`), 200);
+    for (const bad of [`XBearer ${ADMIN_KEY}`, `Bearer ${ADMIN_KEY} extra`, `Bearer${ADMIN_KEY}`, 'Bearer', `Token ${ADMIN_KEY}`]) assert.equal(await as(bad), 401, bad);
+    // A failed authentication goes through the per-address throttle (60 a minute by default), whose headers it carries.
+    const failed = await app.get('/api/v2/datasets', { key: null, headers: { authorization: 'Bearer cw_nobody' } });
+    expectError(failed, 401, 'UNAUTHORIZED');
+    assert.equal(failed.headers.get('x-ratelimit-limit'), '60');
+  });
+
+  it('names the scope a refused request needs, for every kind of route', async () => {
+    const read = (await app.post('/api/v2/keys', { name: 'scope reader', scopes: ['read'] })).body;
+    const write = (await app.post('/api/v2/keys', { name: 'scope writer', scopes: ['write'] })).body;
+    const admin = (await app.post('/api/v2/keys', { name: 'scope admin', scopes: ['admin'] })).body;
+    const denied = async (res: ApiResponse, requiredScope: string, scopes: string[]) => {
+      expectError(res, 403, 'ACCESS_DENIED');
+      assert.deepEqual(res.body.details, { requiredScope, scopes });
+    };
+    await denied(await app.post('/api/v2/datasets', { name: 'x', type: 'analysis' }, { key: read.key }), 'write', ['read']);
+    await denied(await app.patch('/api/v2/datasets/ds_x', { name: 'x' }, { key: read.key }), 'write', ['read']);
+    await denied(await app.del(`/api/v2/keys/${read.keyId}`, undefined, { key: write.key }), 'admin', ['write']);
+    await denied(await app.get('/api/v2/keys', { key: read.key }), 'admin', ['read']);
+    await denied(await app.get('/api/v2/workspaces/ws_any', { key: admin.key }), 'instance', ['admin']);
+    await denied(await app.post('/api/v2/workspaces', { name: 'w' }, { key: admin.key }), 'instance', ['admin']);
+    // HEAD is a read.
+    assert.equal((await app.request('HEAD', '/api/v2/datasets', { key: read.key })).status, 200);
+    // An admin key does what write and read keys do, in its own workspace.
+    assert.equal((await app.post('/api/v2/datasets', { name: 'by admin', type: 'analysis' }, { key: admin.key })).status, 201);
+    assert.equal((await app.get('/api/v2/keys', { key: admin.key })).status, 200);
+  });
+
+  it('records when a key was last used', async () => {
+    const k = (await app.post('/api/v2/keys', { name: 'used later', scopes: ['read'] })).body;
+    const lastUsed = async () => (await app.get('/api/v2/keys')).body.keys.find((x: any) => x.keyId === k.keyId).lastUsedAt as string | null;
+    assert.equal(await lastUsed(), null);
+    const before = Date.now();
+    assert.equal((await app.get('/api/v2/datasets', { key: k.key })).status, 200);
+    // Written beside the request, off its path: wait for the outcome.
+    const deadline = Date.now() + 10_000;
+    let at: string | null;
+    while (!(at = await lastUsed())) {
+      assert.ok(Date.now() < deadline, 'lastUsedAt never set');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(Date.parse(at) >= before - 1000 && Date.parse(at) <= Date.now() + 1000, at);
   });
 });
 

@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps) {
     }
     return bodyLimit({ maxSize: deps.maxUploadBytes, onError: () => { throw tooLarge(); } })(c, next);
   });
-  app.use('/api/v2/*', idempotencyMiddleware(deps.store));
+  app.use('/api/v2/*', idempotencyMiddleware(deps.store, deps.rateLimits.clock));
   app.use('/api/v2/*', inputRulesMiddleware());
 
   app.get('/downloads/:kind/:id', async (c) => {

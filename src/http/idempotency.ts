@@ -12,9 +12,9 @@ const TTL_MS = 24 * 3600 * 1000;
  * replays the first response; another body is IDEMPOTENCY_KEY_CONFLICT. The key is claimed before
  * the handler runs, so two concurrent retries cannot both execute. Server errors release the key
  * so that the client can retry. The body is buffered to hash it, which only happens when the
- * client asked for idempotency.
+ * client asked for idempotency. `clock` (milliseconds since the epoch) dates the keys; tests inject it.
  */
-export function idempotencyMiddleware(store: Store): MiddlewareHandler<AppEnv> {
+export function idempotencyMiddleware(store: Store, clock: () => number = Date.now): MiddlewareHandler<AppEnv> {
   let lastPurge = 0;
   return async (c, next) => {
     const idemKey = c.req.header('idempotency-key');
@@ -23,7 +23,7 @@ export function idempotencyMiddleware(store: Store): MiddlewareHandler<AppEnv> {
     const { keyId } = c.get('auth');
     const body = Buffer.from(await c.req.raw.clone().arrayBuffer());
     const requestHash = createHash('sha256').update(`${c.req.method} ${c.req.path}\n`).update(body).digest('hex');
-    const t = Date.now();
+    const t = clock();
     if (t - lastPurge > 3600_000) {
       lastPurge = t;
       await idem.purgeIdempotencyKeys(store.db, new Date(t - TTL_MS).toISOString());

@@ -15,19 +15,19 @@ const WINDOW_MS = 60_000;
  */
 export type RateCounter = { hit(bucket: string, windowStart: number): Promise<number> };
 
-/** In this process's memory: SQLite deployments are one process. */
+/**
+ * In this process's memory: SQLite deployments are one process. Only the current window's counts
+ * are kept: a new window starts every bucket from zero and lets the last one's counts go, so the
+ * memory held is one minute's buckets whatever the number of keys and addresses seen.
+ */
 export function memoryRateCounter(): RateCounter {
-  const windows = new Map<string, { start: number; count: number }>();
-  let lastSweep = 0;
+  let window = { start: Number.NaN, counts: new Map<string, number>() };
   return {
     async hit(bucket, windowStart) {
-      if (windowStart > lastSweep) {
-        for (const [k, w] of windows) if (w.start < windowStart) windows.delete(k);
-        lastSweep = windowStart;
-      }
-      let w = windows.get(bucket);
-      if (!w || w.start !== windowStart) windows.set(bucket, (w = { start: windowStart, count: 0 }));
-      return ++w.count;
+      if (windowStart !== window.start) window = { start: windowStart, counts: new Map() };
+      const n = (window.counts.get(bucket) ?? 0) + 1;
+      window.counts.set(bucket, n);
+      return n;
     },
   };
 }

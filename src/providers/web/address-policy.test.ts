@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { blockedRange, isLocalName, pinnedLookup, resolvePublic, urlHost, type Resolver } from './address-policy.ts';
+import { blockedRange, isLocalName, pinnedLookup, resolvePublic, systemResolver, urlHost, type Resolver } from './address-policy.ts';
 
 // Each non-public range at both of its ends, and the public addresses just outside: a range
 // narrowed (127.0.0.0/8 to 127.0.0.1/32) or widened by a bit fails here, not only 127.0.0.1.
@@ -40,6 +40,8 @@ describe('address policy', () => {
     assert.equal(blockedRange('[::1]'), 'a loopback address');
     assert.equal(blockedRange('example.com'), 'not an IP address');
     assert.equal(blockedRange(''), 'not an IP address');
+    // Only the brackets around an IPv6 address are taken off: one inside leaves no IP address.
+    for (const a of ['8.8.[8.8', '8.8.]8.8', '2606:4700:[:1111', '2606:4700:]:1111']) assert.equal(blockedRange(a), 'not an IP address', a);
   });
 
   it('localhost names are loopback without DNS', () => {
@@ -76,6 +78,12 @@ describe('address policy', () => {
       [null, [{ address: '93.184.216.34', family: 4 }, { address: '2606:4700::1111', family: 6 }]],
       [null, '93.184.216.34', 4],
     ]);
+  });
+
+  it('asks the system resolver for every address, each with its family', async () => {
+    // Literals resolve without a DNS server: the shape of the answer is what is checked here.
+    assert.deepEqual(await systemResolver('127.0.0.1'), [{ address: '127.0.0.1', family: 4 }]);
+    assert.deepEqual(await systemResolver('::1'), [{ address: '::1', family: 6 }]);
   });
 
   it('takes the host of a URL without IPv6 brackets', () => {

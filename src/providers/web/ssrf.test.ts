@@ -144,3 +144,57 @@ describe('SSRF: with CELLWISE_FETCH_ALLOW_PRIVATE the same fetcher reaches loopb
     await assert.rejects(open.fetch('file:///etc/passwd'), (e: unknown) => e instanceof FetchError && e.code === 'FETCH_BLOCKED');
   });
 });
+
+describe('the fetcher\'s own checks: ports, DNS failures, redirect limits', () => {
+  const code = async (p: Promise<unknown>) => p.then(() => 'fetched', (e: unknown) => (e instanceof FetchError ? e : String(e)));
+
+  it('takes a test-only public host as public on its own port only, and a URL without a port as 80 or 443', async () => {
+    const before = site.requests.length;
+    const other = await code(fetcher.fetch(`http://public.test:${site.port + 1}/about`));
+    assert.ok(other instanceof FetchError && other.code === 'FETCH_BLOCKED', String(other));
+    assert.equal(site.requests.length, before);
+    const ports = createHttpFetcher({ allowPrivate: false, userAgent: 'cellwise-test', connectTimeoutMs: 2_000, timeoutMs: 5_000, maxBytes: 1_000_000, resolver, pretendPublic: { 'web80.test': { address: '127.0.0.1', port: 80 }, 'web443.test': { address: '127.0.0.1', port: 443 } } });
+    for (const url of ['http://web443.test/', 'https://web80.test/']) {
+      const err = await code(ports.fetch(url));
+      assert.ok(err instanceof FetchError && err.code === 'FETCH_BLOCKED', `${url}: ${String(err)}`);
+    }
+    // The default port matches: the check lets them through (whatever answers, or not, on this machine).
+    for (const url of ['http://web80.test/', 'https://web443.test/']) {
+      const err = await code(ports.fetch(url));
+      assert.ok(!(err instanceof FetchError && err.code === 'FETCH_BLOCKED'), `${url}: ${err instanceof FetchError ? err.message : String(err)}`);
+    }
+  });
+
+  it('a name that does not resolve is FETCH_DNS, retryable, with or without private addresses allowed; IP literals never reach DNS', async () => {
+    const gone = await code(fetcher.fetch('http://nowhere.example/'));
+    assert.ok(gone instanceof FetchError && gone.code === 'FETCH_DNS' && gone.retryable, String(gone));
+    const asked: string[] = [];
+    const intranet = createHttpFetcher({
+      allowPrivate: true, userAgent: 'cellwise-test', connectTimeoutMs: 2_000, timeoutMs: 5_000, maxBytes: 1_000_000,
+      resolver: async (host) => {
+        asked.push(host);
+        if (host === 'intranet.test') return [{ address: '127.0.0.1', family: 4 }];
+        throw Object.assign(new Error(`ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+      },
+    });
+    assert.equal((await intranet.fetch(`http://intranet.test:${site.port}/about`)).status, 200, 'a name is resolved by the resolver');
+    assert.equal((await intranet.fetch(`${site.url}/about`)).status, 200);
+    const missing = await code(intranet.fetch('http://missing.test/'));
+    assert.ok(missing instanceof FetchError && missing.code === 'FETCH_DNS' && missing.retryable, String(missing));
+    assert.deepEqual(asked, ['intranet.test', 'missing.test'], 'the IP literal was not looked up');
+  });
+
+  it('follows up to maxRedirects redirects, not one more, and refuses a redirect to an invalid URL', async () => {
+    const two = createHttpFetcher({ allowPrivate: true, userAgent: 'cellwise-test', connectTimeoutMs: 2_000, timeoutMs: 5_000, maxBytes: 1_000_000, maxRedirects: 2 });
+    const via = (hops: number) => {
+      let target = '/about';
+      for (let i = 0; i < hops; i++) target = `/go?to=${encodeURIComponent(target)}`;
+      return `${site.url}${target}`;
+    };
+    assert.equal(new URL((await two.fetch(via(2))).url).pathname, '/about');
+    const three = await code(two.fetch(via(3)));
+    assert.ok(three instanceof FetchError && three.code === 'FETCH_TOO_MANY_REDIRECTS', String(three));
+    const invalid = await code(two.fetch(`${site.url}/go?to=${encodeURIComponent('http://[bad')}`));
+    assert.ok(invalid instanceof FetchError && invalid.code === 'FETCH_INVALID_URL', String(invalid));
+  });
+});
