@@ -73,9 +73,12 @@ export { chunk };
  */
 export async function lockRowCells(db: Db, rowIds: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const lock = isPostgres(db) ? sql`FOR UPDATE` : sql``;
+  const pg = isPostgres(db);
   for (const part of chunk([...new Set(rowIds)].sort(), 1000)) {
-    const rows = await sql<{ id: string; cells: string }>`SELECT id, cells FROM dataset_rows WHERE id IN (${sql.join(part)}) ORDER BY id ${lock}`.execute(db);
+    // The ids travel as one parameter, so the SQL text is the same for every batch (prepared once).
+    const rows = pg
+      ? await sql<{ id: string; cells: string }>`SELECT id, cells FROM dataset_rows WHERE id = ANY(${part}::text[]) ORDER BY id FOR UPDATE`.execute(db)
+      : await sql<{ id: string; cells: string }>`SELECT id, cells FROM dataset_rows WHERE id IN (SELECT value FROM json_each(${JSON.stringify(part)}))`.execute(db);
     for (const r of rows.rows) out.set(r.id, r.cells);
   }
   return out;
@@ -84,9 +87,12 @@ export async function lockRowCells(db: Db, rowIds: readonly string[]): Promise<M
 /** Reads rows' cells without locking (a reader's view). */
 export async function readRowCells(db: Db, rowIds: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  const pg = isPostgres(db);
   for (const part of chunk([...new Set(rowIds)], 1000)) {
-    const rows = await db.selectFrom('dataset_rows').select(['id', 'cells']).where('id', 'in', part).execute();
-    for (const r of rows) out.set(r.id, r.cells);
+    const rows = pg
+      ? await sql<{ id: string; cells: string }>`SELECT id, cells FROM dataset_rows WHERE id = ANY(${part}::text[])`.execute(db)
+      : await sql<{ id: string; cells: string }>`SELECT id, cells FROM dataset_rows WHERE id IN (SELECT value FROM json_each(${JSON.stringify(part)}))`.execute(db);
+    for (const r of rows.rows) out.set(r.id, r.cells);
   }
   return out;
 }
@@ -201,11 +207,14 @@ export async function putCellMeta(db: Db, entries: readonly CellMeta[]): Promise
  */
 export async function putMetadataOnly(db: Db, entries: readonly { rowId: string; columnId: string; metadata: string }[]): Promise<void> {
   for (const part of chunk(entries, 1000)) {
-    await db
-      .insertInto('cell_meta')
-      .values(part.map((e) => ({ row_id: e.rowId, column_id: e.columnId, metadata: e.metadata, datasource_id: null })))
-      .onConflict((oc) => oc.columns(['row_id', 'column_id']).doUpdateSet((eb) => ({ metadata: eb.ref('excluded.metadata') })))
-      .execute();
+    // One JSON parameter and one SQL text for any batch size: the engine's group commit runs this
+    // for every batch, and a multi-row VALUES list would be built and prepared anew each time.
+    const list = JSON.stringify(part.map((e) => [e.rowId, e.columnId, e.metadata]));
+    const rows = isPostgres(db)
+      ? sql`SELECT x->>0 AS row_id, x->>1 AS column_id, x->>2 AS metadata FROM jsonb_array_elements(CAST(${list} AS jsonb)) AS x`
+      : sql`SELECT json_extract(value, '$[0]') AS row_id, json_extract(value, '$[1]') AS column_id, json_extract(value, '$[2]') AS metadata FROM json_each(${list}) WHERE true`;
+    await sql`INSERT INTO cell_meta (row_id, column_id, metadata, datasource_id) SELECT row_id, column_id, metadata, NULL FROM (${rows}) AS v WHERE true
+              ON CONFLICT (row_id, column_id) DO UPDATE SET metadata = excluded.metadata`.execute(db);
   }
   const emptied = entries.filter((e) => e.metadata === '{}');
   const byColumn = new Map<string, string[]>();
