@@ -179,19 +179,26 @@ export async function setRowsDatasource(db: Db, datasetId: string, datasourceId:
 }
 
 /**
- * Brings a CSV/TSV column's stored values in line with its inferred type (see
+ * Brings CSV/TSV columns' stored values in line with their inferred types (see
  * features/columns/data-type.ts): numbers back to the text they were read from (canonical number
- * text, so String() gives it back), exponent text to numbers, true/false text to booleans.
+ * text, so String() gives it back), exponent text to numbers, true/false text to booleans. All the
+ * columns in one pass over the rows: each pass reads and rewrites every row.
  */
-export async function retypeColumn(db: Db, datasetId: string, columnId: string, to: 'text' | 'number' | 'boolean'): Promise<void> {
+export async function retypeColumns(db: Db, datasetId: string, changes: readonly { columnId: string; to: 'text' | 'number' | 'boolean' }[]): Promise<void> {
+  if (!changes.length) return;
+  const byCell = (rowId: string) => changes.map((ch) => ({ id: cellId(rowId, ch.columnId), to: ch.to }));
   await changeDatasetRows(db, datasetId, new Date().toISOString(), (rowId, cells) => {
-    const c = findStored(cells, rowId, columnId);
-    if (!c || c.value === null) return false;
-    const before = c.value;
-    if (to === 'text') c.value = typeof before === 'string' ? before : JSON.stringify(before);
-    else if (to === 'number') c.value = typeof before === 'string' ? Number(before) : before;
-    else c.value = String(before).toLowerCase() === 'true';
-    return c.value !== before;
+    let changed = false;
+    for (const { id, to } of byCell(rowId)) {
+      const c = cells.find((x) => x.cellId === id);
+      if (!c || c.value === null) continue;
+      const before = c.value;
+      if (to === 'text') c.value = typeof before === 'string' ? before : JSON.stringify(before);
+      else if (to === 'number') c.value = typeof before === 'string' ? Number(before) : before;
+      else c.value = String(before).toLowerCase() === 'true';
+      if (c.value !== before) changed = true;
+    }
+    return changed;
   });
 }
 

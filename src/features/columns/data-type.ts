@@ -11,7 +11,7 @@ export type DataType = z.infer<typeof DataType>;
 const EXPONENT = /^-?\d+(\.\d+)?[eE][+-]?\d+$/;
 const BOOLEAN = /^(true|false)$/i;
 
-/** How the stored values of a CSV/TSV column must change once its type is known (see store/rows.ts retypeColumn). */
+/** How the stored values of a CSV/TSV column must change once its type is known (see store/rows.ts retypeColumns). */
 export type Retype = 'text' | 'number' | 'boolean';
 
 /**

@@ -7,10 +7,10 @@ import * as datasetsDb from '../../store/datasets.ts';
 import type { DatasetRecord } from '../../store/datasets.ts';
 import type { DatasourceRecord } from '../../store/datasources.ts';
 import { recordDatasetLinks } from '../../store/documents.ts';
-import { cellsOfRows, retypeColumn, rowCellsInRange, rowsMetadata, setRowsDatasource } from '../../store/rows.ts';
+import { cellsOfRows, retypeColumns, rowCellsInRange, rowsMetadata, setRowsDatasource } from '../../store/rows.ts';
 import { now, type Db, type Store } from '../../store/store.ts';
 import { checkColumnName, checkColumns } from '../columns/column-rules.ts';
-import { createTypeTally } from '../columns/data-type.ts';
+import { createTypeTally, type Retype } from '../columns/data-type.ts';
 import { DatasetTypeInput, type DatasetType } from '../columns/task-types.ts';
 import type { DatasourceService } from '../datasources/datasources.service.ts';
 import type { Auth } from '../keys/keys.service.ts';
@@ -76,13 +76,16 @@ export function createDatasetService({ store, access, datasources, events, cance
 
   /** Each raw input column's inferred type, recorded, and its values brought in line with it (CSV/TSV). */
   async function recordTypes(trx: Db, inputColumns: readonly ColumnRecord[], types: readonly ReturnType<typeof createTypeTally>[]) {
+    const retypes: { columnId: string; to: Retype }[] = [];
     for (const [i, column] of inputColumns.entries()) {
       if (column.taskType !== 'raw') continue;
       const { dataType, retype } = types[i]!.result();
       column.dataType = dataType;
       await columnsDb.updateColumn(trx, column.id, { dataType, updatedAt: column.updatedAt });
-      if (retype) await retypeColumn(trx, column.datasetId, column.id, retype);
+      if (retype) retypes.push({ columnId: column.id, to: retype });
     }
+    // One pass over the rows for every column that changes.
+    if (retypes.length) await retypeColumns(trx, inputColumns[0]!.datasetId, retypes);
   }
 
   async function insertNew(dataset: DatasetRecord, columns: ColumnRecord[], fill: (trx: Db, columns: ColumnRecord[]) => Promise<number>) {
