@@ -21,7 +21,7 @@ import { cellId } from '../ids.ts';
 export type { CellStatus, StoredCell } from './row-cells.ts';
 export type CellRecord = { rowId: string; columnId: string; value: unknown; status: CellStatus; metadata?: Record<string, unknown> };
 /** A new row: its cells already lined up with the dataset's columns (row-cells.ts encodeRow). */
-export type NewRow = { id: string; datasetId: string; position: number; createdAt: string; cells: string };
+export type NewRow = { id: string; datasetId: string; position: number; createdAt: string; cells: string; /** The tabular datasource the row came from. */ datasourceId?: string | null };
 
 /** Parameters per multi-row INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 limits. */
 const MAX_PARAMS = 16_000;
@@ -36,15 +36,15 @@ export async function insertRows(db: Db, rows: readonly NewRow[]): Promise<void>
     // 16,000-parameter VALUES list slowly, and text[] parameters cost 3-4x more than JSON here.
     for (let i = 0; i < rows.length; i += PG_BATCH) {
       const part = rows.slice(i, i + PG_BATCH);
-      await sql`INSERT INTO dataset_rows (id, dataset_id, position, created_at, cells)
-                SELECT x.id, x.dataset_id, x.position, x.created_at, COALESCE(x.cells_text, x.cells::text)
-                FROM json_to_recordset(CAST(${rowsJson(part, (r) => `"dataset_id":"${r.datasetId}","position":${r.position},"created_at":"${r.createdAt}"`)} AS json))
-                  AS x(id text, dataset_id text, position int, created_at text, cells json, cells_text text)`.execute(db);
+      await sql`INSERT INTO dataset_rows (id, dataset_id, position, created_at, cells, datasource_id)
+                SELECT x.id, x.dataset_id, x.position, x.created_at, COALESCE(x.cells_text, x.cells::text), x.datasource_id
+                FROM json_to_recordset(CAST(${rowsJson(part, (r) => `"dataset_id":"${r.datasetId}","position":${r.position},"created_at":"${r.createdAt}","datasource_id":${r.datasourceId ? `"${r.datasourceId}"` : 'null'}`)} AS json))
+                  AS x(id text, dataset_id text, position int, created_at text, cells json, cells_text text, datasource_id text)`.execute(db);
     }
     return;
   }
-  for (const part of chunk(rows, MAX_PARAMS / 5)) {
-    await db.insertInto('dataset_rows').values(part.map((r) => ({ id: r.id, dataset_id: r.datasetId, position: r.position, created_at: r.createdAt, cells: r.cells }))).execute();
+  for (const part of chunk(rows, MAX_PARAMS / 6)) {
+    await db.insertInto('dataset_rows').values(part.map((r) => ({ id: r.id, dataset_id: r.datasetId, position: r.position, created_at: r.createdAt, cells: r.cells, datasource_id: r.datasourceId ?? null }))).execute();
   }
 }
 
@@ -171,35 +171,6 @@ export async function datasetsLinkingDatasource(db: Db, datasourceId: string): P
     .where('cell_meta.datasource_id', '=', datasourceId)
     .execute();
   return rows.map((r) => r.dataset_id);
-}
-
-/** Every row of a new dataset came from this datasource (a tabular import). */
-export async function setRowsDatasource(db: Db, datasetId: string, datasourceId: string): Promise<void> {
-  await db.updateTable('dataset_rows').set({ datasource_id: datasourceId }).where('dataset_id', '=', datasetId).execute();
-}
-
-/**
- * Brings CSV/TSV columns' stored values in line with their inferred types (see
- * features/columns/data-type.ts): numbers back to the text they were read from (canonical number
- * text, so String() gives it back), exponent text to numbers, true/false text to booleans. All the
- * columns in one pass over the rows: each pass reads and rewrites every row.
- */
-export async function retypeColumns(db: Db, datasetId: string, changes: readonly { columnId: string; to: 'text' | 'number' | 'boolean' }[]): Promise<void> {
-  if (!changes.length) return;
-  const byCell = (rowId: string) => changes.map((ch) => ({ id: cellId(rowId, ch.columnId), to: ch.to }));
-  await changeDatasetRows(db, datasetId, new Date().toISOString(), (rowId, cells) => {
-    let changed = false;
-    for (const { id, to } of byCell(rowId)) {
-      const c = cells.find((x) => x.cellId === id);
-      if (!c || c.value === null) continue;
-      const before = c.value;
-      if (to === 'text') c.value = typeof before === 'string' ? before : JSON.stringify(before);
-      else if (to === 'number') c.value = typeof before === 'string' ? Number(before) : before;
-      else c.value = String(before).toLowerCase() === 'true';
-      if (c.value !== before) changed = true;
-    }
-    return changed;
-  });
 }
 
 /** A column's values (decoded), in row order, for converting them to another type. */

@@ -11,8 +11,16 @@ export type DataType = z.infer<typeof DataType>;
 const EXPONENT = /^-?\d+(\.\d+)?[eE][+-]?\d+$/;
 const BOOLEAN = /^(true|false)$/i;
 
-/** How the stored values of a CSV/TSV column must change once its type is known (see store/rows.ts retypeColumns). */
+/** How the values of a CSV/TSV column must change once its type is known (see retypeValue). */
 export type Retype = 'text' | 'number' | 'boolean';
+
+/** A value read from CSV/TSV brought in line with its column's type: numbers back to the text they were read from (canonical number text, so String() gives it back), exponent text to numbers, true/false text to booleans. */
+export function retypeValue(value: unknown, to: Retype): unknown {
+  if (value === null || value === undefined) return value;
+  if (to === 'text') return typeof value === 'string' ? value : JSON.stringify(value);
+  if (to === 'number') return typeof value === 'string' ? Number(value) : value;
+  return String(value).toLowerCase() === 'true';
+}
 
 /**
  * Infers a column's type from its values while they stream in. `textual` sources (CSV, TSV) hold

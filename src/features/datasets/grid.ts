@@ -54,12 +54,12 @@ export const isDatasourceLink = (v: unknown): v is DatasourceLink => typeof v ==
  * an empty cell. Each row is stored with its cells (store/row-cells.ts); cells holding a datasource
  * link record it apart. Returns the new row ids. Callers run this inside their transaction.
  */
-export async function appendRows(db: Db, datasetId: string, allColumns: readonly ColumnRecord[], inputColumns: readonly ColumnRecord[], values: readonly (readonly unknown[])[], startPosition: number, at: string): Promise<string[]> {
-  return (await appendStoredRows(db, datasetId, allColumns, inputColumns, values, startPosition, at)).map((r) => r.id);
+export async function appendRows(db: Db, datasetId: string, allColumns: readonly ColumnRecord[], inputColumns: readonly ColumnRecord[], values: readonly (readonly unknown[])[], startPosition: number, at: string, datasourceId: string | null = null): Promise<string[]> {
+  return (await appendStoredRows(db, datasetId, allColumns, inputColumns, values, startPosition, at, datasourceId)).map((r) => r.id);
 }
 
 /** appendRows, answering with each new row's id and its cells as stored (the /data shape, as JSON text). */
-export async function appendStoredRows(db: Db, datasetId: string, allColumns: readonly ColumnRecord[], inputColumns: readonly ColumnRecord[], values: readonly (readonly unknown[])[], startPosition: number, at: string): Promise<{ id: string; cells: string }[]> {
+export async function appendStoredRows(db: Db, datasetId: string, allColumns: readonly ColumnRecord[], inputColumns: readonly ColumnRecord[], values: readonly (readonly unknown[])[], startPosition: number, at: string, datasourceId: string | null = null): Promise<{ id: string; cells: string }[]> {
   const inputIndex = new Map(inputColumns.map((c, i) => [c.id, i]));
   const ordered = [...allColumns].sort((a, b) => a.position - b.position);
   const links: { rowId: string; columnId: string; datasourceId: string }[] = [];
@@ -71,7 +71,7 @@ export async function appendStoredRows(db: Db, datasetId: string, allColumns: re
       if (isDatasourceLink(value)) links.push({ rowId: id, columnId: col.id, datasourceId: value.datasourceId });
       return { cellId: cellId(id, col.id), value, status: value === null ? 'empty' : 'done' };
     });
-    return { id, datasetId, position: startPosition + i, createdAt: at, cells: encodeRow(cells) };
+    return { id, datasetId, position: startPosition + i, createdAt: at, cells: encodeRow(cells), datasourceId };
   });
   await insertRows(db, rows);
   await insertCellLinks(db, links);
