@@ -25,7 +25,9 @@ describe('rows', () => {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.body.rowCount, 5);
     assert.equal(res.body.rowIds.length, 2);
-    assert.deepEqual(res.body.data.map((r: any[]) => r.map((c) => c.value)), [[10, 'ten', null, null], [null, { nested: [1, 2] }, null, null]]);
+    // `word` is a text column and `n` a number column (typed from the rows the dataset was made
+    // with): an object sent to the text column is stored as its JSON text.
+    assert.deepEqual(res.body.data.map((r: any[]) => r.map((c) => c.value)), [[10, 'ten', null, null], [null, '{"nested":[1,2]}', null, null]]);
     const g = await grid(ds.datasetId);
     assert.deepEqual(g.data.map((r: any[]) => r[0].value), [0, 1, 2, 10, null]);
     const bad = await app.post(`/api/v2/datasets/${ds.datasetId}/rows`, { rows: [{ nope: 1 }] });
@@ -33,6 +35,26 @@ describe('rows', () => {
     expectError(await app.post(`/api/v2/datasets/${ds.datasetId}/rows`, { rows: [] }), 400, 'INVALID_PARAMETERS');
     expectError(await app.post(`/api/v2/datasets/${ds.datasetId}/rows`, { rows: 'x' }), 400, 'INVALID_PARAMETERS');
     assert.equal((await app.get(`/api/v2/datasets/${ds.datasetId}`)).body.rowCount, 5);
+  });
+
+  it('gives new rows and edited cells their column\'s type, and refuses what does not convert', async () => {
+    const ds = await dataset();
+    const added = await app.post(`/api/v2/datasets/${ds.datasetId}/rows`, { rows: [{ n: '42', word: 7 }, { n: 1.5, word: true }] });
+    assert.equal(added.status, 201, JSON.stringify(added.body));
+    assert.deepEqual(added.body.data.map((r: any[]) => [r[0].value, r[1].value]), [[42, '7'], [1.5, 'true']]);
+    const refused = await app.post(`/api/v2/datasets/${ds.datasetId}/rows`, { rows: [{ n: 'abc' }, { n: '' }] });
+    expectError(refused, 400, 'INVALID_PARAMETERS');
+    assert.deepEqual(refused.body.details.issues.map((i: any) => i.path), ['rows.0.n', 'rows.1.n']);
+    assert.equal((await app.get(`/api/v2/datasets/${ds.datasetId}`)).body.rowCount, 5, 'nothing of a refused request is kept');
+    const g = await grid(ds.datasetId);
+    const edited = await app.patch(`/api/v2/datasets/${ds.datasetId}/cells/${g.data[0][0].cellId}`, { value: ' 12 ' });
+    assert.equal(edited.status, 200, JSON.stringify(edited.body));
+    assert.equal(edited.body.value, 12);
+    assert.equal((await grid(ds.datasetId)).data[0][0].value, 12);
+    expectError(await app.patch(`/api/v2/datasets/${ds.datasetId}/cells/${g.data[0][0].cellId}`, { value: 'twelve' }), 400, 'INVALID_PARAMETERS');
+    assert.equal((await grid(ds.datasetId)).data[0][0].value, 12, 'a refused edit changes nothing');
+    assert.equal((await app.patch(`/api/v2/datasets/${ds.datasetId}/cells/${g.data[0][1].cellId}`, { value: 5 })).body.value, '5');
+    assert.equal((await app.patch(`/api/v2/datasets/${ds.datasetId}/cells/${g.data[0][0].cellId}`, { value: null })).body.value, null, 'null empties a cell of any type');
   });
 
   it('deletes rows in one transaction and keeps positions dense for paging', async () => {

@@ -9,6 +9,7 @@ import type { DatasetAccess } from '../datasets/dataset-access.ts';
 import type { DatasourceService } from '../datasources/datasources.service.ts';
 import type { DatasourceLink } from '../datasets/grid.ts';
 import type { Auth } from '../keys/keys.service.ts';
+import { dataTypeOf, valueForColumn } from '../columns/data-type.ts';
 
 export function createCellService({ access, datasources }: { access: DatasetAccess; datasources: DatasourceService }) {
   /** Writes a value as a user edit and marks every cell that reads it, in its row, stale. */
@@ -20,6 +21,12 @@ export function createCellService({ access, datasources }: { access: DatasetAcce
       const column = columns.find((c) => c.id === ids.columnId);
       if (!column) throw new NotFoundError('cell', cellId);
       if (options.rawOnly && column.taskType !== 'raw') throw new ApiError('RAW_COLUMN_REQUIRED', `Column "${column.name}" is a ${column.taskType} column; datasources link to raw columns only`, { columnId: column.id, taskType: column.taskType });
+      // A user's value takes the column's type; a datasource link is an object in any raw column.
+      if (!options.datasourceId) {
+        const typed = valueForColumn(column, value);
+        if (!typed) throw new InvalidParametersError([{ path: 'value', message: `column "${column.name}" holds ${dataTypeOf(column)} values; ${JSON.stringify(value).slice(0, 100)} is not one` }], { dataType: dataTypeOf(column) });
+        value = typed.value;
+      }
       const at = now();
       // One read-modify-write of the row, which also tells whether the cell exists in this dataset.
       if (!(await writeCellValue(trx, datasetId, ids.rowId, ids.columnId, value, options.datasourceId ?? null, at))) throw new NotFoundError('cell', cellId);

@@ -125,3 +125,15 @@ export function convertValue(value: unknown, to: DataType): { value: unknown } |
     }
   }
 }
+
+/**
+ * A value a user writes into a raw column (a cell edit, new rows), in the column's type: "42" into
+ * a number column is 42, 42 into a text column is "42". Undefined: it does not convert (the caller
+ * refuses it, naming the type). Mixed columns, and columns whose type was never recorded, take
+ * any value.
+ */
+export function valueForColumn(column: { taskType: string; metadata: Record<string, unknown>; dataType?: string | null | undefined }, value: unknown): { value: unknown } | undefined {
+  if (column.taskType !== 'raw') return { value };
+  const type = dataTypeOf(column);
+  return type === 'mixed' ? { value } : convertValue(value, type);
+}

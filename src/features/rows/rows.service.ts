@@ -1,4 +1,5 @@
-import { InvalidParametersError, NotFoundError } from '../../http/errors.ts';
+import { InvalidParametersError, NotFoundError, type Issue } from '../../http/errors.ts';
+import { dataTypeOf, valueForColumn } from '../columns/data-type.ts';
 import * as columnsDb from '../../store/columns.ts';
 import * as datasetsDb from '../../store/datasets.ts';
 import { deleteRows, findRows } from '../../store/rows.ts';
@@ -18,11 +19,23 @@ export function createRowService({ access }: { access: DatasetAccess }) {
         for (const c of columns) keyToColumn.set(c.id, c);
         const unknown = [...new Set(rows.flatMap((r) => Object.keys(r)).filter((k) => !keyToColumn.has(k)))];
         if (unknown.length) throw new NotFoundError('column', unknown);
-        const values = rows.map((r) => {
+        // Each value takes its column's type ("42" into a number column is 42); any that does not
+        // convert refuses the request, naming the first few.
+        const refused: Issue[] = [];
+        const values = rows.map((r, i) => {
           const out: unknown[] = columns.map(() => null);
-          for (const [k, v] of Object.entries(r)) out[columns.indexOf(keyToColumn.get(k)!)] = v ?? null;
+          for (const [k, v] of Object.entries(r)) {
+            const column = keyToColumn.get(k)!;
+            const typed = valueForColumn(column, v ?? null);
+            if (!typed) {
+              if (refused.length < 10) refused.push({ path: `rows.${i}.${k}`, message: `column "${column.name}" holds ${dataTypeOf(column)} values; ${JSON.stringify(v).slice(0, 100)} is not one` });
+              continue;
+            }
+            out[columns.indexOf(column)] = typed.value;
+          }
           return out;
         });
+        if (refused.length) throw new InvalidParametersError(refused);
         const at = now();
         const added = await appendStoredRows(trx, datasetId, columns, columns, values, dataset.rowCount, at);
         await datasetsDb.updateDataset(trx, datasetId, { rowCountDelta: rows.length, updatedAt: at });
