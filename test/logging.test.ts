@@ -64,6 +64,24 @@ describe('logs at the default level', () => {
     }
   });
 
+  it('every answer carries the request id: a page, an error, a replayed idempotent answer, a 404', async () => {
+    const app = await startTestApp();
+    try {
+      const ds = await app.post('/api/v2/datasets', { name: 'ids', type: 'analysis', rows: [{ Name: 'Ada' }] });
+      const page = await app.get(`/api/v2/datasets/${ds.body.datasetId}/data`, { headers: { 'x-request-id': 'req-page-1' } });
+      assert.equal(page.headers.get('x-request-id'), 'req-page-1', 'a page answered as bytes');
+      assert.match((await app.get('/api/v2/datasets/ds_nope')).headers.get('x-request-id') ?? '', /^req_[0-9a-f]{16}$/);
+      assert.match((await app.get('/api/v2/nowhere')).headers.get('x-request-id') ?? '', /^req_[0-9a-f]{16}$/);
+      const first = await app.post('/api/v2/datasets', { name: 'once', type: 'analysis', rows: [] }, { headers: { 'idempotency-key': 'log-ids-1' } });
+      const replay = await app.post('/api/v2/datasets', { name: 'once', type: 'analysis', rows: [] }, { headers: { 'idempotency-key': 'log-ids-1', 'x-request-id': 'req-replay-1' } });
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.deepEqual(replay.body, first.body);
+      assert.equal(replay.headers.get('x-request-id'), 'req-replay-1', 'a Response made outside the context gets it too');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('logs a cancelled task with its counts', async () => {
     const fake = await startFakeOpenAI({ latencyMs: 2000 });
     const log = collectingLogger();
