@@ -8,11 +8,9 @@ import {
   chunk,
   columnOfCell,
   decodeRow,
-  deleteCellMeta,
   emptyCell,
   findStored,
   putCellMeta,
-  readRowCells,
   type CellStatus,
   type StoredCell,
 } from './row-cells.ts';
@@ -262,11 +260,3 @@ export async function removeColumnCells(db: Db, datasetId: string, columnId: str
   });
 }
 
-/** Reads rows' decoded cells (no lock): the executors' view, by row. */
-export async function rowsCellsById(db: Db, rowIds: readonly string[]): Promise<Map<string, StoredCell[]>> {
-  const out = new Map<string, StoredCell[]>();
-  for (const [id, text] of await readRowCells(db, rowIds)) out.set(id, decodeRow(text));
-  return out;
-}
-
-export { deleteCellMeta };
