@@ -129,8 +129,9 @@ export function rowsJson<R extends { id: string; cells: string }>(rows: readonly
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     const more = fields(r);
-    // PostgreSQL's JSON parser refuses \u0000 and lone surrogates even in `json`; JSON.stringify
-    // writes \u escapes for nothing else, so only such rows travel as an escaped string.
+    // PostgreSQL refuses some \u escapes here (\u0000, lone surrogates). JSON.stringify writes \u
+    // only for control characters and lone surrogates, so rows with any \u (rare) travel as an
+    // escaped string and the rest as JSON.
     const cells = r.cells.includes('\\u') ? `"cells_text":${JSON.stringify(r.cells)}` : `"cells":${r.cells}`;
     out += `${i ? ',' : ''}{"id":"${r.id}",${more ? `${more},` : ''}${cells}}`;
   }
