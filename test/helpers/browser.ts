@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -110,4 +111,28 @@ export async function cellText(page: Page, col: number, row: number, pattern: Re
 export async function clickCell(page: Page, col: number, row: number): Promise<void> {
   const box = (await page.locator('.grid canvas').first().boundingBox())!;
   await page.mouse.click(box.x + 48 + col * 180 + 20, row < 0 ? box.y + 18 : box.y + 36 + row * 34 + 17);
+}
+
+/**
+ * The pages a test opens (`page`), closed together by `finish`, which fails the test on any console
+ * error or failed request they recorded; `expectAxeClean` fails it on accessibility violations.
+ * `browser` is read when a page opens (suites launch it in `before`).
+ */
+export function pageTracker(browser: () => Browser) {
+  const opened: Watched[] = [];
+  return {
+    async page(options: Parameters<typeof openPage>[1] = {}): Promise<Page> {
+      const w = await openPage(browser(), options);
+      opened.push(w);
+      return w.page;
+    },
+    async finish(): Promise<void> {
+      const problems = opened.flatMap((w) => w.problems);
+      await Promise.all(opened.splice(0).map((w) => w.context.close()));
+      assert.deepEqual(problems, [], 'console errors or failed requests');
+    },
+    async expectAxeClean(p: Page, where: string): Promise<void> {
+      assert.deepEqual(await axeViolations(p), [], `axe on ${where}`);
+    },
+  };
 }

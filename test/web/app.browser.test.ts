@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startFakeOpenAI, type FakeLlmServer, type FakeReply, type RecordedRequest } from '../fakes/openai-server.ts';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../helpers/app.ts';
-import { axeViolations, browserSkip, cellText, clickCell, ensureWebBuild, launchBrowser, openPage, signIn, type Watched } from '../helpers/browser.ts';
+import { browserSkip, cellText, clickCell, ensureWebBuild, launchBrowser, pageTracker, signIn } from '../helpers/browser.ts';
 import { cite, docAnswer } from '../helpers/doc-answers.ts';
 import { textPdf } from '../helpers/documents.ts';
 
@@ -33,21 +33,7 @@ describe('web app in the browser', { skip: browserSkip }, () => {
     await fake?.close();
   });
 
-  const opened: Watched[] = [];
-  async function page(options: Parameters<typeof openPage>[1] = {}): Promise<Page> {
-    const w = await openPage(browser, options);
-    opened.push(w);
-    return w.page;
-  }
-  /** Closes the test's pages and fails on anything they recorded. */
-  async function finish() {
-    const problems = opened.flatMap((w) => w.problems);
-    await Promise.all(opened.splice(0).map((w) => w.context.close()));
-    assert.deepEqual(problems, [], 'console errors or failed requests');
-  }
-  async function expectAxeClean(p: Page, where: string) {
-    assert.deepEqual(await axeViolations(p), [], `axe on ${where}`);
-  }
+  const { page, finish, expectAxeClean } = pageTracker(() => browser);
   async function uploadFiles(p: Page, files: { name: string; mimeType: string; buffer: Buffer }[]) {
     await p.locator('#upload-input').setInputFiles(files);
   }

@@ -12,7 +12,7 @@ import { webAnswerer } from '../fakes/web-answerer.ts';
 import { COMPANY, startFakeWebsite, type FakeWebsite } from '../fakes/website.ts';
 import { osmPbf, type OsmNode } from '../fixtures/osm-pbf-writer.ts';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../helpers/app.ts';
-import { axeViolations, browserSkip, cellText, clickCell, ensureWebBuild, launchBrowser, openPage, signIn, type Watched } from '../helpers/browser.ts';
+import { browserSkip, cellText, clickCell, ensureWebBuild, launchBrowser, pageTracker, signIn } from '../helpers/browser.ts';
 import { waitForDatasource } from '../helpers/documents.ts';
 import { waitForTask } from '../helpers/tasks.ts';
 
@@ -79,20 +79,7 @@ describe('web app flows in the browser', { skip: browserSkip }, () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const opened: Watched[] = [];
-  async function page(options: Parameters<typeof openPage>[1] = {}): Promise<Page> {
-    const w = await openPage(browser, options);
-    opened.push(w);
-    return w.page;
-  }
-  async function finish() {
-    const problems = opened.flatMap((w) => w.problems);
-    await Promise.all(opened.splice(0).map((w) => w.context.close()));
-    assert.deepEqual(problems, [], 'console errors or failed requests');
-  }
-  async function expectAxeClean(p: Page, where: string) {
-    assert.deepEqual(await axeViolations(p), [], `axe on ${where}`);
-  }
+  const { page, finish, expectAxeClean } = pageTracker(() => browser);
   async function dataset(body: Record<string, unknown>): Promise<string> {
     const res = await app.post('/api/v2/datasets', body);
     assert.equal(res.status, 201, JSON.stringify(res.body));
