@@ -105,6 +105,15 @@ export async function cellText(page: Page, col: number, row: number, pattern: Re
 }
 
 /**
+ * Opens a dataset page and waits until the full page is in: until then the grid drawn from the
+ * first rows is read-only (the page is aria-busy), and a click or a key would go to it.
+ */
+export async function gotoDataset(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.locator('.dataset-page:not([aria-busy])').waitFor();
+}
+
+/**
  * A real mouse click on a cell of the canvas: row markers 48 px, header 36, rows 34, and the
  * columns before it raw (180 px). Row -1 is the header.
  */

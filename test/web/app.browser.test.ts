@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startFakeOpenAI, type FakeLlmServer, type FakeReply, type RecordedRequest } from '../fakes/openai-server.ts';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../helpers/app.ts';
-import { browserSkip, cellText, clickCell, ensureWebBuild, launchBrowser, pageTracker, signIn } from '../helpers/browser.ts';
+import { browserSkip, cellText, clickCell, gotoDataset, ensureWebBuild, launchBrowser, pageTracker, signIn } from '../helpers/browser.ts';
 import { cite, docAnswer } from '../helpers/doc-answers.ts';
 import { textPdf } from '../helpers/documents.ts';
 
@@ -121,7 +121,7 @@ describe('web app in the browser', { skip: browserSkip }, () => {
   it('edits a raw cell inline and its dependents turn stale; the cell panel shows how a value was made', async () => {
     const p = await page();
     await signIn(p, app.baseUrl, ADMIN_KEY);
-    await p.goto(datasetUrl);
+    await gotoDataset(p, datasetUrl);
     await cellText(p, 2, 0, /^fake answer /);
     await clickCell(p, 0, 0);
     await p.keyboard.press('Enter');
@@ -155,7 +155,7 @@ describe('web app in the browser', { skip: browserSkip }, () => {
   it('exports the table and downloads the file', async () => {
     const p = await page();
     await signIn(p, app.baseUrl, ADMIN_KEY);
-    await p.goto(datasetUrl);
+    await gotoDataset(p, datasetUrl);
     await cellText(p, 0, 0, /^Zed$/);
     await p.getByRole('button', { name: 'Export' }).click();
     const dialog = p.getByRole('dialog', { name: 'Export' });
@@ -278,7 +278,7 @@ describe('web app in the browser', { skip: browserSkip }, () => {
         await q.goto(`${app.baseUrl}/datasources`);
         await q.locator('table.list').waitFor();
         await noSideways('the datasources list');
-        await q.goto(datasetUrl);
+        await gotoDataset(q, datasetUrl);
         await cellText(q, 0, 0, /^Zed$/);
         await expectAxeClean(q, `grid ${width}px ${dark ? 'dark' : 'light'}`);
         await noSideways('the grid');

@@ -12,7 +12,7 @@ import { webAnswerer } from '../fakes/web-answerer.ts';
 import { COMPANY, startFakeWebsite, type FakeWebsite } from '../fakes/website.ts';
 import { osmPbf, type OsmNode } from '../fixtures/osm-pbf-writer.ts';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../helpers/app.ts';
-import { browserSkip, cellText, clickCell, ensureWebBuild, launchBrowser, pageTracker, signIn } from '../helpers/browser.ts';
+import { browserSkip, cellText, clickCell, gotoDataset, ensureWebBuild, launchBrowser, pageTracker, signIn } from '../helpers/browser.ts';
 import { waitForDatasource } from '../helpers/documents.ts';
 import { waitForTask } from '../helpers/tasks.ts';
 
@@ -92,7 +92,7 @@ describe('web app flows in the browser', { skip: browserSkip }, () => {
   }
   async function openDataset(p: Page, datasetId: string, firstCell: RegExp) {
     await signIn(p, app.baseUrl, ADMIN_KEY);
-    await p.goto(`${app.baseUrl}/datasets/${datasetId}`);
+    await gotoDataset(p, `${app.baseUrl}/datasets/${datasetId}`);
     await cellText(p, 0, 0, firstCell);
   }
   const pager = (p: Page) => p.getByRole('navigation', { name: 'Pagination' });
@@ -263,7 +263,18 @@ describe('web app flows in the browser', { skip: browserSkip }, () => {
     const dialog = p.getByRole('dialog', { name: 'Generate new rows' });
     await expectAxeClean(p, 'new rows dialog');
     await dialog.getByLabel(/How many rows/).fill('3');
+    // The answer to the POST that starts the task is held back until the task has finished, so
+    // the event stream says "completed" first: the late "queued" answer must not win.
+    await p.route('**/tasks/new-rows', async (route) => {
+      const answer = await route.fetch();
+      const { taskId } = await answer.json();
+      for (let i = 0; i < 300 && (await app.get(`/api/v2/datasets/${id}/tasks/${taskId}`)).body.status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 300));
+      await route.fulfill({ response: answer });
+    });
+    const answered = p.waitForResponse((r) => r.url().endsWith('/tasks/new-rows'));
     await dialog.getByRole('button', { name: 'Generate 3 rows' }).click();
+    await answered;
     await p.getByText(/Task completed/).waitFor();
     await cellText(p, 0, 2, /^New 1$/);
     await cellText(p, 1, 4, /^Town 3$/);
@@ -298,7 +309,7 @@ describe('web app flows in the browser', { skip: browserSkip }, () => {
     assert.equal(await sources.locator('blockquote').first().textContent(), COMPANY.ceo);
     await expectAxeClean(p, 'cell panel with a web source');
 
-    await p.goto(`${app.baseUrl}/datasets/${placesId}`);
+    await gotoDataset(p, `${app.baseUrl}/datasets/${placesId}`);
     await cellText(p, 3, 0, /^3$/);
     await clickCell(p, 3, 0);
     sources = p.getByRole('complementary', { name: 'Cell Coffee, row 1' }).getByRole('region', { name: 'Sources' });

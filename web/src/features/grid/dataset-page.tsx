@@ -8,6 +8,7 @@ import { ExportDialog } from '../exports/export-dialog';
 import { subscribeDatasetEvents } from '../tasks/dataset-events';
 import { NewRowsDialog, RunDialog } from '../tasks/run-dialog';
 import { TaskProgress } from '../tasks/task-progress';
+import { nextTask, type ShownTask } from '../tasks/task-state';
 import { ErrorState, ErrorText, Loading } from '../../ui/states';
 import { GridView, type GridHandle, type GridTarget } from './grid-view';
 import { Legend } from './legend';
@@ -25,7 +26,9 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
   const [panel, setPanel] = useState<Panel>(null);
   const [dialog, setDialog] = useState<Dialog>(null);
   const [target, setTarget] = useState<GridTarget>(null);
-  const [task, setTask] = useState<Pick<Task, 'taskId' | 'status' | 'progress'> & { error?: string | null } | null>(null);
+  const [task, setShownTask] = useState<ShownTask | null>(null);
+  // Every road a task state comes by goes through nextTask, so a late answer never moves it back.
+  const setTask = useCallback((t: ShownTask) => setShownTask((old) => nextTask(old, t)), []);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [editError, setEditError] = useState<unknown>(null);
   // The first rows come with the columns and the row count: the grid starts from them. The
@@ -46,7 +49,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
   useEffect(() => {
     if (!activeTaskId) return;
     void unwrap(api.GET('/api/v2/datasets/{datasetId}/tasks/{taskId}', { params: { path: { datasetId, taskId: activeTaskId } } })).then(setTask, () => undefined);
-  }, [datasetId, activeTaskId]);
+  }, [datasetId, activeTaskId, setTask]);
 
   useEffect(
     () =>
@@ -54,7 +57,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
         const data = e.data as Record<string, unknown>;
         if (e.event === 'cell') grid.current?.push([data as CellUpdate]);
         else if (e.event === 'task' && typeof data.taskId === 'string') {
-          setTask((old) => ({ ...(old?.taskId === data.taskId ? old : {}), ...(data as Task) }));
+          setTask(data as Task);
           if (data.status !== 'processing' && data.status !== 'queued') {
             void refetchDataset();
             void client.invalidateQueries({ queryKey: ['datasets'] });
@@ -67,7 +70,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
           if (t?.taskId) setTask(t);
         }
       }),
-    [datasetId, refetchDataset, client],
+    [datasetId, refetchDataset, client, setTask],
   );
 
   const onEdit = useCallback(
@@ -124,7 +127,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
           </div>
         )}
       </div>
-      {task && <TaskProgress datasetId={datasetId} task={task} onDismiss={() => setTask(null)} />}
+      {task && <TaskProgress datasetId={datasetId} task={task} onDismiss={() => setShownTask(null)} />}
       {narrow && <p className="muted small">Read-only on a narrow screen: open this page on a wider screen to edit and run.</p>}
       <Legend />
       <ErrorText error={loadError} />
@@ -205,11 +208,14 @@ export function parseTyped(text: string, old: unknown): unknown {
   return text;
 }
 
-/** While the dataset's description loads: its grid from the first rows, nothing to act on yet. */
+/**
+ * While the dataset's description loads: its grid from the first rows, nothing to act on yet. The
+ * page says it is busy (aria-busy) until the full page, which can be edited, replaces it.
+ */
 function GridFirst({ datasetId, head }: { datasetId: string; head: Awaited<ReturnType<typeof firstBlock>> }) {
   const columns = head.columns.map((c, position) => ({ ...c, metadata: {}, position }) as Column);
   return (
-    <div className="dataset-page">
+    <div className="dataset-page" aria-busy="true">
       <div className="dataset-head">
         <div>
           <h1>

@@ -1,11 +1,10 @@
 import { useMutation } from '@tanstack/react-query';
-import { api, unwrap, type Task } from '../../api/client';
+import { api, unwrap } from '../../api/client';
 import { ErrorText } from '../../ui/states';
-
-type Shown = Pick<Task, 'taskId' | 'status' | 'progress'> & { error?: string | null };
+import type { ShownTask } from './task-state';
 
 /** The progress bar of the running (or last) task, with cancel. */
-export function TaskProgress({ datasetId, task, onDismiss }: { datasetId: string; task: Shown; onDismiss(): void }) {
+export function TaskProgress({ datasetId, task, onDismiss }: { datasetId: string; task: ShownTask; onDismiss(): void }) {
   const cancel = useMutation({ mutationFn: () => unwrap(api.POST('/api/v2/datasets/{datasetId}/tasks/{taskId}/cancel', { params: { path: { datasetId, taskId: task.taskId } } })) });
   const { total, completed, failed, skipped } = task.progress;
   const finished = completed + failed + skipped;
