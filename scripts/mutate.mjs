@@ -28,7 +28,7 @@ const MODULES = [
   // The policy's range table alone makes ~250 mutants: its unit and SSRF tests only; the fetcher's address
   // check and redirect loop against the SSRF and fetcher suites.
   { name: 'address-policy', mutate: ['src/providers/web/address-policy.ts'], tests: ['src/providers/web/address-policy.test.ts', 'src/providers/web/ssrf.test.ts'] },
-  { name: 'fetcher-checks', mutate: ['src/providers/web/http-fetcher.ts:43-61', 'src/providers/web/http-fetcher.ts:141-156'], tests: ['src/providers/web/ssrf.test.ts', 'src/providers/web/http-fetcher.test.ts'] },
+  { name: 'fetcher-checks', mutate: ['src/providers/web/http-fetcher.ts:43-59', 'src/providers/web/http-fetcher.ts:142-158'], tests: ['src/providers/web/ssrf.test.ts', 'src/providers/web/http-fetcher.test.ts'] },
   { name: 'signed-links', mutate: ['src/http/signed-links.ts'], tests: ['src/http/signed-links.test.ts'] },
   { name: 'idempotency', mutate: ['src/http/idempotency.ts'], tests: ['src/http/idempotency.test.ts'] },
   { name: 'auth-scopes', mutate: ['src/http/auth.ts', 'src/features/keys/keys.service.ts:19-25', 'src/features/keys/keys.service.ts:43-54'], tests: ['src/features/keys/scopes.test.ts', 'test/auth.test.ts'] },

@@ -27,7 +27,38 @@ after(async () => {
 
 const HOUR = 3600_000;
 
-function testApp() {
+/**
+ * The store, but each read of an idempotency key first runs `hook.beforeRead` when one is set: the
+ * test places another request's work between a request's claim of a key and its read of it.
+ */
+function storeWithHook(hook: { beforeRead?: () => Promise<void> }): Store {
+  const wrap = <T extends object>(builder: T): T =>
+    new Proxy(builder, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function') return value;
+        if (prop === 'executeTakeFirst')
+          return async (...args: unknown[]) => {
+            await hook.beforeRead?.();
+            return value.apply(target, args);
+          };
+        return (...args: unknown[]) => {
+          const next = value.apply(target, args) as unknown;
+          return next && typeof next === 'object' && 'executeTakeFirst' in next ? wrap(next) : next;
+        };
+      },
+    });
+  const db = new Proxy(store.db, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (prop === 'selectFrom') return (table: 'idempotency_keys') => wrap(target.selectFrom(table));
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return Object.assign(Object.create(store) as Store, { db });
+}
+
+function testApp(own: Store = store) {
   let now = Date.UTC(2026, 0, 1, 12);
   const calls: Record<string, number> = {};
   const gates: (() => void)[] = [];
@@ -38,7 +69,7 @@ function testApp() {
     c.set('auth', { workspaceId: 'ws_1', keyId: c.req.header('x-key-id') ?? 'key_1', scopes: ['write'] });
     await next();
   });
-  app.use('*', idempotencyMiddleware(store, () => now));
+  app.use('*', idempotencyMiddleware(own, () => now));
   const count = (name: string) => (calls[name] = (calls[name] ?? 0) + 1);
   app.on(['POST', 'PUT', 'PATCH'], ['/count', '/elsewhere'], async (c) => c.json({ call: count('count'), method: c.req.method, body: await c.req.json() }, 201));
   app.on(['GET', 'DELETE'], '/count', (c) => c.json({ call: count('count') }));
@@ -49,6 +80,18 @@ function testApp() {
       gates.push(resolve);
       entered.shift()?.();
     });
+    return c.json({ call }, 201);
+  });
+  // Waits until let go, then fails with a server error the first time; works the second.
+  app.post('/doomed', async (c) => {
+    const call = count('doomed');
+    if (call === 1) {
+      await new Promise<void>((resolve) => {
+        gates.push(resolve);
+        entered.shift()?.();
+      });
+      throw new Error('a server fault');
+    }
     return c.json({ call }, 201);
   });
   // Throws something that is not an Error (hono hands only Errors to onError) the first time, works the second.
@@ -112,9 +155,13 @@ describe('idempotency middleware', () => {
     assert.equal((await t.send('POST', '/count', 'k'.repeat(255))).status, 201, '255 characters are allowed');
     const long = await t.send('POST', '/count', 'k'.repeat(256));
     assert.deepEqual([long.status, long.body.code, long.body.details.issues.map((i: { path: string }) => i.path)], [400, 'INVALID_PARAMETERS', ['header.idempotency-key']]);
+    assert.match(long.body.details.issues[0].message, /255/, 'the issue names the limit');
     assert.equal((await t.send('POST', '/count', 'other-body', { v: 1 })).status, 201);
     const other = await t.send('POST', '/count', 'other-body', { v: 2 });
     assert.deepEqual([other.status, other.body.code, other.body.details], [409, 'IDEMPOTENCY_KEY_CONFLICT', { idempotencyKey: 'other-body' }]);
+    // The same code as a retry of a request still running (next test): only the message tells the
+    // client that this one must not be retried as it is.
+    assert.match(other.body.error, /different request/);
     assert.equal(t.calls.count, 2);
   });
 
@@ -126,11 +173,33 @@ describe('idempotency middleware', () => {
     const retry = await t.send('POST', '/slow', 'in-flight');
     assert.equal(retry.status, 409);
     assert.deepEqual([retry.body.code, retry.body.details], ['IDEMPOTENCY_KEY_CONFLICT', { idempotencyKey: 'in-flight' }]);
+    assert.match(retry.body.error, /still in progress/, 'the message tells it apart from a key used with another request');
     t.release();
     assert.deepEqual((await first).body, { call: 1 });
     const replay = await t.send('POST', '/slow', 'in-flight');
     assert.deepEqual([replay.status, replay.replayed, replay.body], [201, 'true', { call: 1 }]);
     assert.equal(t.calls.slow, 1);
+  });
+
+  it('a retry whose key is released between its claim and its read is told to retry, and the next one runs', async () => {
+    const hook: { beforeRead?: () => Promise<void> } = {};
+    const t = testApp(storeWithHook(hook));
+    const inside = t.nextEntered();
+    const first = t.send('POST', '/doomed', 'released');
+    await inside;
+    // The retry's claim fails (the first request holds the key); before it reads the key, the first
+    // request fails with a server error, which releases the key.
+    hook.beforeRead = async () => {
+      hook.beforeRead = undefined;
+      t.release();
+      assert.equal((await first).status, 500);
+    };
+    const retry = await t.send('POST', '/doomed', 'released');
+    assert.deepEqual([retry.status, retry.body.code, retry.replayed], [409, 'IDEMPOTENCY_KEY_CONFLICT', null]);
+    assert.match(retry.body.error, /retry/, 'the same code as a key used with another request: the message says to retry');
+    assert.equal(hook.beforeRead, undefined, 'the release came between the claim and the read');
+    const again = await t.send('POST', '/doomed', 'released');
+    assert.deepEqual([again.status, again.replayed, again.body], [201, null, { call: 2 }]);
   });
 
   it('releases the key after a server error, so that the retry runs again', async () => {
@@ -148,6 +217,21 @@ describe('idempotency middleware', () => {
     await assert.rejects(t.send('POST', '/odd', 'odd-throw'), (err: unknown) => err === 'not an Error');
     const retried = await t.send('POST', '/odd', 'odd-throw');
     assert.deepEqual([retried.status, retried.replayed, retried.body], [201, null, { call: 2 }], 'the retry ran the handler');
+  });
+
+  it('purges expired keys once an hour, not on every request', async () => {
+    const t = testApp();
+    const start = Date.UTC(2026, 0, 1, 12);
+    const keys = async () => (await store.db.selectFrom('idempotency_keys').select('idem_key').where('idem_key', 'like', 'purge-%').orderBy('idem_key').execute()).map((r) => r.idem_key);
+    await t.send('POST', '/count', 'purge-first');
+    // A key of another process's request, 25 hours old: expired since an hour.
+    await store.db.insertInto('idempotency_keys').values({ key_id: 'key_9', idem_key: 'purge-stale', method: 'POST', path: '/count', request_hash: 'x', status_code: 201, response_body: '{}', content_type: 'application/json', created_at: new Date(start - 25 * HOUR).toISOString() }).execute();
+    t.advance(59 * 60_000);
+    await t.send('POST', '/count', 'purge-second');
+    assert.deepEqual(await keys(), ['purge-first', 'purge-second', 'purge-stale'], 'no purge within the hour of the last one');
+    t.advance(2 * 60_000);
+    await t.send('POST', '/count', 'purge-third');
+    assert.deepEqual(await keys(), ['purge-first', 'purge-second', 'purge-third'], 'purged an hour later');
   });
 
   it('keeps a key for 24 hours, then forgets it', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { blockedRange, isLocalName, pinnedLookup, resolvePublic, systemResolver, urlHost, type Resolver } from './address-policy.ts';
+import { blockedRange, isLocalName, pinnedLookup, resolveHost, resolvePublic, systemResolver, urlHost, type Resolver } from './address-policy.ts';
 
 // Each non-public range at both of its ends, and the public addresses just outside: a range
 // narrowed (127.0.0.0/8 to 127.0.0.1/32) or widened by a bit fails here, not only 127.0.0.1.
@@ -67,6 +67,29 @@ describe('address policy', () => {
     assert.deepEqual(await resolvePublic('2606:4700::1111', dns), { ok: true, addresses: [{ address: '2606:4700::1111', family: 6 }] });
     assert.deepEqual(await resolvePublic('app.localhost', dns), { ok: false, resolved: true, reason: 'app.localhost is a loopback name' });
     assert.deepEqual(asked, ['ok.example', 'mixed.example', 'gone.example', 'empty.example'], 'IP literals and localhost names never reach DNS');
+  });
+
+  it('takes one given address as public for a resolved name only (the fetcher\'s test-only public site)', async () => {
+    const dns: Resolver = async (host) => (host === 'mixed.example' ? [{ address: '127.0.0.1', family: 4 }, { address: '10.1.2.3', family: 4 }] : [{ address: '127.0.0.1', family: 4 }]);
+    assert.deepEqual(await resolvePublic('public.test', dns, '127.0.0.1'), { ok: true, addresses: [{ address: '127.0.0.1', family: 4 }] });
+    assert.deepEqual(await resolvePublic('public.test', dns, '127.0.0.2'), { ok: false, resolved: true, reason: 'host public.test resolves to 127.0.0.1, a loopback address' });
+    assert.deepEqual(await resolvePublic('mixed.example', dns, '127.0.0.1'), { ok: false, resolved: true, reason: 'host mixed.example resolves to 10.1.2.3, a private address' });
+    assert.deepEqual(await resolvePublic('127.0.0.1', dns, '127.0.0.1'), { ok: false, resolved: true, reason: '127.0.0.1 is a loopback address' });
+    assert.deepEqual(await resolvePublic('localhost', dns, '127.0.0.1'), { ok: false, resolved: true, reason: 'localhost is a loopback name' });
+  });
+
+  it('resolves without checking when private addresses are allowed: IP literals as they are, names by DNS', async () => {
+    const asked: string[] = [];
+    const dns: Resolver = async (host) => {
+      asked.push(host);
+      if (host === 'gone.example') throw new Error('ENOTFOUND');
+      return [{ address: '10.1.2.3', family: 4 }];
+    };
+    assert.deepEqual(await resolveHost('127.0.0.1', dns), [{ address: '127.0.0.1', family: 4 }]);
+    assert.deepEqual(await resolveHost('::1', dns), [{ address: '::1', family: 6 }]);
+    assert.deepEqual(await resolveHost('intranet.example', dns), [{ address: '10.1.2.3', family: 4 }]);
+    await assert.rejects(resolveHost('gone.example', dns), /ENOTFOUND/);
+    assert.deepEqual(asked, ['intranet.example', 'gone.example'], 'IP literals never reach DNS');
   });
 
   it('connects only to the checked addresses, in both lookup forms', () => {

@@ -73,15 +73,35 @@ export function urlHost(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '');
 }
 
+/** An IP literal as the one address it is; undefined for a name. */
+function literal(host: string): ResolvedAddress | undefined {
+  const family = isIP(host);
+  return family ? { address: host, family: family === 6 ? 6 : 4 } : undefined;
+}
+
+/**
+ * The addresses to connect to for a host, unchecked (private addresses allowed): an IP literal is
+ * its own address and never reaches DNS, a name is resolved. Rejects when the name does not resolve.
+ */
+export async function resolveHost(host: string, resolve: Resolver = systemResolver): Promise<ResolvedAddress[]> {
+  const ip = literal(host);
+  return ip ? [ip] : resolve(host);
+}
+
 /**
  * Resolves a host and refuses it when any address is not public: a name resolving to both a public
  * and a private address is treated as hostile. Returns the checked addresses, which are the ones to
  * connect to (connecting by name again would re-resolve: the DNS-rebinding gap).
+ *
+ * `publicForTests`: an address a resolved name may have and still count as public. Only the web
+ * fetcher's test-only `pretendPublic` passes it (the local test website playing a public site);
+ * IP literals and localhost names are refused all the same.
  */
-export async function resolvePublic(host: string, resolve: Resolver = systemResolver): Promise<{ ok: true; addresses: ResolvedAddress[] } | { ok: false; reason: string; resolved: boolean }> {
-  if (isIP(host)) {
+export async function resolvePublic(host: string, resolve: Resolver = systemResolver, publicForTests?: string): Promise<{ ok: true; addresses: ResolvedAddress[] } | { ok: false; reason: string; resolved: boolean }> {
+  const ip = literal(host);
+  if (ip) {
     const why = blockedRange(host);
-    return why ? { ok: false, resolved: true, reason: `${host} is ${why}` } : { ok: true, addresses: [{ address: host, family: isIP(host) === 6 ? 6 : 4 }] };
+    return why ? { ok: false, resolved: true, reason: `${host} is ${why}` } : { ok: true, addresses: [ip] };
   }
   if (isLocalName(host)) return { ok: false, resolved: true, reason: `${host} is a loopback name` };
   let addresses: ResolvedAddress[];
@@ -93,7 +113,7 @@ export async function resolvePublic(host: string, resolve: Resolver = systemReso
   if (!addresses.length) return { ok: false, resolved: false, reason: `host ${host} does not resolve` };
   for (const a of addresses) {
     const why = blockedRange(a.address);
-    if (why) return { ok: false, resolved: true, reason: `host ${host} resolves to ${a.address}, ${why}` };
+    if (why && a.address !== publicForTests) return { ok: false, resolved: true, reason: `host ${host} resolves to ${a.address}, ${why}` };
   }
   return { ok: true, addresses };
 }

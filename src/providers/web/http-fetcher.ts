@@ -3,7 +3,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { pinnedLookup, resolvePublic, systemResolver, urlHost, type ResolvedAddress, type Resolver } from './address-policy.ts';
+import { pinnedLookup, resolveHost, resolvePublic, systemResolver, urlHost, type ResolvedAddress, type Resolver } from './address-policy.ts';
 import { FetchError, parseFetchUrl, type FetchedResponse, type Fetcher, type FetchOptions } from './fetcher.ts';
 
 export type HttpFetcherOptions = {
@@ -18,10 +18,10 @@ export type HttpFetcherOptions = {
   maxRedirects?: number;
   resolver?: Resolver;
   /**
-   * Tests only, never set from configuration: these host names resolve to the given loopback
-   * address and count as public, but only on the given port. Everything else, including the same
-   * address by IP or another name, stays refused: the SSRF suite uses it to play "a public site
-   * that redirects to a private address".
+   * Tests only, never set from configuration: these host names (lower case) resolve to the given
+   * loopback address, which the address policy takes as public for that name on the given port
+   * only. Everything else, including the same address by IP, another name or another port, stays
+   * refused: the SSRF suite uses it to play "a public site that redirects to a private address".
    */
   pretendPublic?: Readonly<Record<string, { address: string; port: number }>>;
 };
@@ -42,20 +42,18 @@ export function createHttpFetcher(options: HttpFetcherOptions): Fetcher {
 
   async function addressesFor(url: URL, port: number): Promise<ResolvedAddress[]> {
     const host = urlHost(url);
-    const pretend = options.pretendPublic?.[host.toLowerCase()];
-    if (pretend) {
-      if (pretend.port !== port) throw new FetchError('FETCH_BLOCKED', `Refused ${url.origin}: port ${port} is not allowed for this host`);
-      return [{ address: pretend.address, family: isIP(pretend.address) === 6 ? 6 : 4 }];
-    }
+    // Tests only: a pretendPublic name resolves to its loopback address, which the policy below takes
+    // as public on the name's own port only.
+    const pretend = options.pretendPublic?.[host];
+    const resolve: Resolver = pretend ? () => resolveHost(pretend.address) : resolver;
     if (options.allowPrivate) {
-      if (isIP(host)) return [{ address: host, family: isIP(host) === 6 ? 6 : 4 }];
       try {
-        return await resolver(host);
+        return await resolveHost(host, resolve);
       } catch {
         throw new FetchError('FETCH_DNS', `Host ${host} does not resolve`, true);
       }
     }
-    const checked = await resolvePublic(host, resolver);
+    const checked = await resolvePublic(host, resolve, pretend?.port === port ? pretend.address : undefined);
     if (!checked.ok) throw checked.resolved ? new FetchError('FETCH_BLOCKED', `Refused ${url.origin}: ${checked.reason}`) : new FetchError('FETCH_DNS', checked.reason, true);
     return checked.addresses;
   }
@@ -122,9 +120,12 @@ export function createHttpFetcher(options: HttpFetcherOptions): Fetcher {
     });
   }
 
+  /** The error of a fetch stopped by its signal: the timeout's own, or a cancel by the caller. */
+  const cancelled = (url: URL, signal: AbortSignal): FetchError => (signal.reason instanceof FetchError ? signal.reason : new FetchError('FETCH_FAILED', `Fetching ${url.href} was cancelled`, true));
+
   function transferError(url: URL, err: Error, signal: AbortSignal): FetchError {
     if (err instanceof FetchError) return err;
-    if (signal.aborted) return signal.reason instanceof FetchError ? signal.reason : new FetchError('FETCH_FAILED', `Fetching ${url.href} was cancelled`, true);
+    if (signal.aborted) return cancelled(url, signal);
     const code = (err as NodeJS.ErrnoException).code ?? '';
     return new FetchError('FETCH_FAILED', `Fetching ${url.href} failed: ${code || err.message}`, true);
   }
@@ -141,7 +142,8 @@ export function createHttpFetcher(options: HttpFetcherOptions): Fetcher {
         for (let redirects = 0; ; redirects++) {
           const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
           const addresses = await addressesFor(url, port);
-          if (signal.aborted) throw transferError(url, new Error('aborted'), signal);
+          // Cancelled while the host was resolved: no connection is opened.
+          if (signal.aborted) throw cancelled(url, signal);
           const res = await hop(url, signal, opts.accept ?? 'text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5', addresses);
           if (!res.body) {
             if (redirects >= maxRedirects) throw new FetchError('FETCH_TOO_MANY_REDIRECTS', `More than ${maxRedirects} redirects from ${raw.slice(0, 200)}`);

@@ -152,6 +152,8 @@ describe('the fetcher\'s own checks: ports, DNS failures, redirect limits', () =
     const before = site.requests.length;
     const other = await code(fetcher.fetch(`http://public.test:${site.port + 1}/about`));
     assert.ok(other instanceof FetchError && other.code === 'FETCH_BLOCKED', String(other));
+    // Refused by the address policy itself, which names what it refused.
+    assert.ok(other.message.includes(`public.test:${site.port + 1}`) && other.message.includes('127.0.0.1, a loopback address'), other.message);
     assert.equal(site.requests.length, before);
     const ports = createHttpFetcher({ allowPrivate: false, userAgent: 'cellwise-test', connectTimeoutMs: 2_000, timeoutMs: 5_000, maxBytes: 1_000_000, resolver, pretendPublic: { 'web80.test': { address: '127.0.0.1', port: 80 }, 'web443.test': { address: '127.0.0.1', port: 443 } } });
     for (const url of ['http://web443.test/', 'https://web80.test/']) {
@@ -181,6 +183,8 @@ describe('the fetcher\'s own checks: ports, DNS failures, redirect limits', () =
     assert.equal((await intranet.fetch(`${site.url}/about`)).status, 200);
     const missing = await code(intranet.fetch('http://missing.test/'));
     assert.ok(missing instanceof FetchError && missing.code === 'FETCH_DNS' && missing.retryable, String(missing));
+    // The message ends on the cell: it names the host that did not resolve.
+    assert.ok(gone.message.includes('nowhere.example') && missing.message.includes('missing.test'), `${gone.message} / ${missing.message}`);
     assert.deepEqual(asked, ['intranet.test', 'missing.test'], 'the IP literal was not looked up');
   });
 
@@ -194,7 +198,15 @@ describe('the fetcher\'s own checks: ports, DNS failures, redirect limits', () =
     assert.equal(new URL((await two.fetch(via(2))).url).pathname, '/about');
     const three = await code(two.fetch(via(3)));
     assert.ok(three instanceof FetchError && three.code === 'FETCH_TOO_MANY_REDIRECTS', String(three));
-    const invalid = await code(two.fetch(`${site.url}/go?to=${encodeURIComponent('http://[bad')}`));
+    // The messages end on the cell: they name the URL, a long one cut to its first 200 characters.
+    assert.ok(three.message.includes(via(3)), three.message);
+    const long = `${via(3)}&pad=${'x'.repeat(300)}`;
+    const longErr = await code(two.fetch(long));
+    assert.ok(longErr instanceof FetchError && longErr.code === 'FETCH_TOO_MANY_REDIRECTS', String(longErr));
+    assert.ok(longErr.message.includes(long.slice(0, 200)) && !longErr.message.includes(long.slice(0, 201)), longErr.message);
+    const from = `${site.url}/go?to=${encodeURIComponent('http://[bad')}`;
+    const invalid = await code(two.fetch(from));
     assert.ok(invalid instanceof FetchError && invalid.code === 'FETCH_INVALID_URL', String(invalid));
+    assert.ok(invalid.message.includes(from), invalid.message);
   });
 });
