@@ -46,10 +46,10 @@ export function textKey(text: string): string {
 
 type ValueRow = [rowId: string, columnId: string, position: number | null, num: number | null, txt: string | null, status: string];
 
-function valuesOf(rows: readonly { id: string; cells: string | StoredCell[]; position?: number }[], columns: ReadonlySet<string>): ValueRow[] {
+function valuesOf(rows: readonly { id: string; cells: string; decoded?: StoredCell[] | undefined; position?: number }[], columns: ReadonlySet<string>): ValueRow[] {
   const out: ValueRow[] = [];
   for (const r of rows) {
-    const cells = typeof r.cells === 'string' ? decodeRow(r.cells) : r.cells;
+    const cells = r.decoded ?? decodeRow(r.cells);
     for (const c of cells) {
       const columnId = columnOfCell(c.cellId);
       if (!columns.has(columnId)) continue;
@@ -72,8 +72,13 @@ async function putValues(db: Db, values: readonly ValueRow[], positions: 'given'
       : sql`SELECT json_extract(value, '$[0]') AS row_id, json_extract(value, '$[1]') AS column_id, json_extract(value, '$[2]') AS position, json_extract(value, '$[3]') AS num, json_extract(value, '$[4]') AS txt, json_extract(value, '$[5]') AS status FROM json_each(${list})`;
     // A build knows each row's position; a changed row's values keep theirs (a new row's comes from dataset_rows).
     const source = positions === 'given' ? sql`SELECT v.row_id, v.column_id, v.position, v.num, v.txt, v.status FROM (${v}) AS v WHERE true` : sql`SELECT v.row_id, v.column_id, r.position, v.num, v.txt, v.status FROM (${v}) AS v JOIN dataset_rows r ON r.id = v.row_id WHERE true`;
+    // Only values that changed are written: most writes change a status or another column, and
+    // rewriting an unchanged value would still rewrite its index entries.
+    const changed = isPostgres(db)
+      ? sql`row_values.num IS DISTINCT FROM excluded.num OR row_values.txt IS DISTINCT FROM excluded.txt OR row_values.status <> excluded.status`
+      : sql`row_values.num IS NOT excluded.num OR row_values.txt IS NOT excluded.txt OR row_values.status <> excluded.status`;
     await sql`INSERT INTO row_values (row_id, column_id, position, num, txt, status) ${source}
-              ON CONFLICT (row_id, column_id) DO UPDATE SET num = excluded.num, txt = excluded.txt, status = excluded.status`.execute(db);
+              ON CONFLICT (row_id, column_id) DO UPDATE SET num = excluded.num, txt = excluded.txt, status = excluded.status WHERE ${changed}`.execute(db);
   }
 }
 
@@ -95,7 +100,7 @@ async function indexedColumnsOf(db: Db, datasetId: string): Promise<Set<string>>
 }
 
 /** Keeps the indexed values of changed rows in step; called by writeRowCells, in its transaction. */
-export async function syncRowIndexes(db: Db, rows: readonly { id: string; cells: string }[]): Promise<void> {
+export async function syncRowIndexes(db: Db, rows: readonly { id: string; cells: string; decoded?: StoredCell[] | undefined }[]): Promise<void> {
   if (!rows.length) return;
   const columns = await indexedColumnsOfRows(db, rows.map((r) => r.id));
   if (!columns.size) return;
@@ -103,7 +108,7 @@ export async function syncRowIndexes(db: Db, rows: readonly { id: string; cells:
 }
 
 /** Indexes the values of new rows of a dataset; called by insertRows. */
-export async function syncNewRows(db: Db, datasetId: string, rows: readonly { id: string; cells: string; position: number }[]): Promise<void> {
+export async function syncNewRows(db: Db, datasetId: string, rows: readonly { id: string; cells: string; decoded?: StoredCell[] | undefined; position: number }[]): Promise<void> {
   if (!rows.length) return;
   const columns = await indexedColumnsOf(db, datasetId);
   if (!columns.size) return;
@@ -163,4 +168,7 @@ async function buildRowIndexes(db: Db, datasetId: string, columnIds: readonly st
     if (done) break;
   }
   await db.updateTable('row_index_columns').set({ state: 'ready' }).where('column_id', 'in', [...columnIds]).execute();
+  // PostgreSQL plans from statistics, and autovacuum gathers them only later: without them it takes
+  // a column's 100,000 values for a few hundred and picks plans that read them all.
+  if (pg) await sql`ANALYZE row_values`.execute(db);
 }

@@ -190,8 +190,10 @@ async function planOf(db: Db, q: RowQuery): Promise<Plan> {
  * The WHERE over `r` (and the row id `rid`): in the dataset, the filter, q. `filter`: the part
  * left to test (rows coming from a driver already passed the members it tests).
  */
-function matching(plan: Plan, q: RowQuery, rid: RawBuilder<unknown>, filter: RowFilter | undefined = q.filter): RawBuilder<boolean> {
-  return and([sql`r.dataset_id = ${q.datasetId}`, filter ? compile(plan.pg, filter, q.columnCount, rid) : TRUE, plan.search ?? TRUE]);
+function matching(plan: Plan, q: RowQuery, rid: RawBuilder<unknown>, filter: RowFilter | undefined = q.filter, scoped = false): RawBuilder<boolean> {
+  // `scoped`: the rows come from a column's values, so from this dataset. Saying it again would
+  // not change the rows but can change PostgreSQL's plan (from walking the order to sorting all).
+  return and([scoped ? TRUE : sql<boolean>`r.dataset_id = ${q.datasetId}`, filter ? compile(plan.pg, filter, q.columnCount, rid) : TRUE, plan.search ?? TRUE]);
 }
 
 /** Rows matching the query's filter and q. */
@@ -233,7 +235,7 @@ async function positionPage(db: Db, q: RowQuery, plan: Plan, driven: Driver | un
   const after = q.after ? sql<boolean>`r.position > ${q.after.position}` : TRUE;
   const from = driven ? sql`(${driven.rows}) x ${sql.raw(plan.pg ? 'JOIN' : 'CROSS JOIN')} dataset_rows r ${sql.raw(plan.pg ? 'ON r.id = x.row_id' : '')}` : sql`dataset_rows r`;
   const join = driven && !plan.pg ? [sql<boolean>`r.id = x.row_id`] : [];
-  const rows = await sql<{ id: string; cells: string; position: number }>`SELECT r.id, r.cells, r.position FROM ${from} WHERE ${and([...join, matching(plan, q, sql.ref(driven ? 'x.row_id' : 'r.id'), driven ? driven.rest : q.filter), after])}
+  const rows = await sql<{ id: string; cells: string; position: number }>`SELECT r.id, r.cells, r.position FROM ${from} WHERE ${and([...join, matching(plan, q, sql.ref(driven ? 'x.row_id' : 'r.id'), driven ? driven.rest : q.filter, driven?.scoped), after])}
             ORDER BY r.position LIMIT ${want} ${q.after ? sql`` : sql`OFFSET ${q.offset}`}`.execute(db);
   return rows.rows.map((r) => ({ id: r.id, cells: r.cells, position: Number(r.position), keys: [] }));
 }
@@ -273,7 +275,7 @@ async function sortedPage(db: Db, q: RowQuery, plan: Plan, driven: Driver | unde
   const base = and([
     sql`s0.column_id = ${keys[0]!.column}`,
     ...(pg ? [] : [sql<boolean>`r.id = s0.row_id`, ...(driven ? [sql<boolean>`s0.row_id = x.row_id`] : [])]),
-    matching(plan, q, sql.ref('s0.row_id'), driven ? driven.rest : q.filter),
+    matching(plan, q, sql.ref('s0.row_id'), driven ? driven.rest : q.filter, true),
   ]);
   const read = async (part: RawBuilder<boolean>, order: RawBuilder<unknown>[], limit: number, offset: number) => {
     const rows = await sql<Record<string, unknown> & { id: string; cells: string; position: number }>`SELECT ${select} FROM ${joins} WHERE ${and([base, part])}

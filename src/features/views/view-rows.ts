@@ -27,9 +27,11 @@ export async function prepareViewQuery(db: Db, datasetId: string, columns: reado
 }
 
 /** One page of a view: rows, matching total and the cursor of the next page (null at the end). */
-export async function readViewPage(db: Db, prepared: Awaited<ReturnType<typeof prepareViewQuery>>, page: { limit: number; offset: number }): Promise<{ rows: QueriedRow[]; total: number; nextCursor: string | null }> {
+export async function readViewPage(db: Db, prepared: Awaited<ReturnType<typeof prepareViewQuery>>, page: { limit: number; offset: number }, rowCount?: number): Promise<{ rows: QueriedRow[]; total: number; nextCursor: string | null }> {
   const q: RowQuery = { ...prepared.query, limit: page.limit, offset: page.offset, after: prepared.after };
-  const { rows, more, total } = await queryRows(db, q);
+  // Only a sort or a cursor: every row matches, and the dataset knows how many it has.
+  const known = !q.filter && q.q === undefined ? rowCount : undefined;
+  const { rows, more, total } = await queryRows(db, q, known);
   const last = rows[rows.length - 1];
   return { rows, total, nextCursor: more && last ? encodeCursor(prepared.query.sort, { keys: last.keys, position: last.position }) : null };
 }
