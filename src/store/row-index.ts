@@ -61,8 +61,7 @@ function valuesOf(rows: readonly { id: string; cells: string; decoded?: StoredCe
 }
 
 /**
- * Upserts values. A row's position comes from `dataset_rows` (the values of a changed row keep
- * their position; a new row's is its own). One JSON parameter per 1,000 values, one SQL text.
+ * Upserts values, 5,000 per statement in one JSON parameter (one SQL text for any batch).
  */
 async function putValues(db: Db, values: readonly ValueRow[], positions: 'given' | 'stored'): Promise<void> {
   for (const part of chunk(values, 5000)) {
@@ -70,15 +69,20 @@ async function putValues(db: Db, values: readonly ValueRow[], positions: 'given'
     const v = isPostgres(db)
       ? sql`SELECT x->>0 AS row_id, x->>1 AS column_id, (x->>2)::int AS position, (x->>3)::double precision AS num, x->>4 AS txt, x->>5 AS status FROM json_array_elements(CAST(${list} AS json)) AS x`
       : sql`SELECT json_extract(value, '$[0]') AS row_id, json_extract(value, '$[1]') AS column_id, json_extract(value, '$[2]') AS position, json_extract(value, '$[3]') AS num, json_extract(value, '$[4]') AS txt, json_extract(value, '$[5]') AS status FROM json_each(${list})`;
-    // A build knows each row's position; a changed row's values keep theirs (a new row's comes from dataset_rows).
-    const source = positions === 'given' ? sql`SELECT v.row_id, v.column_id, v.position, v.num, v.txt, v.status FROM (${v}) AS v WHERE true` : sql`SELECT v.row_id, v.column_id, r.position, v.num, v.txt, v.status FROM (${v}) AS v JOIN dataset_rows r ON r.id = v.row_id WHERE true`;
-    // Only values that changed are written: most writes change a status or another column, and
-    // rewriting an unchanged value would still rewrite its index entries.
-    const changed = isPostgres(db)
-      ? sql`row_values.num IS DISTINCT FROM excluded.num OR row_values.txt IS DISTINCT FROM excluded.txt OR row_values.status <> excluded.status`
-      : sql`row_values.num IS NOT excluded.num OR row_values.txt IS NOT excluded.txt OR row_values.status <> excluded.status`;
+    // A build and new rows bring their positions. A changed row's values keep theirs, and only
+    // values that changed are written: most writes change a status or another column, and an
+    // upsert of an unchanged value still rewrites (SQLite) or locks (PostgreSQL) its entry.
+    const pg = isPostgres(db);
+    const differs = pg
+      ? sql`o.row_id IS NULL OR o.num IS DISTINCT FROM v.num OR o.txt IS DISTINCT FROM v.txt COLLATE "C" OR o.status <> v.status`
+      : sql`o.row_id IS NULL OR o.num IS NOT v.num OR o.txt IS NOT v.txt OR o.status <> v.status`;
+    const source =
+      positions === 'given'
+        ? sql`SELECT v.row_id, v.column_id, v.position, v.num, v.txt, v.status FROM (${v}) AS v WHERE true`
+        : sql`SELECT v.row_id, v.column_id, r.position, v.num, v.txt, v.status FROM (${v}) AS v JOIN dataset_rows r ON r.id = v.row_id
+              LEFT JOIN row_values o ON o.row_id = v.row_id AND o.column_id = v.column_id WHERE ${differs}`;
     await sql`INSERT INTO row_values (row_id, column_id, position, num, txt, status) ${source}
-              ON CONFLICT (row_id, column_id) DO UPDATE SET num = excluded.num, txt = excluded.txt, status = excluded.status WHERE ${changed}`.execute(db);
+              ON CONFLICT (row_id, column_id) DO UPDATE SET num = excluded.num, txt = excluded.txt, status = excluded.status`.execute(db);
   }
 }
 

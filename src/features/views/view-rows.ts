@@ -20,7 +20,7 @@ export async function prepareViewQuery(db: Db, datasetId: string, columns: reado
   const checked = checkViewQuery({ filter, sort: params.sort, q: params.q }, columns, paths);
   const typed = columns.map((c) => ({ id: c.id, dataType: dataTypeOf(c) }));
   const sort = toRowSort(checked, typed);
-  const query = { datasetId, columnCount: columns.length, filter: toRowFilter(checked.filter, typed, paths.filter), sort, q: checked.q };
+  const query = { datasetId, columnIds: columns.map((c) => c.id), filter: toRowFilter(checked.filter, typed, paths.filter), sort, q: checked.q };
   const after = params.cursor !== undefined ? decodeCursor(params.cursor, sort) : null;
   await ensureRowIndexes(db, datasetId, indexedColumnsOf(checked));
   return { checked, query, after };
