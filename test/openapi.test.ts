@@ -42,7 +42,7 @@ describe('OpenAPI and docs', () => {
     ];
     for (const [method, path] of expected) assert.ok(doc.paths[path]?.[method], `${method.toUpperCase()} ${path} is documented`);
     const dataParams = doc.paths['/api/v2/datasets/{datasetId}/data'].get.parameters.map((p: any) => p.name).sort();
-    assert.deepEqual(dataParams, ['columns', 'datasetId', 'includeMetadata', 'limit', 'page']);
+    assert.deepEqual(dataParams, ['columns', 'cursor', 'datasetId', 'filter', 'includeMetadata', 'limit', 'page', 'q', 'sort']);
     const limit = doc.paths['/api/v2/datasets'].get.parameters.find((p: any) => p.name === 'limit');
     assert.equal(limit.schema.maximum, 100);
     const createBody = doc.paths['/api/v2/datasets'].post.requestBody.content['application/json'].schema;
