@@ -445,7 +445,7 @@ export const migrations: Record<string, Migration> = {
       if (lite) {
         // An INTEGER PRIMARY KEY: FTS5 finds its documents by it, and VACUUM keeps it (a bare rowid may change).
         await sql`CREATE TABLE row_text (id INTEGER PRIMARY KEY, row_id TEXT NOT NULL UNIQUE REFERENCES dataset_rows(id) ON DELETE CASCADE, dataset_id TEXT NOT NULL, body TEXT NOT NULL)`.execute(db);
-        await sql`CREATE VIRTUAL TABLE row_text_fts USING fts5(body, content='row_text', content_rowid='id', tokenize='trigram')`.execute(db);
+        await sql`CREATE VIRTUAL TABLE row_text_fts USING fts5(body, content='row_text', content_rowid='id', tokenize='trigram', detail='none')`.execute(db);
         await sql`CREATE TRIGGER row_text_ai AFTER INSERT ON row_text BEGIN INSERT INTO row_text_fts(rowid, body) VALUES (new.id, new.body); END`.execute(db);
         await sql`CREATE TRIGGER row_text_ad AFTER DELETE ON row_text BEGIN INSERT INTO row_text_fts(row_text_fts, rowid, body) VALUES ('delete', old.id, old.body); END`.execute(db);
         await sql`CREATE TRIGGER row_text_au AFTER UPDATE OF body ON row_text BEGIN
