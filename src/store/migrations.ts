@@ -504,6 +504,12 @@ export const migrations: Record<string, Migration> = {
         await sql`CREATE TABLE row_text (row_id text PRIMARY KEY REFERENCES dataset_rows(id) ON DELETE CASCADE, dataset_id text NOT NULL, body text NOT NULL)`.execute(db);
       }
       await sql`CREATE INDEX row_text_dataset ON row_text (dataset_id)`.execute(db);
+      // The rows' position index also holds their id: a query that walks a dataset's rows and
+      // tests each id (a search term in most rows, a filter's id list) reads the index only,
+      // instead of every row's cells (about 1 KB each). Same name and leading columns: every query
+      // that used it still does.
+      await sql`DROP INDEX dataset_rows_position`.execute(db);
+      await sql`CREATE INDEX dataset_rows_position ON dataset_rows (dataset_id, position, id)`.execute(db);
       if (lite) return;
       // pg_trgm is a trusted extension (PostgreSQL 13+): a database owner may create it. It goes to
       // public when that schema exists, so every cellwise schema of the database shares one copy
