@@ -437,8 +437,9 @@ export const migrations: Record<string, Migration> = {
                   WHERE metadata <> '{}'`.execute(db);
         await sql`UPDATE cell_meta SET needs_review = 1 WHERE metadata <> '{}' AND metadata::jsonb -> 'needsReview' = 'true'::jsonb AND review_decision IS DISTINCT FROM 'approved'`.execute(db);
       }
-      await sql`CREATE INDEX cell_meta_needs_review ON cell_meta (row_id, column_id) WHERE needs_review = 1`.execute(db);
-      await sql`CREATE INDEX cell_meta_reviewed ON cell_meta (review_decision, row_id) WHERE review_decision IS NOT NULL`.execute(db);
+      // Column first: "needs review in this column" is a range; "in any cell" reads the whole (small) index.
+      await sql`CREATE INDEX cell_meta_needs_review ON cell_meta (column_id, row_id) WHERE needs_review = 1`.execute(db);
+      await sql`CREATE INDEX cell_meta_reviewed ON cell_meta (review_decision, column_id, row_id) WHERE review_decision IS NOT NULL`.execute(db);
 
       await db.schema
         .createTable('row_index_columns')
