@@ -5,7 +5,8 @@
  * For each backend: a CSV upload of 100,000 rows, then GET /data?limit=50 (median of 20 after 3
  * warm-ups) for the plain page (the baseline), an equality filter on a text and on a number
  * column, a range filter, a sort, needsReview (any cell and one column), filter + sort, a deep
- * keyset page (cursor at row 50,000 of a sort) and the q fallback; then what the typed values
+ * keyset page (cursor at row 50,000 of a sort) and searches (q: the index build, then a rare word,
+ * a common word, two words, no match, q with a filter and a sort); then what the typed values
  * cost: the on-demand build per column, disk, and writes (1,000-row POSTs and an engine-like
  * status change of 2,000 rows) with no column indexed against three columns indexed.
  *
@@ -172,7 +173,16 @@ async function run(backend: 'sqlite' | 'postgres') {
     const half = Math.max(1, Math.floor(ROWS / 2000));
     const deep = await api('GET', `/api/v2/datasets/${ds}/data?limit=1000&page=${half}&columns=${col('id')}&sort=${col('employees')}:asc`);
     await time(`deep keyset page (sort, cursor at row ${half * 1000})`, { sort: `${col('employees')}:asc`, cursor: deep.pagination.nextCursor }, 50);
-    await time('q fallback (LIKE over cells, "Company 4242")', { q: 'Company 4242' });
+    // Search (store/row-search.ts): the first q on a dataset builds its search text and index.
+    t = performance.now();
+    await api('GET', `/api/v2/datasets/${ds}/data?limit=50&q=${encodeURIComponent('first search')}`);
+    console.log(`search index build (the first q on the dataset, ${ROWS + 10_000} rows): ${((performance.now() - t) / 1000).toFixed(2)} s`);
+    await time('q, a word in one row ("contact4242@")', { q: 'contact4242@' }, 100);
+    await time('q, a word in 1 row of 500 ("City 123")', { q: 'City 123' }, 100);
+    await time('q, two words ("company 4242")', { q: 'company 4242' }, 100);
+    await time('q, a word in every row ("longer")', { q: 'longer' }, 100);
+    await time('q, no match ("zanzibar")', { q: 'zanzibar' }, 100);
+    await time('q + filter + sort ("company 42", employees > 10,000, city:asc)', { q: 'company 42', filter: f({ column: col('employees'), op: 'gt', value: 10000 }), sort: `${col('city')}:asc` }, 100);
   } finally {
     await server.close();
     if (schema) {

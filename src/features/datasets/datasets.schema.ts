@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { BooleanQuery, Pagination, pageQuery } from '../../http/common.schema.ts';
 import { DataType } from '../columns/data-type.ts';
 import { DatasetType, DatasetTypeInput, TaskType } from '../columns/task-types.ts';
+import { ReviewCounts } from '../review/review.schema.ts';
 import { ViewQueryParams } from '../views/query.schema.ts';
 
 export const Column = z
@@ -23,7 +24,11 @@ export const Dataset = z
     updatedAt: z.string(),
   })
   .openapi('Dataset');
-export const DatasetDetail = Dataset.extend({ columns: z.array(Column), activeTaskId: z.string().nullable() }).openapi('DatasetDetail');
+export const DatasetDetail = Dataset.extend({
+  columns: z.array(Column),
+  activeTaskId: z.string().nullable(),
+  review: ReviewCounts.openapi({ description: '(cellwise) the review queue: cells that need review, approved, rejected' }),
+}).openapi('DatasetDetail');
 
 export const Cell = z
   .object({
@@ -56,6 +61,7 @@ export const DatasetDataQuery = z.object({
   columns: z.string().optional().openapi({ description: 'comma-separated column ids' }),
   includeMetadata: BooleanQuery.default(false),
   ...ViewQueryParams,
+  viewId: z.string().min(1).max(200).optional().openapi({ param: { name: 'viewId', in: 'query' }, description: "a saved view of the dataset (GET /datasets/{id}/views): its filter, sort, q and columns apply; a parameter given as well replaces the view's part. A view naming a deleted column answers VIEW_OUTDATED" }),
 });
 
 const cellValue = z.unknown();
