@@ -49,6 +49,7 @@ export function CellPanel({ dataset, row, column, cell, readOnly, initialDraft, 
   });
   const m = (c?.metadata ?? {}) as Record<string, unknown>;
   const err = m.error as { code?: string; message?: string; retryable?: boolean } | undefined;
+  const review = m.review as { decision?: string; note?: unknown; at?: unknown } | undefined;
   const usage = m.usage as { inputTokens?: number; outputTokens?: number; input?: number; output?: number } | undefined;
   const inputs = m.inputs as { columnId: string; cellId?: string }[] | undefined;
   const pretty = c && c.value !== null && typeof c.value === 'object' ? JSON.stringify(c.value, null, 2) : valueText(c?.value);
@@ -73,6 +74,16 @@ export function CellPanel({ dataset, row, column, cell, readOnly, initialDraft, 
               <span className={`badge cell-${c.status}`}>{c.status}</span>
               {m.needsReview === true && <span className="badge needs-review">needs review</span>}
             </dd>
+            {review && (review.decision === 'approved' || review.decision === 'rejected') && (
+              <>
+                <dt>Review</dt>
+                <dd data-testid="cell-review">
+                  <span className={`badge review-${review.decision}`}>{review.decision}</span>
+                  {typeof review.at === 'string' ? ` ${new Date(review.at).toLocaleString()}` : ''}
+                  {typeof review.note === 'string' && review.note ? <blockquote>{review.note}</blockquote> : null}
+                </dd>
+              </>
+            )}
             {typeof m.confidence === 'number' && (
               <>
                 <dt>Confidence</dt>

@@ -14,8 +14,25 @@ import { Legend } from './legend';
 import { firstBlock, type CellUpdate } from './grid-window';
 import type { Column } from '../../api/client';
 import { useMediaQuery } from '../../ui/use-media-query';
+import { ReviewPanel } from '../review/review-panel';
+import { HeaderMenu, type HeaderMenuAction } from '../views/sort-panel';
+import { ViewBar } from '../views/view-bar';
+import { EMPTY_VIEW, narrowsRows, sameView, shownColumns, viewParams, type ViewState } from '../views/view-state';
+import { stateOf, type SavedView } from '../views/views-api';
 
-type Panel = { kind: 'column'; columnId: string | null } | { kind: 'cell'; row: number; col: number; draft?: string; error?: unknown } | null;
+type Panel = { kind: 'column'; columnId: string | null } | { kind: 'cell'; row: number; col: number; draft?: string; error?: unknown } | { kind: 'review' } | null;
+
+/** Review counts of GET /datasets/{id} (issue 19). */
+export function reviewCounts(d: object): { needsReview: number; approved: number; rejected: number } | undefined {
+  const r = (d as { review?: { needsReview?: unknown; approved?: unknown; rejected?: unknown } }).review;
+  return r && typeof r.needsReview === 'number' ? { needsReview: r.needsReview, approved: Number(r.approved ?? 0), rejected: Number(r.rejected ?? 0) } : undefined;
+}
+
+/** What GET /data is asked for a view: a saved view unchanged by its id, otherwise its parts. */
+export function requestParams(view: ViewState, saved: SavedView | null): Record<string, string> {
+  if (saved && sameView(view, stateOf(saved))) return { viewId: saved.viewId };
+  return viewParams(view);
+}
 type Dialog = 'run' | 'export' | 'new-rows' | null;
 
 export function DatasetPage({ datasetId }: { datasetId: string }) {
@@ -28,6 +45,30 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
   const [task, setTask] = useState<Pick<Task, 'taskId' | 'status' | 'progress'> & { error?: string | null } | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [editError, setEditError] = useState<unknown>(null);
+  // The view: what GET /data is asked for (filter, sort, search, columns), and the saved view it
+  // came from. `total` is the view's row count, from its answers.
+  const [view, setView] = useState<ViewState>(EMPTY_VIEW);
+  const [saved, setSaved] = useState<SavedView | null>(null);
+  const [viewVersion, setViewVersion] = useState(0);
+  const [viewOpen, setViewOpen] = useState<'filter' | 'sort' | 'columns' | null>(null);
+  const [total, setTotal] = useState<number | undefined>(undefined);
+  const [menu, setMenu] = useState<{ columnId: string; x: number; y: number } | null>(null);
+  const [filterSeed, setFilterSeed] = useState<string | undefined>(undefined);
+  const changeView = useCallback((next: ViewState) => {
+    setView((old) => {
+      if (JSON.stringify(viewParams(old)) !== JSON.stringify(viewParams(next))) setTotal(undefined);
+      return next;
+    });
+    setPanel((p) => (p?.kind === 'cell' ? null : p));
+  }, []);
+  const applySaved = useCallback(
+    (v: SavedView | null) => {
+      setSaved(v);
+      changeView(v ? stateOf(v) : EMPTY_VIEW);
+      setViewVersion((n) => n + 1);
+    },
+    [changeView],
+  );
   // The first rows come with the columns and the row count: the grid starts from them. The
   // description (GET /datasets/{id}) is asked for once they are in, not alongside: on a large
   // table it is the slower answer (its linked-datasources lookup reads every cell), and a server
@@ -88,6 +129,20 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
     [datasetId],
   );
 
+  const narrowing = narrowsRows(view);
+  const params = requestParams(view, saved);
+  const onReviewed = useCallback(
+    (rowId: string) => {
+      void refetchDataset();
+      if (narrowing) grid.current?.reload();
+      else {
+        const row = grid.current?.rowIndexOf(rowId);
+        if (row !== undefined) void grid.current?.refreshRow(row);
+      }
+    },
+    [refetchDataset, narrowing],
+  );
+
   if (dataset.isError) {
     if (dataset.error instanceof ApiError && dataset.error.status === 404) return <NotFound what="dataset" />;
     return <ErrorState error={dataset.error} retry={() => void dataset.refetch()} />;
@@ -98,6 +153,25 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
   const running = task && (task.status === 'queued' || task.status === 'processing');
   const locked = d.status === 'processing' || Boolean(running);
   const readOnly = narrow || locked;
+  const shown = shownColumns(d.columns, view);
+  const counts = reviewCounts(d);
+  const menuColumn = menu ? d.columns.find((c) => c.columnId === menu.columnId) : undefined;
+  const onMenu = (a: HeaderMenuAction) => {
+    const id = menu!.columnId;
+    setMenu(null);
+    const rest = view.sort.filter((s) => s.columnId !== id);
+    if (a === 'asc' || a === 'desc') changeView({ ...view, sort: [{ columnId: id, direction: a }] });
+    else if (a === 'then-asc' || a === 'then-desc') changeView({ ...view, sort: [...rest, { columnId: id, direction: a === 'then-asc' ? 'asc' : 'desc' }] });
+    else if (a === 'unsort') changeView({ ...view, sort: rest });
+    else if (a === 'hide') changeView({ ...view, columns: shown.map((c) => c.columnId).filter((c) => c !== id) });
+    else if (a === 'edit') setPanel({ kind: 'column', columnId: id });
+    else if (a === 'filter') {
+      setFilterSeed(id);
+      setViewVersion((n) => n + 1);
+      setViewOpen('filter');
+    }
+    if (a !== 'filter' && a !== 'edit') requestAnimationFrame(() => document.querySelector<HTMLElement>('.grid canvas')?.focus());
+  };
   return (
     <div className="dataset-page">
       <div className="dataset-head">
@@ -126,6 +200,30 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
       </div>
       {task && <TaskProgress datasetId={datasetId} task={task} onDismiss={() => setTask(null)} />}
       {narrow && <p className="muted small">Read-only on a narrow screen: open this page on a wider screen to edit and run.</p>}
+      <ViewBar
+        datasetId={datasetId}
+        columns={d.columns}
+        view={view}
+        saved={saved}
+        total={narrowing ? total : undefined}
+        rowCount={d.rowCount}
+        open={viewOpen}
+        setOpen={(o) => {
+          setFilterSeed(undefined);
+          setViewOpen(o);
+        }}
+        version={viewVersion}
+        filterSeed={filterSeed}
+        onChange={(v) => {
+          setLoadError(null);
+          changeView(v);
+        }}
+        onApply={(v) => {
+          setLoadError(null);
+          applySaved(v);
+        }}
+        review={{ count: counts?.needsReview, onStart: () => setPanel({ kind: 'review' }) }}
+      />
       <Legend />
       <ErrorText error={loadError} />
       {editError && !panel ? <ErrorText error={editError} /> : null}
@@ -140,17 +238,45 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
             <GridView
               ref={grid}
               datasetId={datasetId}
-              columns={d.columns}
-              rowCount={d.rowCount}
+              columns={shown}
+              rowCount={narrowing ? (total ?? d.rowCount) : d.rowCount}
               readOnly={readOnly}
+              view={params}
+              sort={view.sort}
+              onTotal={setTotal}
+              onHeaderMenu={(columnId, x, y) => setMenu({ columnId, x, y })}
               onOpenCell={(row, col) => setPanel({ kind: 'cell', row, col })}
-              onOpenColumn={(columnId) => !narrow && setPanel({ kind: 'column', columnId })}
+              onOpenColumn={(columnId) => {
+                if (!narrow) return setPanel({ kind: 'column', columnId });
+                // Read-only on a narrow screen: a header opens its menu (sort, filter) instead.
+                const i = shown.findIndex((c) => c.columnId === columnId);
+                const canvas = document.querySelector('.grid canvas')?.getBoundingClientRect();
+                if (canvas && i >= 0) setMenu({ columnId, x: canvas.x + 48 + shown.slice(0, i).reduce((w, c) => w + (c.taskType === 'raw' ? 180 : 220), 0), y: canvas.y + 36 });
+              }}
               onEdit={(row, col, text) => void onEdit(row, col, text)}
               onSelectionTarget={setTarget}
               onLoadError={setLoadError}
             />
           )}
+          {narrowing && total === 0 && !loadError && (
+            <div className="state empty grid-overlay" role="status">
+              <h2>No rows match this view</h2>
+              <p>Change or clear the filter or the search.</p>
+            </div>
+          )}
         </div>
+        {panel?.kind === 'review' && (
+          <ReviewPanel
+            dataset={d}
+            view={view}
+            needsReview={counts?.needsReview}
+            onDecided={(item) => onReviewed(item.rowId)}
+            onClose={() => {
+              setPanel(null);
+              requestAnimationFrame(() => document.querySelector<HTMLElement>('.grid canvas')?.focus());
+            }}
+          />
+        )}
         {panel?.kind === 'column' && (
           <ColumnPanel
             key={panel.columnId ?? 'new'}
@@ -169,7 +295,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
             key={`${panel.row}:${panel.col}`}
             dataset={d}
             row={panel.row}
-            column={d.columns[panel.col]!}
+            column={shown[panel.col]!}
             cell={grid.current?.cellAt(panel.row, panel.col)}
             rowId={grid.current?.rowIdAt(panel.row)}
             readOnly={readOnly}
@@ -185,7 +311,8 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
       </div>
       {dialog === 'run' && <RunDialog dataset={d} target={target} onClose={() => setDialog(null)} onStarted={(t) => { setTask(t); void refetchDataset(); }} />}
       {dialog === 'new-rows' && <NewRowsDialog dataset={d} onClose={() => setDialog(null)} onStarted={(t) => { setTask(t); void refetchDataset(); }} />}
-      {dialog === 'export' && <ExportDialog dataset={d} onClose={() => setDialog(null)} />}
+      {dialog === 'export' && <ExportDialog dataset={d} view={narrowing || view.columns ? { state: view, params, name: saved?.name, total } : undefined} onClose={() => setDialog(null)} />}
+      {menu && menuColumn && <HeaderMenu column={menuColumn} x={menu.x} y={menu.y} sort={view.sort} canEdit={!narrow} onAction={onMenu} onClose={() => setMenu(null)} />}
     </div>
   );
 }
