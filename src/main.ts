@@ -27,6 +27,8 @@ import { registerTaskRoutes } from './features/tasks/tasks.routes.ts';
 import { registerEventRoutes } from './features/events/events.routes.ts';
 import { createCellService } from './features/cells/cells.service.ts';
 import { registerCellRoutes } from './features/cells/cells.routes.ts';
+import { createReviewService } from './features/review/review.service.ts';
+import { registerReviewRoutes } from './features/review/review.routes.ts';
 import { createColumnService } from './features/columns/columns.service.ts';
 import { registerColumnRoutes } from './features/columns/columns.routes.ts';
 import { createDatasetAccess } from './features/datasets/dataset-access.ts';
@@ -107,6 +109,7 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   registerColumnRoutes(app, createColumnService({ access }), async (auth, datasetId, columnId) => ({ taskId: (await tasks.createBulk(auth, datasetId, { columnIds: [columnId] })).taskId }));
   registerRowRoutes(app, createRowService({ access }));
   registerCellRoutes(app, createCellService({ access, datasources }));
+  registerReviewRoutes(app, createReviewService({ store, access, live }));
   registerDatasourceRoutes(app, datasources);
   registerExportRoutes(app, exportsService);
   registerWebhookRoutes(app, webhooks);

@@ -16,7 +16,8 @@ import { EXAMPLE_ROWS, generateRows, ROWS_PER_BATCH, SHORTFALL_ROUNDS } from './
 import { now, type Store } from '../store/store.ts';
 import * as tasksDb from '../store/tasks.ts';
 import { createFlights, createLlmCache, createLlmClient, emptyTally, type CacheWrite, type CallTally } from './cache.ts';
-import { CellError, type ExecutionResult } from './executor.ts';
+import { CellError, withReviewerFeedback, type ExecutionResult, type RejectedAnswer } from './executor.ts';
+import { rejectedReviews, type PendingRejection } from '../store/review.ts';
 import type { Executors } from './executors/index.ts';
 import { createLimiter } from './limiter.ts';
 import { createShares } from './shares.ts';
@@ -40,6 +41,8 @@ type TaskContext = { task: tasksDb.TaskRecord; dataset: DatasetRecord; columns: 
 /** An item in hand; `writing` once its result waits for the group commit (it then no longer holds a claim slot). */
 type Inflight = { item: tasksDb.ClaimedItem; controller: AbortController; done: Promise<void>; writing?: boolean };
 type RowCells = { columnId: string; value: unknown; status: string }[];
+/** A claim's rows, and the cells of it a reviewer rejected (by cell id): their notes go to the model. */
+type Prepared = { rows: Map<string, RowCells>; rejected: Map<string, PendingRejection> };
 type Failure = { code: string; message: string; retryable: boolean; retryAfterMs?: number };
 
 const BACKOFF_BASE_MS = 500;
@@ -120,11 +123,11 @@ export function createEngine(deps: EngineDeps) {
           logger.error('claiming task items failed', { error: String(err) });
         }
       }
-      let rows = new Map<string, RowCells>();
+      let prepared: Prepared = { rows: new Map(), rejected: new Map() };
       if (claimed.length) {
         await announceStarts(claimed);
         try {
-          rows = await prepareClaimed(claimed);
+          prepared = await prepareClaimed(claimed);
         } catch (err) {
           // The items stay leased to us; they are processed without the prefetch, or expire.
           logger.error('preparing claimed items failed', { error: String(err) });
@@ -134,7 +137,7 @@ export function createEngine(deps: EngineDeps) {
         const controller = new AbortController();
         const entry: Inflight = { item, controller, done: Promise.resolve() };
         inflight.set(keyOf(item), entry);
-        entry.done = processItem(item, controller.signal, rows.get(item.rowId))
+        entry.done = processItem(item, controller.signal, prepared.rows.get(item.rowId), prepared.rejected.get(cellId(item.rowId, item.columnId)))
           .catch((err: unknown) => logger.error('task item failed unexpectedly', { ...item, error: String(err) }))
           .finally(() => {
             inflight.delete(keyOf(item));
@@ -151,11 +154,12 @@ export function createEngine(deps: EngineDeps) {
    * claimed item's lower stages in its row are finished (the claim's condition) and the dataset is
    * locked, so the values read now are the values the executor must see.
    */
-  async function prepareClaimed(items: tasksDb.ClaimedItem[]): Promise<Map<string, RowCells>> {
+  async function prepareClaimed(items: tasksDb.ClaimedItem[]): Promise<Prepared> {
     const cellItems = items.filter((i) => i.columnId !== tasksDb.GENERATE_COLUMN);
-    if (!cellItems.length) return new Map();
+    if (!cellItems.length) return { rows: new Map(), rejected: new Map() };
     await tasksDb.markClaimedProcessing(store.db, owner, cellItems, now());
-    return tasksDb.rowsCells(store.db, cellItems.map((i) => i.rowId));
+    const [rows, rejected] = await Promise.all([tasksDb.rowsCells(store.db, cellItems.map((i) => i.rowId)), rejectedReviews(store.db, cellItems)]);
+    return { rows, rejected };
   }
 
   /**
@@ -227,7 +231,7 @@ export function createEngine(deps: EngineDeps) {
     return ctx;
   }
 
-  async function processItem(item: tasksDb.ClaimedItem, signal: AbortSignal, prefetched?: RowCells) {
+  async function processItem(item: tasksDb.ClaimedItem, signal: AbortSignal, prefetched?: RowCells, pending?: PendingRejection) {
     const ctx = await context(item.taskId);
     const column = ctx?.columns.find((c) => c.id === item.columnId);
     if (!ctx) return; // the dataset was deleted: its items went with it
@@ -241,6 +245,9 @@ export function createEngine(deps: EngineDeps) {
     if (ctx.maxCostUsd !== undefined && (await overBudget(ctx, item))) return;
     const tally = emptyTally();
     let result: ExecutionResult;
+    // A rejected answer (its value is still in the row, unless a failed re-run emptied it) goes
+    // back to the model with the reviewer's note.
+    const rejected: RejectedAnswer | undefined = pending ? { value: 'rejectedValue' in pending ? pending.rejectedValue : (prefetched.find((c) => c.columnId === item.columnId)?.value ?? null), note: pending.review.note } : undefined;
     try {
       const cells = prefetched;
       const row: Record<string, unknown> = {};
@@ -250,11 +257,12 @@ export function createEngine(deps: EngineDeps) {
       if (failedDep) throw new CellError('DEPENDENCY_FAILED', `Column ${ctx.columns.find((c) => c.id === failedDep)?.name ?? failedDep} of this row is in error`);
       const executor = deps.executors[column.taskType];
       if (!executor) throw new CellError('NOT_IMPLEMENTED', `Task type ${column.taskType} has no executor`);
-      const llm = createLlmClient({ ...clientDeps, taskId: item.taskId }, ctx.task.workspaceId, tally, signal);
-      result = await executor.execute({ workspaceId: ctx.task.workspaceId, taskId: item.taskId, dataset: ctx.dataset, column, columns: ctx.columns, row, llm, defaultModel: config.model, signal });
+      const client = createLlmClient({ ...clientDeps, taskId: item.taskId }, ctx.task.workspaceId, tally, signal);
+      const llm = rejected ? withReviewerFeedback(client, rejected, column.name) : client;
+      result = await executor.execute({ workspaceId: ctx.task.workspaceId, taskId: item.taskId, dataset: ctx.dataset, column, columns: ctx.columns, row, llm, defaultModel: config.model, signal, ...(rejected ? { rejected } : {}) });
     } catch (err) {
       if (!(err instanceof LlmError) && !(err instanceof CellError)) logger.error('executor failed', { ...item, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-      return onFailure(ctx, item, tally, toFailure(err), signal);
+      return onFailure(ctx, item, tally, toFailure(err), signal, pending && rejected ? { review: pending.review, rejectedValue: rejected.value } : undefined);
     }
     const read = ctx.columns.filter((c) => column.dependsOn.includes(c.id));
     const threshold = column.metadata.confidence;
@@ -281,7 +289,7 @@ export function createEngine(deps: EngineDeps) {
     await afterItem(ctx, item);
   }
 
-  async function onFailure(ctx: TaskContext, item: tasksDb.ClaimedItem, tally: CallTally, failure: Failure, signal: AbortSignal) {
+  async function onFailure(ctx: TaskContext, item: tasksDb.ClaimedItem, tally: CallTally, failure: Failure, signal: AbortSignal, rejected?: PendingRejection) {
     if (tally.cacheWrites?.length && (signal.aborted || (failure.retryable && item.attempts < config.llmMaxAttempts))) {
       // Answers already paid for are kept even though the item goes back to the queue or was
       // cancelled (storing them also releases their claims: other processes may be waiting).
@@ -305,7 +313,9 @@ export function createEngine(deps: EngineDeps) {
     }
     // Requests that reached the provider are charged to the task even when the cell ends in error:
     // usage.llmCalls is what the provider received (see createLlmClient).
-    const metadata = { error: { code: failure.code, message: failure.message, retryable: failure.retryable }, ...(tally.model ? { model: tally.model } : {}), costUsd: Math.round(tally.costUsd * 1e10) / 1e10, cached: false, taskId: item.taskId, processedAt: now(), attempts: item.attempts };
+    // A failed re-run of a rejected cell keeps the rejection (with its note) for the next attempt.
+    const review = rejected ?? {};
+    const metadata = { error: { code: failure.code, message: failure.message, retryable: failure.retryable }, ...(tally.model ? { model: tally.model } : {}), costUsd: Math.round(tally.costUsd * 1e10) / 1e10, cached: false, taskId: item.taskId, processedAt: now(), attempts: item.attempts, ...review };
     const generation = item.columnId === tasksDb.GENERATE_COLUMN;
     const written = await write({ key: item, status: 'failed', usage: tally, ...(generation ? {} : { cell: { value: null, status: 'error', metadata } }) }, tally.cacheWrites);
     if (written && generation) await tasksDb.setTaskError(store.db, item.taskId, `Some rows could not be generated: ${failure.message}`);

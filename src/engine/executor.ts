@@ -34,7 +34,41 @@ export type ExecutionContext = {
    * no outside call with effects or cost of its own (web fetches, searches); approximate instead.
    */
   dryRun?: boolean;
+  /**
+   * A reviewer rejected this cell's previous answer (issue 19): the engine's LLM client adds the
+   * note and the rejected value to every request the executor makes (see withReviewerFeedback).
+   */
+  rejected?: RejectedAnswer;
 };
+
+/** The answer a reviewer rejected, and why. */
+export type RejectedAnswer = { value: unknown; note: string | null };
+
+/**
+ * An LLM client that tells the model about a rejected answer: the reviewer's note and the answer
+ * it replaces go at the end of the last user turn of every request (one place for every task
+ * type; a trailing turn of its own would make two user turns in a row, which some vendors merge or
+ * refuse). The request differs from the one that gave the rejected answer, so the cache cannot
+ * serve that answer again.
+ */
+export function withReviewerFeedback(llm: LlmClient, rejected: RejectedAnswer, columnName: string): LlmClient {
+  const previous = valueText(rejected.value);
+  const feedback =
+    `Reviewer feedback: a person checked the previous answer for "${columnName}" in this row and rejected it.` +
+    `\nRejected answer: ${previous.length > ROW_VALUE_MAX_CHARS ? `${previous.slice(0, ROW_VALUE_MAX_CHARS)}…` : previous}` +
+    (rejected.note ? `\nReviewer's note: ${rejected.note}` : '') +
+    '\nTake this feedback into account in your new answer.';
+  return {
+    complete(modelId, req) {
+      const messages = [...req.messages];
+      let last = -1;
+      for (let i = messages.length - 1; i >= 0 && last < 0; i--) if (messages[i]!.role === 'user') last = i;
+      if (last < 0) messages.push({ role: 'user', content: feedback });
+      else messages[last] = { ...messages[last]!, content: `${messages[last]!.content}\n\n${feedback}` };
+      return llm.complete(modelId, { ...req, messages });
+    },
+  };
+}
 
 export type Source = { type: 'web' | 'document' | 'map'; url?: string; title?: string; quote?: string; page?: number; datasourceId?: string; provider?: string };
 export type ExecutionResult = { value: unknown; metadata?: { confidence?: number; sources?: Source[]; [key: string]: unknown } };

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { BooleanQuery, Pagination, pageQuery } from '../../http/common.schema.ts';
 import { DataType } from '../columns/data-type.ts';
 import { DatasetType, DatasetTypeInput, TaskType } from '../columns/task-types.ts';
+import { ReviewCounts } from '../review/review.schema.ts';
 
 export const Column = z
   .object({ columnId: z.string(), name: z.string(), taskType: TaskType, metadata: z.record(z.string(), z.unknown()), position: z.number().int(), dataType: DataType })
@@ -22,7 +23,11 @@ export const Dataset = z
     updatedAt: z.string(),
   })
   .openapi('Dataset');
-export const DatasetDetail = Dataset.extend({ columns: z.array(Column), activeTaskId: z.string().nullable() }).openapi('DatasetDetail');
+export const DatasetDetail = Dataset.extend({
+  columns: z.array(Column),
+  activeTaskId: z.string().nullable(),
+  review: ReviewCounts.openapi({ description: '(cellwise) the review queue: cells that need review, approved, rejected' }),
+}).openapi('DatasetDetail');
 
 export const Cell = z
   .object({

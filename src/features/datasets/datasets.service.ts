@@ -8,6 +8,7 @@ import type { DatasetRecord } from '../../store/datasets.ts';
 import type { DatasourceRecord } from '../../store/datasources.ts';
 import { recordDatasetLinks } from '../../store/documents.ts';
 import { cellsOfRows, rowCellsInRange, rowsMetadata } from '../../store/rows.ts';
+import { reviewCounts } from '../../store/review.ts';
 import { now, type Db, type Store } from '../../store/store.ts';
 import { checkColumnName, checkColumns } from '../columns/column-rules.ts';
 import { createTypeTally, retypeValue } from '../columns/data-type.ts';
@@ -47,8 +48,8 @@ export function createDatasetService({ store, access, datasources, events, cance
   async function detail(auth: Auth, id: string) {
     const dataset = await access.get(auth, id);
     const [view] = await views(store.db, [dataset]);
-    const columns = await columnsDb.listColumns(store.db, id);
-    return { ...view!, columns: columns.map(columnView), activeTaskId: dataset.activeTaskId };
+    const [columns, review] = await Promise.all([columnsDb.listColumns(store.db, id), reviewCounts(store.db, [id])]);
+    return { ...view!, columns: columns.map(columnView), activeTaskId: dataset.activeTaskId, review: review.get(id)! };
   }
 
   function newDataset(auth: Auth, input: { name: string; type: DatasetType; description?: string | null | undefined; sourceDatasourceId?: string | null }): DatasetRecord {
