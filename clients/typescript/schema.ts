@@ -262,6 +262,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v2/datasets/{datasetId}/cells/{cellId}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve or reject a computed cell
+         * @description Writes `metadata.review` `{decision, note, keyId, at}` and sets `needsReview` false. A rejected cell becomes `stale` (the done cells that read it in its row too); when it runs again, the note and the rejected value go to the model as the reviewer's feedback. Only a computed cell with a value can be reviewed: a raw column's cell or a cell without a value is INVALID_PARAMETERS. Editing the value, or a new answer from a run, clears the review. PROCESSING_IN_PROGRESS while a task runs.
+         */
+        post: operations["reviewCell"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/datasets/{datasetId}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve or reject the cells of a selection at once
+         * @description Targets like a bulk task: `cellIds` (each must be a computed cell with a value, or nothing is written), or `rowIds` and/or `columnIds` (the computed cells of those rows and columns that have a value; the others count as `skipped`). A raw column in `columnIds` is INVALID_PARAMETERS; a selection is required. One transaction.
+         */
+        post: operations["reviewCells"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v2/datasources/upload": {
         parameters: {
             query?: never;
@@ -654,6 +694,7 @@ export interface components {
         DatasetDetail: components["schemas"]["Dataset"] & {
             columns: components["schemas"]["Column"][];
             activeTaskId: string | null;
+            review: components["schemas"]["ReviewCounts"];
         };
         Column: {
             columnId: string;
@@ -669,6 +710,13 @@ export interface components {
         TaskType: "raw" | "doc_extraction" | "web_enrich" | "classification" | "ai_enrich" | "places_count";
         /** @enum {string} */
         DataType: "text" | "number" | "boolean" | "json" | "mixed";
+        /** @description (cellwise) the review queue: cells that need review, approved, rejected */
+        ReviewCounts: {
+            /** @description cells flagged needsReview (below their column's confidence threshold) and not yet reviewed */
+            needsReview: number;
+            approved: number;
+            rejected: number;
+        };
         CreateDatasetInput: {
             name: string;
             /** @enum {string} */
@@ -781,6 +829,41 @@ export interface components {
         };
         LinkDatasourceInput: {
             datasourceId: string;
+        };
+        ReviewedCell: {
+            cellId: string;
+            rowId: string;
+            columnId: string;
+            value?: unknown;
+            /** @enum {string} */
+            status: "done" | "stale" | "error";
+            metadata: {
+                [key: string]: unknown;
+            };
+        };
+        ReviewCellInput: {
+            decision: components["schemas"]["ReviewDecision"];
+            /** @description the reviewer's feedback; on a rejected cell it goes to the model when the cell runs again */
+            note?: string;
+        };
+        /** @enum {string} */
+        ReviewDecision: "approved" | "rejected";
+        ReviewCellsResult: {
+            datasetId: string;
+            decision: components["schemas"]["ReviewDecision"];
+            /** @description cells reviewed */
+            reviewed: number;
+            /** @description cells of the selection with nothing to review (no value) */
+            skipped: number;
+            review: components["schemas"]["ReviewCounts"];
+        };
+        ReviewCellsInput: {
+            decision: components["schemas"]["ReviewDecision"];
+            /** @description the reviewer's feedback; on a rejected cell it goes to the model when the cell runs again */
+            note?: string;
+            cellIds?: string[];
+            rowIds?: string[];
+            columnIds?: string[];
         };
         Datasource: {
             datasourceId: string;
@@ -2615,6 +2698,167 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CellDetail"];
+                };
+            };
+            /** @description INVALID_PARAMETERS and other bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ACCESS_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a *_NOT_FOUND code */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PROCESSING_IN_PROGRESS or IDEMPOTENCY_KEY_CONFLICT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reviewCell: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasetId: string;
+                cellId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewCellInput"];
+            };
+        };
+        responses: {
+            /** @description The cell, with its metadata */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewedCell"];
+                };
+            };
+            /** @description INVALID_PARAMETERS and other bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ACCESS_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a *_NOT_FOUND code */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PROCESSING_IN_PROGRESS or IDEMPOTENCY_KEY_CONFLICT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reviewCells: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewCellsInput"];
+            };
+        };
+        responses: {
+            /** @description What was reviewed, and the dataset's review counts after */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewCellsResult"];
                 };
             };
             /** @description INVALID_PARAMETERS and other bad input */

@@ -22,12 +22,6 @@ import { stateOf, type SavedView } from '../views/views-api';
 
 type Panel = { kind: 'column'; columnId: string | null } | { kind: 'cell'; row: number; col: number; draft?: string; error?: unknown } | { kind: 'review' } | null;
 
-/** Review counts of GET /datasets/{id} (issue 19). */
-export function reviewCounts(d: object): { needsReview: number; approved: number; rejected: number } | undefined {
-  const r = (d as { review?: { needsReview?: unknown; approved?: unknown; rejected?: unknown } }).review;
-  return r && typeof r.needsReview === 'number' ? { needsReview: r.needsReview, approved: Number(r.approved ?? 0), rejected: Number(r.rejected ?? 0) } : undefined;
-}
-
 /** What GET /data is asked for a view: a saved view unchanged by its id, otherwise its parts. */
 export function requestParams(view: ViewState, saved: SavedView | null): Record<string, string> {
   if (saved && sameView(view, stateOf(saved))) return { viewId: saved.viewId };
@@ -154,7 +148,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
   const locked = d.status === 'processing' || Boolean(running);
   const readOnly = narrow || locked;
   const shown = shownColumns(d.columns, view);
-  const counts = reviewCounts(d);
+  const counts = d.review;
   const menuColumn = menu ? d.columns.find((c) => c.columnId === menu.columnId) : undefined;
   const onMenu = (a: HeaderMenuAction) => {
     const id = menu!.columnId;

@@ -2,7 +2,8 @@ import { apiFetch, errorOf } from '../../api/client';
 
 /** One cell as GET /data gives it (metadata only with includeMetadata=true). */
 export type GridCellData = { cellId: string; value: unknown; status: string; metadata?: Record<string, unknown> };
-export type CellUpdate = { cellId: string; rowId: string; columnId: string; status: string; value?: unknown };
+/** A live `cell` event; `review` when the cell was just approved or rejected. */
+export type CellUpdate = { cellId: string; rowId: string; columnId: string; status: string; value?: unknown; review?: 'approved' | 'rejected' };
 
 /** Rows fetched per request: a few screens, well under the API's limit of 1000. */
 export const BLOCK = 200;
@@ -128,6 +129,8 @@ export class GridWindow {
       if ('value' in u) cell.value = u.value;
       // The full metadata (sources, confidence) is read when the cell is opened.
       if (cell.metadata && u.status !== 'done') cell.metadata = {};
+      // A reviewed cell no longer needs review (the state the grid shows).
+      else if (u.review) cell.metadata = { ...cell.metadata, needsReview: false, review: { decision: u.review } };
       damaged.push([col, row]);
     }
     return damaged;

@@ -1,4 +1,4 @@
-import { apiFetch, errorOf } from '../../api/client';
+import { api, apiFetch, errorOf, unwrap } from '../../api/client';
 import { parseSort, sortParam, type FilterGroup, type ViewState } from './view-state';
 
 /** A saved view as the API keeps it (issue 19: POST /datasets/{id}/views). */
@@ -37,6 +37,11 @@ export function stateOf(v: SavedView): ViewState {
 }
 
 /** POST /datasets/{id}/cells/{cellId}/review. */
-export function reviewCell(datasetId: string, cellId: string, decision: 'approved' | 'rejected', note?: string): Promise<unknown> {
-  return call(`/api/v2/datasets/${encodeURIComponent(datasetId)}/cells/${encodeURIComponent(cellId)}/review`, { method: 'POST', body: JSON.stringify({ decision, ...(note ? { note } : {}) }) });
+export function reviewCell(datasetId: string, cellId: string, decision: 'approved' | 'rejected', note?: string) {
+  return unwrap(api.POST('/api/v2/datasets/{datasetId}/cells/{cellId}/review', { params: { path: { datasetId, cellId } }, body: { decision, ...(note ? { note } : {}) } }));
+}
+
+/** POST /datasets/{id}/review: the cells of a selection at once. */
+export function reviewSelection(datasetId: string, body: { decision: 'approved' | 'rejected'; note?: string; cellIds?: string[]; rowIds?: string[]; columnIds?: string[] }) {
+  return unwrap(api.POST('/api/v2/datasets/{datasetId}/review', { params: { path: { datasetId } }, body }));
 }
