@@ -221,7 +221,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
       <Legend />
       <ErrorText error={loadError} />
       {editError && !panel ? <ErrorText error={editError} /> : null}
-      <div className="workspace">
+      <div className={panel?.kind === 'review' ? 'workspace reviewing' : 'workspace'}>
         <div className="grid-wrap">
           {d.columns.length === 0 ? (
             <div className="state empty">

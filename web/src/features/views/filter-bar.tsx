@@ -182,7 +182,7 @@ function ConditionFields({ draft: d, columns, onChange }: { draft: Draft; column
   const column = columns.find((c) => c.columnId === d.column);
   return (
     <>
-      <select id={id('kind')} aria-label="Condition on" value={d.kind} onChange={(e) => onChange({ kind: e.target.value as Kind, ...(e.target.value === 'value' && !d.column ? { column: columns[0]?.columnId ?? '' } : {}) })}>
+      <select id={id('kind')} aria-label="Condition on" value={d.kind} onChange={(e) => onChange({ kind: e.target.value as Kind, column: e.target.value === 'value' ? d.column || (columns[0]?.columnId ?? '') : '' })}>
         {(Object.keys(KIND_LABELS) as Kind[]).map((k) => (
           <option key={k} value={k}>
             {KIND_LABELS[k]}

@@ -1,0 +1,232 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { startFakeOpenAI, type FakeLlmServer, type RecordedRequest } from '../fakes/openai-server.ts';
+import { ADMIN_KEY, startTestApp, type TestApp } from '../helpers/app.ts';
+import { browserSkip, cellText, clickCell, ensureWebBuild, launchBrowser, pageTracker, signIn } from '../helpers/browser.ts';
+import { waitForTask } from '../helpers/tasks.ts';
+
+/**
+ * Views in the browser (issue 19), against the real server and the fake LLM: the filter bar (value
+ * and cell-state conditions, all/any), sorts from the header menu by keyboard, the search box,
+ * saved views, review mode by keyboard, and the export of a view. Rows are filtered by the server;
+ * each expectation is worked out here from the rows the test wrote.
+ */
+const CITIES = ['Lyon', 'Paris', 'Lille', 'Nantes'];
+const N = 12;
+/** Row i: Company i, its city, a revenue, and a Sector answered with confidence 0.4 when i % 3 === 0 (threshold 0.7). */
+const ROWS = Array.from({ length: N }, (_, i) => ({ Name: `Company ${i}`, City: CITIES[i % 4]!, Revenue: (i * 37) % 100 }));
+const NEEDS_REVIEW = ROWS.map((_, i) => i).filter((i) => i % 3 === 0);
+const sector = (i: number) => `Sector ${i % 4}`;
+
+const userText = (r: RecordedRequest) => String(r.body.messages?.filter((m) => m.role === 'user').at(-1)?.content ?? '');
+
+/** Generous for a loaded 2-core machine; every wait is on a condition. */
+const WAIT = 30_000;
+
+describe('views in the browser', { skip: browserSkip }, () => {
+  let app: TestApp;
+  let fake: FakeLlmServer;
+  let browser: Browser;
+  before(async () => {
+    await ensureWebBuild();
+    fake = await startFakeOpenAI({
+      omitLogprobs: true,
+      respond: (r) => {
+        const i = Number(/Company (\d+)/.exec(userText(r))?.[1] ?? 0);
+        return { kind: 'json', value: { value: sector(i), confidence: i % 3 === 0 ? 0.4 : 0.9 } };
+      },
+    });
+    app = await startTestApp({ openaiBaseUrl: fake.baseUrl, model: 'openai:gpt-4o-mini', llmMaxAttempts: 1 });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await fake?.close();
+  });
+  const { page, finish, expectAxeClean } = pageTracker(() => browser);
+
+  /** A dataset of ROWS with the Sector column run: NEEDS_REVIEW cells need review. */
+  async function enriched(name: string): Promise<{ id: string; cols: Record<string, string> }> {
+    const res = await app.post('/api/v2/datasets', { name, type: 'analysis', rows: ROWS, columns: [{ name: 'Sector', taskType: 'ai_enrich', metadata: { prompt: 'Sector of {{Name}}', confidence: 0.7 } }] });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const id = res.body.datasetId as string;
+    const run = await app.post(`/api/v2/datasets/${id}/tasks/bulk`, {});
+    assert.equal(run.status, 202, JSON.stringify(run.body));
+    assert.equal((await waitForTask(app, id, run.body.taskId, undefined, WAIT)).status, 'completed');
+    return { id, cols: Object.fromEntries(res.body.columns.map((c: { name: string; columnId: string }) => [c.name, c.columnId])) };
+  }
+  async function openDataset(p: Page, id: string) {
+    await signIn(p, app.baseUrl, ADMIN_KEY);
+    await p.goto(`${app.baseUrl}/datasets/${id}`);
+    await cellText(p, 0, 0, /^Company 0$/, WAIT);
+  }
+  const count = (p: Page, text: string) => p.getByTestId('view-count').filter({ hasText: new RegExp(`^${text}$`) }).waitFor({ timeout: WAIT });
+  /** The first column of the grid's rows, top down, once it reads `names` (and no row after them). */
+  async function rowsAre(p: Page, names: number[]) {
+    for (const [row, i] of names.entries()) await cellText(p, 0, row, new RegExp(`^Company ${i}$`), WAIT);
+    await p.waitForFunction((id) => !document.getElementById(id), `glide-cell-1-${names.length}`, { timeout: WAIT });
+  }
+  const header = (p: Page, text: RegExp) => p.waitForFunction((src) => [...document.querySelectorAll('[role=columnheader]')].some((h) => new RegExp(src).test(h.textContent ?? '')), text.source, { timeout: WAIT });
+  const review = (p: Page) => p.getByRole('complementary', { name: 'Review' });
+
+  it('the filter bar narrows rows by a value and by a cell state, with all or any; the count follows', async () => {
+    const { id } = await enriched('Filters');
+    const p = await page();
+    await openDataset(p, id);
+    await p.getByRole('button', { name: 'Filter' }).click();
+    await p.getByRole('button', { name: '+ Add condition' }).click();
+    const c1 = p.getByRole('group', { name: 'Condition 1' });
+    await c1.getByLabel('Column').selectOption({ label: 'City' });
+    await c1.getByLabel('Value').fill('Lyon');
+    const lyon = ROWS.map((_, i) => i).filter((i) => ROWS[i]!.City === 'Lyon');
+    await count(p, `${lyon.length} of ${N} rows`);
+    await rowsAre(p, lyon);
+
+    // A number column compares as numbers: Revenue > 40 (text order would put "7" above "40").
+    await p.getByRole('button', { name: '+ Add condition' }).click();
+    const c2 = p.getByRole('group', { name: 'Condition 2' });
+    await c2.getByLabel('Column').selectOption({ label: 'Revenue' });
+    await c2.getByLabel('Operator').selectOption('gt');
+    await c2.getByLabel('Value').fill('40');
+    const both = lyon.filter((i) => ROWS[i]!.Revenue > 40);
+    await count(p, `${both.length} of ${N} rows`);
+    await rowsAre(p, both);
+    await expectAxeClean(p, 'the filter bar');
+
+    await p.getByLabel('Show rows matching').selectOption('or');
+    const either = ROWS.map((_, i) => i).filter((i) => ROWS[i]!.City === 'Lyon' || ROWS[i]!.Revenue > 40);
+    await count(p, `${either.length} of ${N} rows`);
+    await rowsAre(p, either);
+
+    // A cell-state condition on any cell: needs review.
+    await p.getByRole('button', { name: 'Remove condition 2' }).click();
+    await p.getByRole('group', { name: 'Condition 1' }).getByLabel('Condition on').selectOption('needsReview');
+    await count(p, `${NEEDS_REVIEW.length} of ${N} rows`);
+    await rowsAre(p, NEEDS_REVIEW);
+    await cellText(p, 3, 0, /^Sector 0 \(needs review\)$/, WAIT);
+    // Confidence above 0.5 on the Sector column: the others.
+    const c = p.getByRole('group', { name: 'Condition 1' });
+    await c.getByLabel('Condition on').selectOption('confidence');
+    await c.getByLabel('Column').selectOption({ label: 'Sector' });
+    await c.getByLabel('Below or above').selectOption('gt');
+    await c.getByLabel('Confidence (0 to 1)').fill('0.5');
+    const sure = ROWS.map((_, i) => i).filter((i) => !NEEDS_REVIEW.includes(i));
+    await count(p, `${sure.length} of ${N} rows`);
+    await rowsAre(p, sure);
+
+    await p.getByRole('button', { name: 'Clear filter' }).click();
+    await count(p, `${N} rows`);
+    await rowsAre(p, ROWS.map((_, i) => i));
+    await finish();
+  });
+
+  it('sorts from the header menu by keyboard, several sorts with the header marks; the search box searches', async () => {
+    const { id } = await enriched('Sorts');
+    const p = await page();
+    await openDataset(p, id);
+    // Keyboard: a cell of Revenue, then Shift+F10 opens its column menu.
+    await clickCell(p, 2, 0);
+    await p.keyboard.press('Shift+F10');
+    let menu = p.getByRole('menu', { name: 'Column Revenue' });
+    await menu.waitFor();
+    await expectAxeClean(p, 'the header menu');
+    await p.keyboard.press('ArrowDown');
+    await p.keyboard.press('Enter');
+    await menu.waitFor({ state: 'detached' });
+    const byRevenue = ROWS.map((_, i) => i).sort((a, b) => ROWS[b]!.Revenue - ROWS[a]!.Revenue);
+    await header(p, /^Revenue ↓$/);
+    await rowsAre(p, byRevenue);
+
+    // City ascending, then Revenue descending: the ties of a city in revenue order.
+    await clickCell(p, 1, 0);
+    await p.keyboard.press('Shift+F10');
+    menu = p.getByRole('menu', { name: 'Column City' });
+    await menu.getByRole('menuitem', { name: 'Sort ascending' }).focus();
+    await p.keyboard.press('Enter');
+    await header(p, /^City ↑$/);
+    await clickCell(p, 2, 0);
+    await p.keyboard.press('Shift+F10');
+    await p.getByRole('menu', { name: 'Column Revenue' }).getByRole('menuitem', { name: 'Then by, descending' }).click();
+    await header(p, /^City ↑1$/);
+    await header(p, /^Revenue ↓2$/);
+    const twoKeys = ROWS.map((_, i) => i).sort((a, b) => ROWS[a]!.City.localeCompare(ROWS[b]!.City) || ROWS[b]!.Revenue - ROWS[a]!.Revenue);
+    await rowsAre(p, twoKeys);
+    // The sort panel lists them in order.
+    await p.getByRole('button', { name: 'Sort (2)' }).click();
+    assert.equal(await p.getByLabel('Sort 1 column').inputValue().then((v) => p.locator(`#view-panel option[value="${v}"]`).first().textContent()), 'City');
+    await p.getByLabel('Sort 2 direction').selectOption('asc');
+    await header(p, /^Revenue ↑2$/);
+    const ascTies = ROWS.map((_, i) => i).sort((a, b) => ROWS[a]!.City.localeCompare(ROWS[b]!.City) || ROWS[a]!.Revenue - ROWS[b]!.Revenue);
+    await rowsAre(p, ascTies);
+    await p.getByRole('button', { name: 'Clear sort' }).click();
+
+    // Search: the rows whose text has the word.
+    await p.getByLabel('Search rows').fill('Nantes');
+    const nantes = ROWS.map((_, i) => i).filter((i) => ROWS[i]!.City === 'Nantes');
+    await count(p, `${nantes.length} of ${N} rows`);
+    await rowsAre(p, nantes);
+    await p.getByLabel('Search rows').fill('nothing-has-this');
+    await p.getByRole('heading', { name: 'No rows match this view' }).waitFor({ timeout: WAIT });
+    await p.getByLabel('Search rows').fill('');
+    await count(p, `${N} rows`);
+    await finish();
+  });
+
+  it('review mode walks the cells that need review: approve and reject with a note by keyboard; the grid and the counts follow', async () => {
+    const { id, cols } = await enriched('Review');
+    const p = await page();
+    await openDataset(p, id);
+    await p.getByRole('button', { name: `Review (${NEEDS_REVIEW.length})` }).click();
+    const panel = review(p);
+    await panel.getByTestId('review-progress').filter({ hasText: `${NEEDS_REVIEW.length} left to review` }).waitFor({ timeout: WAIT });
+    const at = (i: number) => panel.getByRole('heading', { name: `Sector · row “Company ${i}”` }).waitFor({ timeout: WAIT });
+    await at(NEEDS_REVIEW[0]!);
+    assert.equal(await panel.getByTestId('review-value').textContent(), sector(NEEDS_REVIEW[0]!));
+    assert.equal(await panel.getByTestId('review-confidence').textContent(), '40% (self_reported)');
+    await expectAxeClean(p, 'review mode');
+
+    // A approves; the next cell comes.
+    await p.keyboard.press('a');
+    await at(NEEDS_REVIEW[1]!);
+    await panel.getByTestId('review-progress').filter({ hasText: `${NEEDS_REVIEW.length - 1} left to review` }).waitFor({ timeout: WAIT });
+    // R asks for a note; Enter rejects with it.
+    await p.keyboard.press('r');
+    const note = panel.getByLabel(/Why is it wrong/);
+    await note.waitFor();
+    assert.ok(await note.evaluate((el) => el === document.activeElement), 'the note has the focus');
+    await p.keyboard.type('Not this sector');
+    await p.keyboard.press('Enter');
+    await at(NEEDS_REVIEW[2]!);
+    // N skips, P goes back to it.
+    await p.keyboard.press('n');
+    await at(NEEDS_REVIEW[3]!);
+    await p.keyboard.press('p');
+    await at(NEEDS_REVIEW[2]!);
+    await panel.getByTestId('review-progress').filter({ hasText: `${NEEDS_REVIEW.length - 2} left to review` }).waitFor({ timeout: WAIT });
+    await p.getByRole('button', { name: `Review (${NEEDS_REVIEW.length - 2})` }).waitFor({ timeout: WAIT });
+
+    // The server has the decisions.
+    const data = (await app.get(`/api/v2/datasets/${id}/data?includeMetadata=true&limit=100`)).body;
+    const k = data.columns.findIndex((c: { columnId: string }) => c.columnId === cols.Sector);
+    const cell = (i: number) => data.data[i][k];
+    assert.equal(cell(NEEDS_REVIEW[0]!).metadata.review.decision, 'approved');
+    assert.equal(cell(NEEDS_REVIEW[0]!).metadata.needsReview, false);
+    assert.equal(cell(NEEDS_REVIEW[1]!).status, 'stale');
+    assert.deepEqual([cell(NEEDS_REVIEW[1]!).metadata.review.decision, cell(NEEDS_REVIEW[1]!).metadata.review.note], ['rejected', 'Not this sector']);
+    assert.equal(cell(NEEDS_REVIEW[2]!).metadata.review, undefined, 'a skipped cell is not reviewed');
+
+    // The grid: the approved cell is done, the rejected one stale, the skipped one still needs review.
+    await p.keyboard.press('Escape');
+    await panel.waitFor({ state: 'detached' });
+    await cellText(p, 3, NEEDS_REVIEW[0]!, new RegExp(`^${sector(NEEDS_REVIEW[0]!)}$`), WAIT);
+    await cellText(p, 3, NEEDS_REVIEW[1]!, /\(stale\)$/, WAIT);
+    await cellText(p, 3, NEEDS_REVIEW[2]!, /\(needs review\)$/, WAIT);
+    // The cell panel shows the review and its note.
+    await clickCell(p, 3, NEEDS_REVIEW[1]!);
+    await p.getByRole('complementary', { name: `Cell Sector, row ${NEEDS_REVIEW[1]! + 1}` }).getByTestId('cell-review').filter({ hasText: /rejected.*Not this sector/ }).waitFor({ timeout: WAIT });
+    await finish();
+  });
+});
