@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startFakeOpenAI, type FakeLlmServer, type RecordedRequest } from '../fakes/openai-server.ts';
@@ -19,6 +18,9 @@ const N = 12;
 const ROWS = Array.from({ length: N }, (_, i) => ({ Name: `Company ${i}`, City: CITIES[i % 4]!, Revenue: (i * 37) % 100 }));
 const NEEDS_REVIEW = ROWS.map((_, i) => i).filter((i) => i % 3 === 0);
 const sector = (i: number) => `Sector ${i % 4}`;
+
+// Run in the page (playwright serializes these functions): the DOM of the browser.
+declare const document: { getElementById(id: string): unknown; querySelectorAll(s: string): Iterable<{ textContent: string | null }>; activeElement: unknown };
 
 const userText = (r: RecordedRequest) => String(r.body.messages?.filter((m) => m.role === 'user').at(-1)?.content ?? '');
 
