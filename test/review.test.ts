@@ -42,7 +42,7 @@ async function enrichedDataset(n = 3) {
   });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   const id = res.body.datasetId as string;
-  const ids: Record<string, string> = Object.fromEntries(res.body.columns.map((c: any) => [c.name, c.columnId]));
+  const ids = Object.fromEntries(res.body.columns.map((c: any) => [c.name, c.columnId])) as Record<'city' | 'Country' | 'Capital', string>;
   await run(id);
   return { id, ids };
 }

@@ -1,5 +1,6 @@
 import { PostgresAdapter, sql } from 'kysely';
 import { cellId } from '../ids.ts';
+import { syncRowText } from './row-search.ts';
 import type { Db } from './store.ts';
 
 /**
@@ -115,6 +116,8 @@ export async function writeRowCells(db: Db, rows: readonly { id: string; cells: 
                 WHERE dataset_rows.id = v.id`.execute(db);
     }
   }
+  // The search text of the rows whose dataset was searched (a lookup, and nothing more, for the others).
+  await syncRowText(db, rows);
 }
 
 /**

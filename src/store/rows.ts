@@ -15,6 +15,7 @@ import {
   type StoredCell,
 } from './row-cells.ts';
 import { cellId } from '../ids.ts';
+import { addRowText } from './row-search.ts';
 
 export type { CellStatus, StoredCell } from './row-cells.ts';
 export type CellRecord = { rowId: string; columnId: string; value: unknown; status: CellStatus; metadata?: Record<string, unknown> };
@@ -29,6 +30,12 @@ const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapt
 const PG_BATCH = 5_000;
 
 export async function insertRows(db: Db, rows: readonly NewRow[]): Promise<void> {
+  await insertRowDocuments(db, rows);
+  // New rows of a dataset that was searched get their search text.
+  await addRowText(db, rows);
+}
+
+async function insertRowDocuments(db: Db, rows: readonly NewRow[]): Promise<void> {
   if (isPostgres(db)) {
     // One statement per batch, its rows in one JSON parameter (see rowsJson): PostgreSQL plans a
     // 16,000-parameter VALUES list slowly, and text[] parameters cost 3-4x more than JSON here.

@@ -146,4 +146,10 @@ export interface Database {
   /** method: text | ocr | none. */
   document_pages: { datasource_id: string; page: number; text: string; method: string; ocr_text: string | null };
   dataset_datasources: { dataset_id: string; datasource_id: string; linked_at: string };
+  /** Saved views (features/views): `query` is the JSON {filter, sort, q, columns}. */
+  views: { id: string; dataset_id: string; name: string; query: string; created_at: string; updated_at: string };
+  /** Datasets whose rows have search text (store/row-search.ts); state `building` or `ready`. */
+  search_datasets: { dataset_id: string; state: string; updated_at: string };
+  /** A row's values as searchable text (store/row-search.ts); SQLite adds an integer `id` for FTS5. */
+  row_text: { row_id: string; dataset_id: string; body: string };
 }

@@ -1,0 +1,166 @@
+import { PostgresAdapter, sql, type RawBuilder, type SqlBool } from 'kysely';
+import type { Db } from './store.ts';
+
+/**
+ * Search across a row's text (`q` on GET /data, export and views; issue 19).
+ *
+ * What is searched: the row's cell values as text (strings as they are, numbers and booleans
+ * written out, objects and arrays as JSON, null as nothing), one line per cell, kept in
+ * `row_text.body`. Ids, statuses and metadata are not searched. A query is split on whitespace
+ * into terms; a row matches when every term occurs in its text, case-insensitively, anywhere
+ * (inside a word too): `lyo` finds "Lyon". A term cannot span two cells.
+ *
+ * How it is fast (migration 0018_row_search), a trigram index on both backends, so both give the
+ * same rows as a plain case-insensitive substring scan:
+ * - SQLite: an FTS5 table with the trigram tokenizer over row_text (external content, kept in step
+ *   by triggers on row_text); each term of 3+ characters is a phrase of its trigrams.
+ * - PostgreSQL: a GIN pg_trgm index on row_text.body, which serves `body ILIKE '%term%'`. When
+ *   the extension cannot be created (no privilege), the same ILIKE runs without the index.
+ * Terms of 1 or 2 characters have no trigram: they are a LIKE over the dataset's row_text rows.
+ *
+ * When: a dataset's row_text is built the first time it is searched (search_datasets records it),
+ * so imports and writes of datasets nobody searches pay nothing but one lookup per write batch.
+ * From then on every row write keeps it in step: writeRowCells (row-cells.ts) calls
+ * syncRowText and insertRows (rows.ts) calls addRowText; deletes cascade from dataset_rows.
+ */
+
+const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** A row's searchable text from its stored cells text (row-cells.ts): one line per non-empty value. */
+export function rowSearchText(cellsText: string): string {
+  const cells = JSON.parse(cellsText) as { value: unknown }[];
+  let out = '';
+  for (const c of cells) {
+    const v = c.value;
+    if (v === null || v === undefined) continue;
+    const text = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    if (text) out += out ? `\n${text}` : text;
+  }
+  return out;
+}
+
+/** The terms of a query: whitespace-separated, empty ones dropped, at most 10 (the rest ignored). */
+export function searchTerms(q: string): string[] {
+  return q.split(/\s+/u).filter(Boolean).slice(0, 10);
+}
+
+/** A LIKE pattern matching `term` anywhere, with `\` as the escape character. */
+const likeAnywhere = (term: string) => `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** Rows of `ids` that have row_text (their dataset was searched): only those need their text kept in step. */
+async function indexedRows(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  const rows = isPostgres(db)
+    ? await sql<{ row_id: string }>`SELECT row_id FROM row_text WHERE row_id = ANY(${ids}::text[])`.execute(db)
+    : await sql<{ row_id: string }>`SELECT row_id FROM row_text WHERE row_id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`.execute(db);
+  return new Set(rows.rows.map((r) => r.row_id));
+}
+
+/**
+ * After rows' cells were rewritten (writeRowCells): their text, for the rows whose dataset has a
+ * search index. Only text that changed is written (a status change leaves the index alone).
+ */
+export async function syncRowText(db: Db, rows: readonly { id: string; cells: string }[]): Promise<void> {
+  if (!rows.length) return;
+  const indexed = await indexedRows(db, rows.map((r) => r.id));
+  if (!indexed.size) return;
+  await updateBodies(db, rows.filter((r) => indexed.has(r.id)).map((r) => [r.id, rowSearchText(r.cells)] as const));
+}
+
+async function updateBodies(db: Db, bodies: readonly (readonly [string, string])[]): Promise<void> {
+  for (const part of chunk(bodies, 2000)) {
+    const list = JSON.stringify(part);
+    if (isPostgres(db)) {
+      await sql`UPDATE row_text SET body = v.body FROM (SELECT x->>0 AS id, x->>1 AS body FROM jsonb_array_elements(CAST(${list} AS jsonb)) AS x) AS v
+                WHERE row_text.row_id = v.id AND row_text.body <> v.body`.execute(db);
+    } else {
+      await sql`UPDATE row_text SET body = v.body FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS body FROM json_each(${list})) AS v
+                WHERE row_text.row_id = v.id AND row_text.body <> v.body`.execute(db);
+    }
+  }
+}
+
+/** Inserts or replaces rows' text (a build, or new rows of a searched dataset). */
+async function upsertBodies(db: Db, datasetId: string, bodies: readonly (readonly [string, string])[]): Promise<void> {
+  for (const part of chunk(bodies, 2000)) {
+    const list = JSON.stringify(part);
+    const rows = isPostgres(db)
+      ? sql`SELECT x->>0 AS id, x->>1 AS body FROM jsonb_array_elements(CAST(${list} AS jsonb)) AS x`
+      : sql`SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS body FROM json_each(${list}) WHERE true`;
+    await sql`INSERT INTO row_text (row_id, dataset_id, body) SELECT id, ${datasetId}, body FROM (${rows}) AS v WHERE true
+              ON CONFLICT (row_id) DO UPDATE SET body = excluded.body`.execute(db);
+  }
+}
+
+/** New rows (insertRows): their text, when their dataset has a search index. */
+export async function addRowText(db: Db, rows: readonly { id: string; datasetId: string; cells: string }[]): Promise<void> {
+  if (!rows.length) return;
+  const datasets = [...new Set(rows.map((r) => r.datasetId))];
+  const searched = await db.selectFrom('search_datasets').select('dataset_id').where('dataset_id', 'in', datasets).execute();
+  for (const { dataset_id } of searched) {
+    await upsertBodies(db, dataset_id, rows.filter((r) => r.datasetId === dataset_id).map((r) => [r.id, rowSearchText(r.cells)] as const));
+  }
+}
+
+/**
+ * Builds a dataset's search text once (the first search), 2,000 rows per transaction so writers
+ * are not held up for the whole build. Safe against writes running meanwhile:
+ * - the dataset is marked first, under its lock, so rows inserted from then on add their own text;
+ * - each batch reads its rows FOR SHARE (PostgreSQL): a writer of one of them either committed
+ *   before (the batch reads its cells) or waits and then finds the row's text to update.
+ * Idempotent: a build interrupted (or run by two processes at once) is completed by the next.
+ */
+export async function ensureSearchIndex(db: Db, datasetId: string): Promise<void> {
+  const state = await db.selectFrom('search_datasets').select('state').where('dataset_id', '=', datasetId).executeTakeFirst();
+  if (state?.state === 'ready') return;
+  const pg = isPostgres(db);
+  const tx = (fn: (trx: Db) => Promise<void>) => (db as import('kysely').Kysely<import('./schema.ts').Database>).transaction().execute(fn);
+  await tx(async (trx) => {
+    if (pg) await sql`SELECT 1 FROM datasets WHERE id = ${datasetId} FOR UPDATE`.execute(trx);
+    await sql`INSERT INTO search_datasets (dataset_id, state, updated_at) VALUES (${datasetId}, 'building', ${new Date().toISOString()}) ON CONFLICT (dataset_id) DO NOTHING`.execute(trx);
+  });
+  let after = -1;
+  for (;;) {
+    let done = false;
+    await tx(async (trx) => {
+      const rows = pg
+        ? await sql<{ id: string; cells: string; position: number }>`SELECT id, cells, position FROM dataset_rows WHERE dataset_id = ${datasetId} AND position > ${after} ORDER BY position LIMIT 2000 FOR SHARE`.execute(trx)
+        : await sql<{ id: string; cells: string; position: number }>`SELECT id, cells, position FROM dataset_rows WHERE dataset_id = ${datasetId} AND position > ${after} ORDER BY position LIMIT 2000`.execute(trx);
+      if (!rows.rows.length) {
+        done = true;
+        return;
+      }
+      after = Number(rows.rows[rows.rows.length - 1]!.position);
+      await upsertBodies(trx, datasetId, rows.rows.map((r) => [r.id, rowSearchText(r.cells)] as const));
+    });
+    if (done) break;
+  }
+  await db.updateTable('search_datasets').set({ state: 'ready', updated_at: new Date().toISOString() }).where('dataset_id', '=', datasetId).execute();
+}
+
+/**
+ * The search as a boolean SQL expression on a row id (`rowId`, by default `dataset_rows.id`),
+ * for the WHERE of a row query: true when every term of `q` occurs in the row's text. Builds the
+ * dataset's index first if it has none. An empty query matches every row.
+ */
+export async function searchCondition(db: Db, datasetId: string, q: string, rowId: RawBuilder<unknown> = sql.ref('dataset_rows.id')): Promise<RawBuilder<SqlBool>> {
+  const terms = searchTerms(q);
+  if (!terms.length) return sql<SqlBool>`1 = 1`;
+  await ensureSearchIndex(db, datasetId);
+  const likes = terms.map((t) => sql`t.body ${isPostgres(db) ? sql`ILIKE` : sql`LIKE`} ${likeAnywhere(t)} ESCAPE '\\'`);
+  if (isPostgres(db)) {
+    // One ILIKE per term: the trigram index serves each (and their AND) when the planner finds it selective.
+    return sql<SqlBool>`${rowId} IN (SELECT t.row_id FROM row_text t WHERE t.dataset_id = ${datasetId} AND ${sql.join(likes, sql` AND `)})`;
+  }
+  const long = terms.filter((t) => [...t].length >= 3);
+  const short = terms.filter((t) => [...t].length < 3).map((t) => sql`t.body LIKE ${likeAnywhere(t)} ESCAPE '\\'`);
+  if (!long.length) return sql<SqlBool>`${rowId} IN (SELECT t.row_id FROM row_text t WHERE t.dataset_id = ${datasetId} AND ${sql.join(short, sql` AND `)})`;
+  // Each long term a phrase (the trigram tokenizer matches a phrase as a substring), all of them required.
+  const match = long.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND ');
+  return sql<SqlBool>`${rowId} IN (SELECT t.row_id FROM row_text t WHERE t.id IN (SELECT rowid FROM row_text_fts WHERE row_text_fts MATCH ${match}) AND t.dataset_id = ${datasetId}${short.length ? sql` AND ${sql.join(short, sql` AND `)}` : sql``})`;
+}
