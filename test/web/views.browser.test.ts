@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startFakeOpenAI, type FakeLlmServer, type RecordedRequest } from '../fakes/openai-server.ts';
@@ -229,6 +230,84 @@ describe('views in the browser', { skip: browserSkip }, () => {
     // The cell panel shows the review and its note.
     await clickCell(p, 3, NEEDS_REVIEW[1]!);
     await p.getByRole('complementary', { name: `Cell Sector, row ${NEEDS_REVIEW[1]! + 1}` }).getByTestId('cell-review').filter({ hasText: /rejected.*Not this sector/ }).waitFor({ timeout: WAIT });
+    await finish();
+  });
+  it('saves the view (filter: approved, sort), applies, renames and deletes it; exports just that view; a view over a deleted column says so', async () => {
+    const { id, cols } = await enriched('Saved views');
+    const approved = NEEDS_REVIEW.slice(0, 3);
+    for (const i of approved) {
+      const rowId = (await app.get(`/api/v2/datasets/${id}/data?limit=100`)).body.rowIds[i];
+      const res = await app.post(`/api/v2/datasets/${id}/review`, { decision: 'approved', rowIds: [rowId], columnIds: [cols.Sector] });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    }
+    const p = await page({ allow: [/response: 4\d\d GET .*\/data\?.*viewId/] });
+    await openDataset(p, id);
+    await p.getByRole('button', { name: 'Filter' }).click();
+    await p.getByRole('button', { name: '+ Add condition' }).click();
+    const c1 = p.getByRole('group', { name: 'Condition 1' });
+    await c1.getByLabel('Condition on').selectOption('reviewed');
+    await c1.getByLabel('Review decision').selectOption('approved');
+    await count(p, `${approved.length} of ${N} rows`);
+    await p.getByRole('button', { name: 'Sort', exact: true }).click();
+    await p.getByRole('button', { name: '+ Add sort' }).click();
+    await p.getByLabel('Sort 1 column').selectOption({ label: 'Revenue' });
+    await p.getByLabel('Sort 1 direction').selectOption('desc');
+    const order = [...approved].sort((a, b) => ROWS[b]!.Revenue - ROWS[a]!.Revenue);
+    await rowsAre(p, order);
+
+    await p.getByRole('button', { name: 'Save as view…' }).click();
+    const save = p.getByRole('dialog', { name: 'Save view' });
+    await save.getByLabel('Name').fill('Approved');
+    await expectAxeClean(p, 'save view dialog');
+    await save.getByRole('button', { name: 'Save view' }).click();
+    await save.waitFor({ state: 'detached' });
+    const select = p.getByLabel('View', { exact: true });
+    await p.waitForFunction(() => (document as any).querySelector('#view-select option:checked')?.textContent === 'Approved', undefined, { timeout: WAIT });
+    const listed = (await app.get(`/api/v2/datasets/${id}/views`)).body.views;
+    assert.equal(listed.length, 1);
+    assert.equal(listed[0].name, 'Approved');
+
+    // All rows, then the view again: its rows in its order.
+    await select.selectOption({ label: 'All rows' });
+    await count(p, `${N} rows`);
+    await rowsAre(p, ROWS.map((_, i) => i));
+    await select.selectOption({ label: 'Approved' });
+    await count(p, `${approved.length} of ${N} rows`);
+    await rowsAre(p, order);
+
+    // Export: the view's rows only, in its order.
+    await p.getByRole('button', { name: 'Export' }).click();
+    const dialog = p.getByRole('dialog', { name: 'Export' });
+    assert.ok(await dialog.getByRole('radio', { name: /The view “Approved” \(3 rows\)/ }).isChecked());
+    await expectAxeClean(p, 'export dialog with a view');
+    const [download] = await Promise.all([p.waitForEvent('download', { timeout: WAIT }), dialog.getByRole('button', { name: 'Export and download' }).click()]);
+    const lines = (await readFile((await download.path())!, 'utf8')).trim().split('\n');
+    assert.match(lines[0]!, /^Name,City,Revenue,Sector/);
+    assert.deepEqual(lines.slice(1).map((l) => l.split(',')[0]), order.map((i) => `Company ${i}`));
+    await dialog.getByRole('button', { name: 'Close', exact: true }).first().click();
+    await dialog.waitFor({ state: 'detached' });
+
+    // Rename, then delete.
+    await p.getByRole('button', { name: 'Rename view' }).click();
+    const rename = p.getByRole('dialog', { name: 'Rename view' });
+    await rename.getByLabel('Name').fill('Approved ones');
+    await rename.getByRole('button', { name: 'Save' }).click();
+    await rename.waitFor({ state: 'detached' });
+    await p.waitForFunction(() => (document as any).querySelector('#view-select option:checked')?.textContent === 'Approved ones', undefined, { timeout: WAIT });
+    assert.equal((await app.get(`/api/v2/datasets/${id}/views`)).body.views[0].name, 'Approved ones');
+    await p.getByRole('button', { name: 'Delete view' }).click();
+    await p.getByRole('dialog', { name: 'Delete view' }).getByRole('button', { name: 'Delete' }).click();
+    await count(p, `${N} rows`);
+    assert.deepEqual((await app.get(`/api/v2/datasets/${id}/views`)).body.views, []);
+
+    // A view naming a column that is then deleted: applying it shows the server's error, no rows.
+    const made = await app.post(`/api/v2/datasets/${id}/views`, { name: 'By city', filter: { and: [{ column: cols.City, op: 'eq', value: 'Lyon' }] } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.equal((await app.del(`/api/v2/datasets/${id}/columns/${cols.City}`)).status, 200);
+    await p.reload();
+    await cellText(p, 0, 0, /^Company 0$/, WAIT);
+    await p.getByLabel('View', { exact: true }).selectOption({ label: 'By city' });
+    await p.getByRole('alert').filter({ hasText: /[A-Z_]{5,}/ }).waitFor({ timeout: WAIT });
     await finish();
   });
 });

@@ -15,6 +15,7 @@ import { firstBlock, type CellUpdate } from './grid-window';
 import type { Column } from '../../api/client';
 import { useMediaQuery } from '../../ui/use-media-query';
 import { ReviewPanel } from '../review/review-panel';
+import { ReviewSelectionDialog } from '../review/review-selection-dialog';
 import { HeaderMenu, type HeaderMenuAction } from '../views/sort-panel';
 import { ViewBar } from '../views/view-bar';
 import { EMPTY_VIEW, narrowsRows, sameView, shownColumns, viewParams, type ViewState } from '../views/view-state';
@@ -27,7 +28,7 @@ export function requestParams(view: ViewState, saved: SavedView | null): Record<
   if (saved && sameView(view, stateOf(saved))) return { viewId: saved.viewId };
   return viewParams(view);
 }
-type Dialog = 'run' | 'export' | 'new-rows' | null;
+type Dialog = 'run' | 'export' | 'new-rows' | 'review-selection' | null;
 
 export function DatasetPage({ datasetId }: { datasetId: string }) {
   const client = useQueryClient();
@@ -183,6 +184,11 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
             <button type="button" className="primary" onClick={() => setDialog('run')} disabled={locked || d.columns.every((c) => c.taskType === 'raw')}>
               Run{target && !target.empty ? ` (${target.label})` : ''}
             </button>
+            {target && !target.empty && (
+              <button type="button" onClick={() => setDialog('review-selection')} disabled={locked}>
+                Review {target.label}…
+              </button>
+            )}
             <button type="button" onClick={() => setDialog('new-rows')} disabled={locked || d.rowCount === 0}>
               New rows
             </button>
@@ -305,6 +311,17 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
       </div>
       {dialog === 'run' && <RunDialog dataset={d} target={target} onClose={() => setDialog(null)} onStarted={(t) => { setTask(t); void refetchDataset(); }} />}
       {dialog === 'new-rows' && <NewRowsDialog dataset={d} onClose={() => setDialog(null)} onStarted={(t) => { setTask(t); void refetchDataset(); }} />}
+      {dialog === 'review-selection' && target && !target.empty && (
+        <ReviewSelectionDialog
+          dataset={d}
+          target={target}
+          onClose={() => setDialog(null)}
+          onDone={() => {
+            void refetchDataset();
+            grid.current?.reload();
+          }}
+        />
+      )}
       {dialog === 'export' && <ExportDialog dataset={d} view={narrowing || view.columns ? { state: view, params, name: saved?.name, total } : undefined} onClose={() => setDialog(null)} />}
       {menu && menuColumn && <HeaderMenu column={menuColumn} x={menu.x} y={menu.y} sort={view.sort} canEdit={!narrow} onAction={onMenu} onClose={() => setMenu(null)} />}
     </div>
