@@ -399,7 +399,7 @@ export interface paths {
         put?: never;
         /**
          * Export rows as CSV, JSON or XLSX behind a signed, expiring download link
-         * @description The file is written before the answer. `rowCount` in the answer is the number of rows written (fewer than asked near the end; a `skip` beyond the end gives a header-only file). PROCESSING_IN_PROGRESS while a task runs. Expired exports are deleted by a sweep every 10 minutes. File names are <dataset name slug>-<exportId>.<ext>. With includeMetadata, CSV and XLSX add three columns after each column: "<name> (status)", "<name> (confidence)" and "<name> (sources)" (sources as JSON text). JSON keeps plain values under the column names (a column named rowId or _cells is keyed "<name> (<columnId>)") and adds "_cells": {"<name>": {"status", "metadata"}} to each row. CSV is UTF-8 with a BOM and CRLF line ends; strings starting with =, +, -, @, tab or CR are prefixed with ' (numbers and numeric text are left alone). XLSX cells are typed (numbers, booleans, text; objects as JSON text) and the header row is frozen.
+         * @description The file is written before the answer. `rowCount` in the answer is the number of rows written (fewer than asked near the end; a `skip` beyond the end gives a header-only file). PROCESSING_IN_PROGRESS while a task runs. Expired exports are deleted by a sweep every 10 minutes. File names are <dataset name slug>-<exportId>.<ext>. With includeMetadata, CSV and XLSX add three columns after each column: "<name> (status)", "<name> (confidence)" and "<name> (sources)" (sources as JSON text). JSON keeps plain values under the column names (a column named rowId or _cells is keyed "<name> (<columnId>)") and adds "_cells": {"<name>": {"status", "metadata"}} to each row. CSV is UTF-8 with a BOM and CRLF line ends; strings starting with =, +, -, @, tab or CR are prefixed with ' (numbers and numeric text are left alone). XLSX cells are typed (numbers, booleans, text; objects as JSON text) and the header row is frozen. With `filter`, `sort` or `q` (as on GET /data, the filter as JSON), the file holds the matching rows in that order; `skip` and `rowCount` count matching rows.
          */
         post: operations["exportDataset"];
         delete?: never;
@@ -640,6 +640,78 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description Conditions combined with {"and": [...]} or {"or": [...]}, nesting allowed. A condition: {"column", "op", "value"} on a value, or a state condition ({"status"}, {"needsReview"}, {"confidence": {"lt"}}, {"reviewed"}) with an optional "column".
+         * @example {
+         *       "and": [
+         *         {
+         *           "column": "col_0a1b2c3d4e5f6g",
+         *           "op": "eq",
+         *           "value": "Lyon"
+         *         },
+         *         {
+         *           "needsReview": true
+         *         }
+         *       ]
+         *     }
+         */
+        ViewFilter: {
+            and: components["schemas"]["ViewFilter"][];
+        } | {
+            or: components["schemas"]["ViewFilter"][];
+        } | components["schemas"]["ColumnCondition"] | components["schemas"]["StatusCondition"] | components["schemas"]["NeedsReviewCondition"] | components["schemas"]["ConfidenceCondition"] | components["schemas"]["ReviewedCondition"];
+        ColumnCondition: {
+            /**
+             * @description a column id of the dataset
+             * @example col_0a1b2c3d4e5f6g
+             */
+            column: string;
+            op: components["schemas"]["FilterOp"];
+            /** @description the operand: an array for `in`, none for `empty`/`not_empty`, else a string, number or boolean */
+            value?: string | number | boolean | (string | number | boolean)[];
+        };
+        /** @enum {string} */
+        FilterOp: "eq" | "neq" | "contains" | "starts_with" | "gt" | "gte" | "lt" | "lte" | "empty" | "not_empty" | "in";
+        StatusCondition: {
+            /** @enum {string} */
+            status: "empty" | "queued" | "processing" | "done" | "error" | "stale";
+            /**
+             * @description the column whose cell must match; without it, any cell of the row
+             * @example col_0a1b2c3d4e5f6g
+             */
+            column?: string;
+        };
+        NeedsReviewCondition: {
+            needsReview: boolean;
+            /**
+             * @description the column whose cell must match; without it, any cell of the row
+             * @example col_0a1b2c3d4e5f6g
+             */
+            column?: string;
+        };
+        ConfidenceCondition: {
+            confidence: components["schemas"]["ConfidenceBound"];
+            /**
+             * @description the column whose cell must match; without it, any cell of the row
+             * @example col_0a1b2c3d4e5f6g
+             */
+            column?: string;
+        };
+        ConfidenceBound: {
+            lt?: number;
+            lte?: number;
+            gt?: number;
+            gte?: number;
+        };
+        ReviewedCondition: {
+            /** @description the review decision (metadata.review.decision); false: not reviewed */
+            reviewed: ("approved" | "rejected") | false;
+            /**
+             * @description the column whose cell must match; without it, any cell of the row
+             * @example col_0a1b2c3d4e5f6g
+             */
+            column?: string;
+        };
         Me: {
             keyId: string;
             workspaceId: string;
@@ -758,7 +830,7 @@ export interface components {
             /** @description with includeMetadata=true, aligned with rowIds */
             rows?: components["schemas"]["RowMetadata"][];
             data: components["schemas"]["Cell"][][];
-            pagination: components["schemas"]["Pagination"];
+            pagination: components["schemas"]["DataPagination"];
         };
         RowMetadata: {
             rowId: string;
@@ -776,6 +848,15 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        DataPagination: components["schemas"]["Pagination"] & {
+            /** @description pass as `cursor` for the next page; null on the last page. Keyset paging: stable while rows are written */
+            nextCursor: string | null;
+        };
+        /**
+         * @description columnId:asc|desc, several separated by commas (asc when omitted); nulls sort last either way, ties by row position
+         * @example col_0a1b2c3d4e5f6g:desc
+         */
+        ViewSort: string;
         AddColumnInput: {
             name: string;
             /** @default raw */
@@ -916,6 +997,11 @@ export interface components {
              * @default 0
              */
             skip?: number;
+            /** @description only the rows matching this filter (as on /data, as JSON here); skip and rowCount count matching rows */
+            filter?: components["schemas"]["ViewFilter"];
+            sort?: components["schemas"]["ViewSort"];
+            /** @description search across the row text (case-insensitive) */
+            q?: string;
             /** @default false */
             includeMetadata?: boolean;
             /**
@@ -1929,6 +2015,14 @@ export interface operations {
                 /** @description comma-separated column ids */
                 columns?: string;
                 includeMetadata?: "0" | "1" | "true" | "false";
+                /** @description a ViewFilter as URL-encoded JSON */
+                filter?: string;
+                /** @description columnId:asc|desc, several separated by commas (asc when omitted); nulls sort last either way, ties by row position */
+                sort?: components["schemas"]["ViewSort"];
+                /** @description search across the row text (case-insensitive) */
+                q?: string;
+                /** @description pagination.nextCursor of the previous page: keyset paging, stable while rows are written (page is then ignored) */
+                cursor?: string;
             };
             header?: never;
             path: {

@@ -481,4 +481,52 @@ export const migrations: Record<string, Migration> = {
       if (schema) await attempt(sql`CREATE INDEX row_text_trgm ON row_text USING gin (body ${sql.id(schema)}.gin_trgm_ops)`);
     },
   },
+  '0017_row_views': {
+    // Issue 19: what filters and sorts of a view read, kept where an index can serve them.
+    // - cell_meta gets needs_review, confidence and review_decision, derived from the metadata by
+    //   the functions that write cell_meta (row-cells.ts cellMetaColumns), so every writer keeps
+    //   them in step; the partial indexes hold only the cells that need review or were reviewed.
+    // - row_values: one row per (row, column) of the columns a view filtered or sorted on, built
+    //   on demand (store/row-index.ts) and kept in step by every row write; row_index_columns lists
+    //   those columns. txt is COLLATE "C" on PostgreSQL so text sorts by code point as on SQLite.
+    async up(db: Kysely<unknown>) {
+      const lite = isSqlite(db);
+      await db.schema.alterTable('cell_meta').addColumn('needs_review', 'integer').execute();
+      await db.schema.alterTable('cell_meta').addColumn('confidence', lite ? 'real' : 'double precision').execute();
+      await db.schema.alterTable('cell_meta').addColumn('review_decision', 'text').execute();
+      if (lite) {
+        await sql`UPDATE cell_meta SET confidence = CASE WHEN json_type(metadata, '$.confidence') IN ('real', 'integer') THEN json_extract(metadata, '$.confidence') END,
+                    review_decision = CASE WHEN json_type(metadata, '$.review.decision') = 'text' THEN json_extract(metadata, '$.review.decision') END
+                  WHERE metadata <> '{}'`.execute(db);
+        await sql`UPDATE cell_meta SET needs_review = 1 WHERE metadata <> '{}' AND json_type(metadata, '$.needsReview') = 'true' AND review_decision IS NOT 'approved'`.execute(db);
+      } else {
+        await sql`UPDATE cell_meta SET confidence = CASE WHEN jsonb_typeof(metadata::jsonb -> 'confidence') = 'number' THEN (metadata::jsonb ->> 'confidence')::double precision END,
+                    review_decision = CASE WHEN jsonb_typeof(metadata::jsonb #> '{review,decision}') = 'string' THEN metadata::jsonb #>> '{review,decision}' END
+                  WHERE metadata <> '{}'`.execute(db);
+        await sql`UPDATE cell_meta SET needs_review = 1 WHERE metadata <> '{}' AND metadata::jsonb -> 'needsReview' = 'true'::jsonb AND review_decision IS DISTINCT FROM 'approved'`.execute(db);
+      }
+      await sql`CREATE INDEX cell_meta_needs_review ON cell_meta (row_id, column_id) WHERE needs_review = 1`.execute(db);
+      await sql`CREATE INDEX cell_meta_reviewed ON cell_meta (review_decision, row_id) WHERE review_decision IS NOT NULL`.execute(db);
+
+      await db.schema
+        .createTable('row_index_columns')
+        .addColumn('column_id', 'text', (c) => c.primaryKey().references('dataset_columns.id').onDelete('cascade'))
+        .addColumn('dataset_id', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('row_index_columns_dataset').on('row_index_columns').columns(['dataset_id', 'state']).execute();
+      await sql`CREATE TABLE row_values (
+                  row_id text NOT NULL REFERENCES dataset_rows(id) ON DELETE CASCADE,
+                  column_id text NOT NULL REFERENCES row_index_columns(column_id) ON DELETE CASCADE,
+                  position integer NOT NULL,
+                  num ${lite ? sql`real` : sql`double precision`},
+                  txt text ${lite ? sql`` : sql`COLLATE "C"`},
+                  status text NOT NULL,
+                  PRIMARY KEY (row_id, column_id)
+                ) ${lite ? sql`WITHOUT ROWID` : sql``}`.execute(db);
+      await sql`CREATE INDEX row_values_num ON row_values (column_id, num, position)`.execute(db);
+      await sql`CREATE INDEX row_values_txt ON row_values (column_id, txt, position)`.execute(db);
+    },
+  },
 };

@@ -1,6 +1,7 @@
 import { PostgresAdapter, sql } from 'kysely';
 import { cellId } from '../ids.ts';
 import { syncRowText } from './row-search.ts';
+import { syncRowIndexes } from './row-index.ts';
 import type { Db } from './store.ts';
 
 /**
@@ -118,6 +119,8 @@ export async function writeRowCells(db: Db, rows: readonly { id: string; cells: 
   }
   // The search text of the rows whose dataset was searched (a lookup, and nothing more, for the others).
   await syncRowText(db, rows);
+  // Every change of cells passes here: the typed values of indexed columns follow (row-index.ts).
+  await syncRowIndexes(db, rows);
 }
 
 /**
@@ -189,6 +192,25 @@ export async function changeDatasetRows(db: Db, datasetId: string, at: string, c
 export type CellMeta = { rowId: string; columnId: string; metadata: string; datasourceId: string | null };
 
 /**
+ * The cell_meta columns that filters read (migration 0017_row_views), derived from the metadata
+ * here, where every writer of cell_meta passes, so they cannot drift from it:
+ * - needs_review: 1 when `needsReview` is true and the cell was not approved, else null (the
+ *   partial index then holds only the cells that need review);
+ * - confidence: `confidence` when it is a number;
+ * - review_decision: `review.decision` when it is a string.
+ */
+export function cellMetaColumns(metadata: string): { needs_review: number | null; confidence: number | null; review_decision: string | null } {
+  if (metadata === '{}') return { needs_review: null, confidence: null, review_decision: null };
+  const m = JSON.parse(metadata) as { needsReview?: unknown; confidence?: unknown; review?: { decision?: unknown } | null };
+  const decision = typeof m.review?.decision === 'string' ? m.review.decision : null;
+  return {
+    needs_review: m.needsReview === true && decision !== 'approved' ? 1 : null,
+    confidence: typeof m.confidence === 'number' && Number.isFinite(m.confidence) ? m.confidence : null,
+    review_decision: decision,
+  };
+}
+
+/**
  * Sets cells' metadata: a cell with `{}` and no datasource has no row in cell_meta. The upsert is
  * the same SQL on both backends.
  */
@@ -198,8 +220,16 @@ export async function putCellMeta(db: Db, entries: readonly CellMeta[]): Promise
   for (const part of chunk(keep, 1000)) {
     await db
       .insertInto('cell_meta')
-      .values(part.map((e) => ({ row_id: e.rowId, column_id: e.columnId, metadata: e.metadata, datasource_id: e.datasourceId })))
-      .onConflict((oc) => oc.columns(['row_id', 'column_id']).doUpdateSet((eb) => ({ metadata: eb.ref('excluded.metadata'), datasource_id: eb.ref('excluded.datasource_id') })))
+      .values(part.map((e) => ({ row_id: e.rowId, column_id: e.columnId, metadata: e.metadata, datasource_id: e.datasourceId, ...cellMetaColumns(e.metadata) })))
+      .onConflict((oc) =>
+        oc.columns(['row_id', 'column_id']).doUpdateSet((eb) => ({
+          metadata: eb.ref('excluded.metadata'),
+          datasource_id: eb.ref('excluded.datasource_id'),
+          needs_review: eb.ref('excluded.needs_review'),
+          confidence: eb.ref('excluded.confidence'),
+          review_decision: eb.ref('excluded.review_decision'),
+        })),
+      )
       .execute();
   }
   await deleteCellMeta(db, drop);
@@ -213,12 +243,18 @@ export async function putMetadataOnly(db: Db, entries: readonly { rowId: string;
   for (const part of chunk(entries, 1000)) {
     // One JSON parameter and one SQL text for any batch size: the engine's group commit runs this
     // for every batch, and a multi-row VALUES list would be built and prepared anew each time.
-    const list = JSON.stringify(part.map((e) => [e.rowId, e.columnId, e.metadata]));
+    const list = JSON.stringify(
+      part.map((e) => {
+        const d = cellMetaColumns(e.metadata);
+        return [e.rowId, e.columnId, e.metadata, d.needs_review, d.confidence, d.review_decision];
+      }),
+    );
     const rows = isPostgres(db)
-      ? sql`SELECT x->>0 AS row_id, x->>1 AS column_id, x->>2 AS metadata FROM jsonb_array_elements(CAST(${list} AS jsonb)) AS x`
-      : sql`SELECT json_extract(value, '$[0]') AS row_id, json_extract(value, '$[1]') AS column_id, json_extract(value, '$[2]') AS metadata FROM json_each(${list}) WHERE true`;
-    await sql`INSERT INTO cell_meta (row_id, column_id, metadata, datasource_id) SELECT row_id, column_id, metadata, NULL FROM (${rows}) AS v WHERE true
-              ON CONFLICT (row_id, column_id) DO UPDATE SET metadata = excluded.metadata`.execute(db);
+      ? sql`SELECT x->>0 AS row_id, x->>1 AS column_id, x->>2 AS metadata, (x->>3)::int AS needs_review, (x->>4)::double precision AS confidence, x->>5 AS review_decision FROM jsonb_array_elements(CAST(${list} AS jsonb)) AS x`
+      : sql`SELECT json_extract(value, '$[0]') AS row_id, json_extract(value, '$[1]') AS column_id, json_extract(value, '$[2]') AS metadata, json_extract(value, '$[3]') AS needs_review, json_extract(value, '$[4]') AS confidence, json_extract(value, '$[5]') AS review_decision FROM json_each(${list}) WHERE true`;
+    await sql`INSERT INTO cell_meta (row_id, column_id, metadata, datasource_id, needs_review, confidence, review_decision)
+              SELECT row_id, column_id, metadata, NULL, needs_review, confidence, review_decision FROM (${rows}) AS v WHERE true
+              ON CONFLICT (row_id, column_id) DO UPDATE SET metadata = excluded.metadata, needs_review = excluded.needs_review, confidence = excluded.confidence, review_decision = excluded.review_decision`.execute(db);
   }
   const emptied = entries.filter((e) => e.metadata === '{}');
   const byColumn = new Map<string, string[]>();

@@ -16,6 +16,7 @@ import {
 } from './row-cells.ts';
 import { cellId } from '../ids.ts';
 import { addRowText } from './row-search.ts';
+import { syncNewRows, syncRowPositions } from './row-index.ts';
 
 export type { CellStatus, StoredCell } from './row-cells.ts';
 export type CellRecord = { rowId: string; columnId: string; value: unknown; status: CellStatus; metadata?: Record<string, unknown> };
@@ -46,11 +47,15 @@ async function insertRowDocuments(db: Db, rows: readonly NewRow[]): Promise<void
                 FROM json_to_recordset(CAST(${rowsJson(part, (r) => `"dataset_id":"${r.datasetId}","position":${r.position},"created_at":"${r.createdAt}","datasource_id":${r.datasourceId ? `"${r.datasourceId}"` : 'null'}`)} AS json))
                   AS x(id text, dataset_id text, position int, created_at text, cells json, cells_text text, datasource_id text)`.execute(db);
     }
-    return;
+  } else {
+    for (const part of chunk(rows, MAX_PARAMS / 6)) {
+      await db.insertInto('dataset_rows').values(part.map((r) => ({ id: r.id, dataset_id: r.datasetId, position: r.position, created_at: r.createdAt, cells: r.cells, datasource_id: r.datasourceId ?? null }))).execute();
+    }
   }
-  for (const part of chunk(rows, MAX_PARAMS / 6)) {
-    await db.insertInto('dataset_rows').values(part.map((r) => ({ id: r.id, dataset_id: r.datasetId, position: r.position, created_at: r.createdAt, cells: r.cells, datasource_id: r.datasourceId ?? null }))).execute();
-  }
+  // Rows of a dataset with indexed columns (a view filtered or sorted on them): index them too.
+  const byDataset = new Map<string, NewRow[]>();
+  for (const r of rows) (byDataset.get(r.datasetId) ?? byDataset.set(r.datasetId, []).get(r.datasetId)!).push(r);
+  for (const [datasetId, list] of byDataset) await syncNewRows(db, datasetId, list);
 }
 
 /** Records which cells of new rows link a datasource (their metadata stays `{}`). */
@@ -164,6 +169,7 @@ export async function deleteRows(db: Db, datasetId: string, rowIds: readonly str
             FROM (SELECT id, row_number() OVER (ORDER BY position) - 1 + ${fromPosition} AS rn
                   FROM dataset_rows WHERE dataset_id = ${datasetId} AND position >= ${fromPosition}) AS r
             WHERE dataset_rows.id = r.id AND dataset_rows.position <> r.rn`.execute(db);
+  await syncRowPositions(db, datasetId, fromPosition);
 }
 
 /** Whether any cell links this datasource, and from which datasets. */

@@ -47,7 +47,11 @@ export interface Database {
   dataset_rows: { id: string; dataset_id: string; position: number; created_at: string; datasource_id: string | null; cells: string; updated_at: string | null };
   engine_workers: { id: string; started_at: string; expires_at: string };
   /** A cell's metadata and datasource link, for the cells that have any (store/row-cells.ts). */
-  cell_meta: { row_id: string; column_id: string; metadata: string; datasource_id: string | null };
+  cell_meta: { row_id: string; column_id: string; metadata: string; datasource_id: string | null; needs_review: number | null; confidence: number | null; review_decision: string | null };
+  /** Columns whose values are kept in row_values (store/row-index.ts); state `building` or `ready`. */
+  row_index_columns: { column_id: string; dataset_id: string; state: string; created_at: string };
+  /** A cell's value typed for filters and sorts (store/row-index.ts): one row per (row, indexed column). */
+  row_values: { row_id: string; column_id: string; position: number; num: number | null; txt: string | null; status: string };
   datasources: {
     id: string;
     workspace_id: string;

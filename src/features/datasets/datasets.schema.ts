@@ -3,6 +3,7 @@ import { BooleanQuery, Pagination, pageQuery } from '../../http/common.schema.ts
 import { DataType } from '../columns/data-type.ts';
 import { DatasetType, DatasetTypeInput, TaskType } from '../columns/task-types.ts';
 import { ReviewCounts } from '../review/review.schema.ts';
+import { ViewQueryParams } from '../views/query.schema.ts';
 
 export const Column = z
   .object({ columnId: z.string(), name: z.string(), taskType: TaskType, metadata: z.record(z.string(), z.unknown()), position: z.number().int(), dataType: DataType })
@@ -48,13 +49,18 @@ export const ColumnRef = z.object({
 /** A row's metadata (includeMetadata=true): created, last changed (any cell), and the datasource it came from. */
 export const RowMetadata = z.object({ rowId: z.string(), createdAt: z.string(), updatedAt: z.string(), datasourceId: z.string().nullable() }).openapi('RowMetadata');
 export const Grid = z.object({ datasetId: z.string(), columns: z.array(ColumnRef), rowIds: z.array(z.string()), rows: z.array(RowMetadata).optional().openapi({ description: 'with includeMetadata=true, aligned with rowIds' }), data: z.array(z.array(Cell)) });
-export const DatasetData = Grid.extend({ pagination: Pagination }).openapi('DatasetData');
+/** /data's pagination: `total` counts the rows matching the filter and q; `nextCursor` continues after this page (keyset). */
+export const DataPagination = Pagination.extend({
+  nextCursor: z.string().nullable().openapi({ description: 'pass as `cursor` for the next page; null on the last page. Keyset paging: stable while rows are written' }),
+}).openapi('DataPagination');
+export const DatasetData = Grid.extend({ pagination: DataPagination }).openapi('DatasetData');
 
 export const ListDatasetsQuery = z.object({ ...pageQuery(20, 100), type: DatasetTypeInput.optional(), status: DatasetStatus.optional() });
 export const DatasetDataQuery = z.object({
   ...pageQuery(50, 1000),
   columns: z.string().optional().openapi({ description: 'comma-separated column ids' }),
   includeMetadata: BooleanQuery.default(false),
+  ...ViewQueryParams,
 });
 
 const cellValue = z.unknown();

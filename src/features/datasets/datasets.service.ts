@@ -19,6 +19,7 @@ import type { DatasetAccess } from './dataset-access.ts';
 import type { CreateDatasetInput } from './datasets.schema.ts';
 import { appendRows, columnView, gridJson, type DatasourceLink } from './grid.ts';
 import { pagination } from '../../http/common.schema.ts';
+import { isViewRead, positionCursor, prepareViewQuery, readViewPage, type ViewParams } from '../views/view-rows.ts';
 
 /** Formats whose values are text (typed per column after import); the others keep their own types. */
 const TEXTUAL = new Set(['csv', 'tsv']);
@@ -155,9 +156,10 @@ export function createDatasetService({ store, access, datasources, events, cance
       return { datasets: await views(store.db, items), total };
     },
 
-    async data(auth: Auth, id: string, q: { page: number; limit: number; columns?: string | undefined; includeMetadata: boolean }) {
+    async data(auth: Auth, id: string, q: { page: number; limit: number; columns?: string | undefined; includeMetadata: boolean } & Omit<ViewParams, 'filterText' | 'filter'> & { filter?: string | undefined }) {
       const dataset = await access.get(auth, id);
-      let columns = await columnsDb.listColumns(store.db, id);
+      const allColumns = await columnsDb.listColumns(store.db, id);
+      let columns = allColumns;
       let columnIds: string[] | undefined;
       if (q.columns !== undefined) {
         columnIds = [...new Set(q.columns.split(',').map((s) => s.trim()).filter(Boolean))];
@@ -168,9 +170,21 @@ export function createDatasetService({ store, access, datasources, events, cance
         columns = columns.filter((c) => order.has(c.id)).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
       }
       const start = (q.page - 1) * q.limit;
-      const rows = await rowCellsInRange(store.db, id, start, start + q.limit);
+      const view = { filterText: q.filter, sort: q.sort, q: q.q, cursor: q.cursor };
+      let rows: { id: string; cells: string }[];
+      let page: ReturnType<typeof pagination> & { nextCursor: string | null };
+      if (isViewRead(view)) {
+        // A filter, sort, search or cursor: the view query (features/views). Otherwise the plain
+        // position range below, untouched.
+        const got = await readViewPage(store.db, await prepareViewQuery(store.db, id, allColumns, view), { limit: q.limit, offset: start });
+        rows = got.rows;
+        page = { ...pagination(q.page, q.limit, got.total), nextCursor: got.nextCursor };
+      } else {
+        rows = await rowCellsInRange(store.db, id, start, start + q.limit);
+        // Positions are dense: the page's last row is at start + length - 1.
+        page = { ...pagination(q.page, q.limit, dataset.rowCount), nextCursor: rows.length === q.limit && start + q.limit < dataset.rowCount ? positionCursor(start + q.limit - 1) : null };
+      }
       const rowIds = rows.map((r) => r.id);
-      const page = pagination(q.page, q.limit, dataset.rowCount);
       // Every column, no metadata: the rows' stored text is the answer's data as is.
       if (!columnIds && !q.includeMetadata) return gridJson(id, columns, rowIds, { stored: rows.map((r) => r.cells) }, false, { pagination: page });
       const cells = await cellsOfRows(store.db, rows, { metadata: q.includeMetadata, ...(columnIds ? { columnIds } : {}) });

@@ -4,11 +4,15 @@ import type { App } from '../../http/env.ts';
 import { IdParam } from '../datasets/datasets.schema.ts';
 import { ExportInput, ExportResult, METADATA_LAYOUT } from './exports.schema.ts';
 import type { ExportService } from './exports.service.ts';
+import { ViewFilter } from '../views/query.schema.ts';
 
 const tags = ['Exports'];
 const errorBody = (description: string) => ({ description, content: { 'application/json': { schema: ErrorBody } } });
 
 export function registerExportRoutes(app: App, exports: ExportService) {
+  // The body's filter is checked by the service (features/views: messages naming the bad path);
+  // the component its OpenAPI refers to is registered here.
+  app.openAPIRegistry.register('ViewFilter', ViewFilter);
   app.openapi(
     createRoute({
       operationId: 'exportDataset',
@@ -19,7 +23,8 @@ export function registerExportRoutes(app: App, exports: ExportService) {
       description:
         'The file is written before the answer. `rowCount` in the answer is the number of rows written (fewer than asked near the end; a `skip` beyond the end gives a header-only file). ' +
         'PROCESSING_IN_PROGRESS while a task runs. Expired exports are deleted by a sweep every 10 minutes. ' +
-        `File names are <dataset name slug>-<exportId>.<ext>. ${METADATA_LAYOUT}`,
+        `File names are <dataset name slug>-<exportId>.<ext>. ${METADATA_LAYOUT} ` +
+        'With `filter`, `sort` or `q` (as on GET /data, the filter as JSON), the file holds the matching rows in that order; `skip` and `rowCount` count matching rows.',
       request: { params: IdParam, body: jsonBody(ExportInput) },
       responses: { 201: json(ExportResult, 'The export, once its file exists'), ...ERROR_RESPONSES },
     }),

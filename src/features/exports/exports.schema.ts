@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { ViewQ, ViewSort } from '../views/query.schema.ts';
 
 export const MAX_EXPORT_ROWS = 100_000;
 export const MAX_EXPIRES_IN = 86_400;
@@ -11,6 +12,9 @@ export const ExportInput = z
     rowCount: z.number().int().min(1).max(MAX_EXPORT_ROWS).openapi({ description: 'rows to export, 1 to 100000', example: 1000 }),
     columnIds: z.array(z.string().min(1)).min(1).max(1000).optional().openapi({ description: 'columns to include, in this order; all columns when omitted' }),
     skip: z.number().int().min(0).default(0).openapi({ description: 'rows to skip first; beyond the end gives an empty file' }),
+    filter: z.unknown().optional().openapi({ $ref: '#/components/schemas/ViewFilter', description: 'only the rows matching this filter (as on /data, as JSON here); skip and rowCount count matching rows' } as never),
+    sort: ViewSort.optional(),
+    q: ViewQ.optional(),
     includeMetadata: z.boolean().default(false),
     expiresIn: z.number().int().min(1).max(MAX_EXPIRES_IN).default(3600).openapi({ description: 'seconds the download link stays valid, 1 to 86400' }),
   })

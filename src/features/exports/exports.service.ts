@@ -11,7 +11,8 @@ import { now, type Db, type Store } from '../../store/store.ts';
 import type { DatasetAccess } from '../datasets/dataset-access.ts';
 import type { Auth } from '../keys/keys.service.ts';
 import type { ExportInput, ExportResult } from './exports.schema.ts';
-import { readPages } from './pages.ts';
+import { PAGE_ROWS, pagesOf, readPages } from './pages.ts';
+import { isViewRead, prepareViewQuery, viewRowPages } from '../views/view-rows.ts';
 import type { ExportColumn, ExportPage, ExportWriter } from './writers/common.ts';
 import { writeCsv } from './writers/csv.ts';
 import { writeJson } from './writers/json.ts';
@@ -96,13 +97,18 @@ export function createExportService({ store, access, blobs, events, signer, logg
       const dataset = await access.get(auth, datasetId);
       if (dataset.activeTaskId) throw new ProcessingInProgressError(dataset.id, dataset.activeTaskId);
       const columns = await selectColumns(dataset.id, input.columnIds);
+      const view = { filter: input.filter, sort: input.sort, q: input.q };
+      // A filter, sort or q: checked and its columns indexed before the read snapshot starts.
+      const prepared = isViewRead(view) ? await prepareViewQuery(store.db, dataset.id, await listColumns(store.db, dataset.id), view) : undefined;
       const format = FORMATS[input.format];
       const id = newId('export');
       const blobKey = `exports/${auth.workspaceId}/${id}.${format.ext}`;
       let rowCount = 0;
       const sizeBytes = await exportsDb.withReadSnapshot(store, (db) => {
         const range = { start: input.skip, end: input.skip + input.rowCount };
-        const pages = readPages(db, dataset.id, columns, range, { metadata: input.includeMetadata });
+        const pages = prepared
+          ? pagesOf(db, columns, viewRowPages(db, prepared, { skip: input.skip, count: input.rowCount }, PAGE_ROWS), { metadata: input.includeMetadata })
+          : readPages(db, dataset.id, columns, range, { metadata: input.includeMetadata });
         return blobs.put(blobKey, format.write(counted(pages, (n) => (rowCount += n)), { columns, includeMetadata: input.includeMetadata }));
       });
       // The link's lifetime starts once the file exists; the record expires with it.

@@ -17,16 +17,28 @@ export const PAGE_ROWS = 1000;
  * body) without a lookup or a new object per cell. Metadata, kept apart from values, is read only when asked for (and then only the exported columns').
  */
 export async function* readPages(db: Db, datasetId: string, columns: readonly (ExportColumn & { position: number })[], range: { start: number; end: number }, options: { metadata: boolean }): AsyncGenerator<ExportPage> {
+  yield* pagesOf(db, columns, positionRanges(db, datasetId, range), options);
+}
+
+async function* positionRanges(db: Db, datasetId: string, range: { start: number; end: number }): AsyncGenerator<{ id: string; cells: string }[]> {
+  for (let from = range.start; from < range.end; from += PAGE_ROWS) {
+    const to = Math.min(from + PAGE_ROWS, range.end);
+    const rows = await rowCellsInRange(db, datasetId, from, to);
+    if (!rows.length) return;
+    yield rows;
+    if (rows.length < to - from) return;
+  }
+}
+
+/** Export pages of stored rows as they come (a position range, or a view's pages: features/views). */
+export async function* pagesOf(db: Db, columns: readonly (ExportColumn & { position: number })[], source: AsyncIterable<readonly { id: string; cells: string }[]>, options: { metadata: boolean }): AsyncGenerator<ExportPage> {
   const columnIds = columns.map((c) => c.id);
   const bodies = columns.map((c) => c.id.slice(4));
   const pick = (cells: StoredCell[], k: number): StoredCell | undefined => {
     const at = cells[columns[k]!.position];
     return at?.cellId.endsWith(bodies[k]!) ? at : cells.find((c) => c.cellId.endsWith(bodies[k]!));
   };
-  for (let from = range.start; from < range.end; from += PAGE_ROWS) {
-    const to = Math.min(from + PAGE_ROWS, range.end);
-    const rows = await rowCellsInRange(db, datasetId, from, to);
-    if (!rows.length) return;
+  for await (const rows of source) {
     const meta = options.metadata ? await cellMetaOf(db, rows.map((r) => r.id), columnIds) : undefined;
     const matrix = rows.map((row) => {
       const cells = decodeRow(row.cells);
@@ -39,6 +51,5 @@ export async function* readPages(db: Db, datasetId: string, columns: readonly (E
       return line;
     });
     yield { rowIds: rows.map((r) => r.id), cells: matrix };
-    if (rows.length < to - from) return;
   }
 }

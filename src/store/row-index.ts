@@ -1,0 +1,165 @@
+import { PostgresAdapter, sql } from 'kysely';
+import { chunk, columnOfCell, decodeRow, type StoredCell } from './row-cells.ts';
+import type { Db } from './store.ts';
+
+/**
+ * Typed values of the columns a view filters or sorts on (issue 19), so that a filter or a sort
+ * over 100,000 rows is an index range instead of decoding every row's `cells` JSON.
+ *
+ * `row_values` holds one row per (row, indexed column): the row's position, the value as a number
+ * (`num`) and as text (`txt`), and the cell's status. A column is indexed the first time a view
+ * filters or sorts on it (`ensureRowIndexes`), and from then on every write of rows keeps it in
+ * step: `syncRowIndexes` from `writeRowCells` (every change of cells), `syncNewRows` from
+ * `insertRows`, `syncRowPositions` from `deleteRows` (positions are renumbered). Deleting the
+ * column or the rows deletes its values through foreign keys.
+ *
+ * Building is in batches of 2,000 rows. The column is listed (`building`) before the first batch
+ * is read, so a writer that changes a row after that keeps the row's value in step itself; on
+ * PostgreSQL each batch is read FOR SHARE, which waits for writers of those rows that started
+ * earlier. Queries use the column once it is `ready`.
+ */
+
+/** Characters of a text kept in `txt`: PostgreSQL refuses B-tree entries over 2,704 bytes (600 x 4 bytes fits). */
+export const TEXT_KEY_CHARS = 600;
+const BUILD_BATCH = 2000;
+
+const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
+
+/** A cell value as the number and the text filters and sorts compare (docs/views.md). */
+export function typedValue(value: unknown): { num: number | null; txt: string | null } {
+  if (value === null || value === undefined) return { num: null, txt: null };
+  if (typeof value === 'number') return { num: Number.isFinite(value) ? value : null, txt: String(value) };
+  if (typeof value === 'boolean') return { num: value ? 1 : 0, txt: String(value) };
+  if (typeof value === 'string') {
+    const n = value.trim() === '' ? Number.NaN : Number(value);
+    return { num: Number.isFinite(n) ? n : null, txt: textKey(value) };
+  }
+  return { num: null, txt: textKey(JSON.stringify(value)) };
+}
+
+/** Text as stored in `txt`: its first TEXT_KEY_CHARS characters, well-formed, without NUL (PostgreSQL text refuses it). */
+export function textKey(text: string): string {
+  let t = text.length > TEXT_KEY_CHARS ? text.slice(0, TEXT_KEY_CHARS) : text;
+  if (t.includes('\u0000')) t = t.replaceAll('\u0000', '');
+  return /[\uD800-\uDFFF]/.test(t) ? t.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD') : t;
+}
+
+type ValueRow = [rowId: string, columnId: string, position: number | null, num: number | null, txt: string | null, status: string];
+
+function valuesOf(rows: readonly { id: string; cells: string | StoredCell[]; position?: number }[], columns: ReadonlySet<string>): ValueRow[] {
+  const out: ValueRow[] = [];
+  for (const r of rows) {
+    const cells = typeof r.cells === 'string' ? decodeRow(r.cells) : r.cells;
+    for (const c of cells) {
+      const columnId = columnOfCell(c.cellId);
+      if (!columns.has(columnId)) continue;
+      const v = typedValue(c.value);
+      out.push([r.id, columnId, r.position ?? null, v.num, v.txt, c.status]);
+    }
+  }
+  return out;
+}
+
+/**
+ * Upserts values. A row's position comes from `dataset_rows` (the values of a changed row keep
+ * their position; a new row's is its own). One JSON parameter per 1,000 values, one SQL text.
+ */
+async function putValues(db: Db, values: readonly ValueRow[]): Promise<void> {
+  for (const part of chunk(values, 1000)) {
+    const list = JSON.stringify(part);
+    const v = isPostgres(db)
+      ? sql`SELECT x->>0 AS row_id, x->>1 AS column_id, (x->>3)::double precision AS num, x->>4 AS txt, x->>5 AS status FROM jsonb_array_elements(CAST(${list} AS jsonb)) AS x`
+      : sql`SELECT json_extract(value, '$[0]') AS row_id, json_extract(value, '$[1]') AS column_id, json_extract(value, '$[3]') AS num, json_extract(value, '$[4]') AS txt, json_extract(value, '$[5]') AS status FROM json_each(${list})`;
+    await sql`INSERT INTO row_values (row_id, column_id, position, num, txt, status)
+              SELECT v.row_id, v.column_id, r.position, v.num, v.txt, v.status FROM (${v}) AS v JOIN dataset_rows r ON r.id = v.row_id WHERE true
+              ON CONFLICT (row_id, column_id) DO UPDATE SET num = excluded.num, txt = excluded.txt, status = excluded.status`.execute(db);
+  }
+}
+
+/** Indexed columns of the datasets of these rows (any state: a column being built is kept in step too). */
+async function indexedColumnsOfRows(db: Db, rowIds: readonly string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const part of chunk(rowIds, 2000)) {
+    const rows = isPostgres(db)
+      ? await sql<{ column_id: string }>`SELECT column_id FROM row_index_columns WHERE dataset_id IN (SELECT DISTINCT dataset_id FROM dataset_rows WHERE id = ANY(${part}::text[]))`.execute(db)
+      : await sql<{ column_id: string }>`SELECT column_id FROM row_index_columns WHERE dataset_id IN (SELECT dataset_id FROM dataset_rows WHERE id IN (SELECT value FROM json_each(${JSON.stringify(part)})))`.execute(db);
+    for (const r of rows.rows) out.add(r.column_id);
+  }
+  return out;
+}
+
+async function indexedColumnsOf(db: Db, datasetId: string): Promise<Set<string>> {
+  const rows = await db.selectFrom('row_index_columns').select('column_id').where('dataset_id', '=', datasetId).execute();
+  return new Set(rows.map((r) => r.column_id));
+}
+
+/** Keeps the indexed values of changed rows in step; called by writeRowCells, in its transaction. */
+export async function syncRowIndexes(db: Db, rows: readonly { id: string; cells: string }[]): Promise<void> {
+  if (!rows.length) return;
+  const columns = await indexedColumnsOfRows(db, rows.map((r) => r.id));
+  if (!columns.size) return;
+  await putValues(db, valuesOf(rows, columns));
+}
+
+/** Indexes the values of new rows of a dataset; called by insertRows. */
+export async function syncNewRows(db: Db, datasetId: string, rows: readonly { id: string; cells: string }[]): Promise<void> {
+  if (!rows.length) return;
+  const columns = await indexedColumnsOf(db, datasetId);
+  if (!columns.size) return;
+  await putValues(db, valuesOf(rows, columns));
+}
+
+/** Brings positions in step after deleteRows renumbered the rows from `fromPosition` on. */
+export async function syncRowPositions(db: Db, datasetId: string, fromPosition: number): Promise<void> {
+  if (!(await indexedColumnsOf(db, datasetId)).size) return;
+  await sql`UPDATE row_values SET position = r.position FROM dataset_rows r
+            WHERE row_values.row_id = r.id AND r.dataset_id = ${datasetId} AND r.position >= ${fromPosition} AND row_values.position <> r.position`.execute(db);
+}
+
+const inFlight = new Map<string, Promise<void>>();
+
+/**
+ * Makes sure these columns of a dataset are indexed, building the missing ones (about a second per
+ * column for 100,000 rows). Concurrent calls in this process share one build; a build another
+ * process left unfinished is done again (upserts, so twice is harmless). Not in a transaction.
+ */
+export async function ensureRowIndexes(db: Db, datasetId: string, columnIds: readonly string[]): Promise<void> {
+  if (!columnIds.length) return;
+  const ready = new Set(
+    (await db.selectFrom('row_index_columns').select('column_id').where('column_id', 'in', [...columnIds]).where('state', '=', 'ready').execute()).map((r) => r.column_id),
+  );
+  const missing = [...new Set(columnIds)].filter((c) => !ready.has(c));
+  if (!missing.length) return;
+  const key = `${datasetId}/${missing.sort().join(',')}`;
+  let build = inFlight.get(key);
+  if (!build) {
+    build = buildRowIndexes(db, datasetId, missing).finally(() => inFlight.delete(key));
+    inFlight.set(key, build);
+  }
+  await build;
+}
+
+async function buildRowIndexes(db: Db, datasetId: string, columnIds: readonly string[]): Promise<void> {
+  const at = new Date().toISOString();
+  await db
+    .insertInto('row_index_columns')
+    .values(columnIds.map((c) => ({ column_id: c, dataset_id: datasetId, state: 'building', created_at: at })))
+    .onConflict((oc) => oc.column('column_id').doNothing())
+    .execute();
+  const columns = new Set(columnIds);
+  const pg = isPostgres(db);
+  let after = -1;
+  for (;;) {
+    const done = await (db as import('kysely').Kysely<import('./schema.ts').Database>).transaction().execute(async (trx) => {
+      const rows = pg
+        ? (await sql<{ id: string; cells: string; position: number }>`SELECT id, cells, position FROM dataset_rows WHERE dataset_id = ${datasetId} AND position > ${after} ORDER BY position LIMIT ${BUILD_BATCH} FOR SHARE`.execute(trx)).rows
+        : await trx.selectFrom('dataset_rows').select(['id', 'cells', 'position']).where('dataset_id', '=', datasetId).where('position', '>', after).orderBy('position').limit(BUILD_BATCH).execute();
+      if (!rows.length) return true;
+      after = Number(rows[rows.length - 1]!.position);
+      await putValues(trx, valuesOf(rows.map((r) => ({ id: r.id, cells: r.cells, position: Number(r.position) })), columns));
+      return rows.length < BUILD_BATCH;
+    });
+    if (done) break;
+  }
+  await db.updateTable('row_index_columns').set({ state: 'ready' }).where('column_id', 'in', [...columnIds]).execute();
+}
