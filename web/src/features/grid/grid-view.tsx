@@ -276,10 +276,12 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
       onKeyDown={(e) => {
         // The menu key, or Shift+F10: the column menu of the focused cell (sort, filter), as a
         // context menu opens from the keyboard.
-        if (e.location && (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10'))) {
+        // (e.location counts the row-marker column; the selection is in the grid's columns.)
+        const cell = selection.current?.cell;
+        if (cell && (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10'))) {
           e.preventDefault();
           e.stopPropagation();
-          headerMenu(e.location[0]);
+          headerMenu(cell[0]);
         }
       }}
       onCellClicked={([col, row]) => props.onOpenCell(row, col)}

@@ -149,9 +149,9 @@ export function FilterBar({ columns, filter, seed, onChange }: Props) {
         </div>
       )}
       {drafts.length === 0 && <p className="muted small">No conditions: every row shows.</p>}
-      <ol className="conditions">
+      <div className="conditions">
         {drafts.map((d, i) => (
-          <li key={d.id} className="condition" role="group" aria-label={`Condition ${i + 1}`}>
+          <div key={d.id} className="condition" role="group" aria-label={`Condition ${i + 1}`}>
             {d.nested ? (
               <span className="nested">{describe(d.nested, columns)}</span>
             ) : (
@@ -160,9 +160,9 @@ export function FilterBar({ columns, filter, seed, onChange }: Props) {
             <button type="button" className="icon" aria-label={`Remove condition ${i + 1}`} onClick={() => remove(d.id)}>
               ×
             </button>
-          </li>
+          </div>
         ))}
-      </ol>
+      </div>
       <div className="filter-actions">
         <button type="button" onClick={add} disabled={columns.length === 0}>
           + Add condition

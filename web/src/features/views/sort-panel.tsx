@@ -10,9 +10,9 @@ export function SortPanel({ columns, sort, onChange }: { columns: Column[]; sort
   return (
     <section className="sort-panel" aria-label="Sort">
       {sort.length === 0 && <p className="muted small">Rows are in the order they were added.</p>}
-      <ol className="conditions">
+      <div className="conditions">
         {sort.map((s, i) => (
-          <li key={s.columnId} className="condition" role="group" aria-label={`Sort ${i + 1}: ${name(s.columnId)}`}>
+          <div key={s.columnId} className="condition" role="group" aria-label={`Sort ${i + 1}: ${name(s.columnId)}`}>
             <span className="muted small">{i === 0 ? 'Sort by' : 'then by'}</span>
             <select aria-label={`Sort ${i + 1} column`} value={s.columnId} onChange={(e) => set(i, { columnId: e.target.value })}>
               {columns
@@ -30,9 +30,9 @@ export function SortPanel({ columns, sort, onChange }: { columns: Column[]; sort
             <button type="button" className="icon" aria-label={`Remove sort by ${name(s.columnId)}`} onClick={() => onChange(sort.filter((_, j) => j !== i))}>
               ×
             </button>
-          </li>
+          </div>
         ))}
-      </ol>
+      </div>
       <div className="filter-actions">
         <button type="button" disabled={unused.length === 0} onClick={() => onChange([...sort, { columnId: unused[0]!.columnId, direction: 'asc' }])}>
           + Add sort
