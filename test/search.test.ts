@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { searchCondition, searchTerms } from '../src/store/row-search.ts';
+import { searchCondition, searchTerms, searchTuning } from '../src/store/row-search.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 
 /** Issue 19: `q`, search across a row's text, against the same search computed here over every row. */
@@ -14,9 +14,17 @@ after(() => app.close());
 const db = () => app.running.store.db;
 /** The rows the index finds, in position order. */
 async function search(datasetId: string, q: string): Promise<string[]> {
-  const cond = await searchCondition(db(), datasetId, q);
-  const rows = await sql<{ id: string }>`SELECT id FROM dataset_rows WHERE dataset_id = ${datasetId} AND ${cond} ORDER BY position`.execute(db());
+  const cond = fragment(await searchCondition(db(), datasetId, q));
+  const rows = await sql<{ id: string }>`SELECT r.id FROM dataset_rows r WHERE r.dataset_id = ${datasetId} AND ${cond} ORDER BY r.position`.execute(db());
+  const count = await sql<{ n: number }>`SELECT count(*) AS n FROM dataset_rows r WHERE r.dataset_id = ${datasetId} AND ${fragment(await searchCondition(db(), datasetId, q))}`.execute(db());
+  assert.equal(Number(count.rows[0]!.n), rows.rows.length, 'a count gives the same rows');
   return rows.rows.map((r) => r.id);
+}
+/** The condition's `?` placeholders bound to its parameters, as the row query does. */
+function fragment(s: { sql: string; params: unknown[] }) {
+  const parts = s.sql.split('?');
+  assert.equal(parts.length, s.params.length + 1);
+  return sql<boolean>(Object.assign([...parts], { raw: [...parts] }) as unknown as TemplateStringsArray, ...s.params);
 }
 /** The same search done here: every term, case-insensitively, inside one of the row's values as text. */
 async function expected(datasetId: string, q: string): Promise<string[]> {
@@ -50,6 +58,13 @@ describe('search', () => {
     assert.equal(await count(), 0, 'no search text before the first search');
     await agree(id, QUERIES);
     assert.equal(await count(), 120, 'built by the first search');
+    // The same searches when the index finds too many candidates and the dataset's text is scanned.
+    searchTuning.selective = 0;
+    try {
+      await agree(id, QUERIES);
+    } finally {
+      searchTuning.selective = 5000;
+    }
     assert.ok((await search(id, 'lyon')).length > 5);
   });
 

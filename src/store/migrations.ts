@@ -413,74 +413,6 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('cells').execute();
     },
   },
-  '0017_views': {
-    // Issue 19: saved views of a dataset (features/views). `query` is the view's JSON
-    // {filter, sort, q, columns}, checked against the dataset's columns when saved and when used.
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('views')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('dataset_id', 'text', (c) => c.notNull().references('datasets.id').onDelete('cascade'))
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('query', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('views_dataset').on('views').columns(['dataset_id', 'created_at']).execute();
-    },
-  },
-  '0018_row_search': {
-    // Issue 19: search across a row's text (store/row-search.ts). row_text holds each row's values
-    // as text, only for datasets that were searched (search_datasets), and a trigram index on it:
-    // SQLite FTS5 (trigram tokenizer, external content kept in step by triggers), PostgreSQL pg_trgm
-    // (GIN). Without the right to create pg_trgm the search still works, by scanning.
-    async up(db: Kysely<unknown>) {
-      const lite = isSqlite(db);
-      await db.schema
-        .createTable('search_datasets')
-        .addColumn('dataset_id', 'text', (c) => c.primaryKey().references('datasets.id').onDelete('cascade'))
-        .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .execute();
-      if (lite) {
-        // An INTEGER PRIMARY KEY: FTS5 finds its documents by it, and VACUUM keeps it (a bare rowid may change).
-        await sql`CREATE TABLE row_text (id INTEGER PRIMARY KEY, row_id TEXT NOT NULL UNIQUE REFERENCES dataset_rows(id) ON DELETE CASCADE, dataset_id TEXT NOT NULL, body TEXT NOT NULL)`.execute(db);
-        await sql`CREATE VIRTUAL TABLE row_text_fts USING fts5(body, content='row_text', content_rowid='id', tokenize='trigram')`.execute(db);
-        await sql`CREATE TRIGGER row_text_ai AFTER INSERT ON row_text BEGIN INSERT INTO row_text_fts(rowid, body) VALUES (new.id, new.body); END`.execute(db);
-        await sql`CREATE TRIGGER row_text_ad AFTER DELETE ON row_text BEGIN INSERT INTO row_text_fts(row_text_fts, rowid, body) VALUES ('delete', old.id, old.body); END`.execute(db);
-        await sql`CREATE TRIGGER row_text_au AFTER UPDATE OF body ON row_text BEGIN
-                    INSERT INTO row_text_fts(row_text_fts, rowid, body) VALUES ('delete', old.id, old.body);
-                    INSERT INTO row_text_fts(rowid, body) VALUES (new.id, new.body);
-                  END`.execute(db);
-      } else {
-        await sql`CREATE TABLE row_text (row_id text PRIMARY KEY REFERENCES dataset_rows(id) ON DELETE CASCADE, dataset_id text NOT NULL, body text NOT NULL)`.execute(db);
-      }
-      await sql`CREATE INDEX row_text_dataset ON row_text (dataset_id)`.execute(db);
-      if (lite) return;
-      // pg_trgm is a trusted extension (PostgreSQL 13+): a database owner may create it. It goes to
-      // public when that schema exists, so every cellwise schema of the database shares one copy
-      // (a copy inside one schema would vanish with it, taking the others' indexes along).
-      // Savepoints: a refusal must not abort the migration's transaction.
-      const attempt = async (statement: ReturnType<typeof sql>) => {
-        await sql`SAVEPOINT trgm`.execute(db);
-        try {
-          await statement.execute(db);
-          await sql`RELEASE SAVEPOINT trgm`.execute(db);
-          return true;
-        } catch {
-          await sql`ROLLBACK TO SAVEPOINT trgm`.execute(db);
-          return false;
-        }
-      };
-      const installed = async () => (await sql<{ schema: string }>`SELECT extnamespace::regnamespace::text AS schema FROM pg_extension WHERE extname = 'pg_trgm'`.execute(db)).rows[0]?.schema;
-      let schema = await installed();
-      if (!schema) {
-        if (!(await attempt(sql`CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public`))) await attempt(sql`CREATE EXTENSION IF NOT EXISTS pg_trgm`);
-        schema = await installed();
-      }
-      if (schema) await attempt(sql`CREATE INDEX row_text_trgm ON row_text USING gin (body ${sql.id(schema)}.gin_trgm_ops)`);
-    },
-  },
   '0017_row_views': {
     // Issue 19: what filters and sorts of a view read, kept where an index can serve them.
     // - cell_meta gets needs_review, confidence and review_decision, derived from the metadata by
@@ -527,6 +459,72 @@ export const migrations: Record<string, Migration> = {
                 ) ${lite ? sql`WITHOUT ROWID` : sql``}`.execute(db);
       await sql`CREATE INDEX row_values_num ON row_values (column_id, num, position)`.execute(db);
       await sql`CREATE INDEX row_values_txt ON row_values (column_id, txt, position)`.execute(db);
+  '0018_views': {
+    // Issue 19: saved views of a dataset (features/views). `query` is the view's JSON
+    // {filter, sort, q, columns}, checked against the dataset's columns when saved and when used.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('views')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('dataset_id', 'text', (c) => c.notNull().references('datasets.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('query', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('views_dataset').on('views').columns(['dataset_id', 'created_at']).execute();
+    },
+  },
+  '0019_row_search': {
+    // Issue 19: search across a row's text (store/row-search.ts). row_text holds each row's values
+    // as text, only for datasets that were searched (search_datasets), and a trigram index on it:
+    // SQLite FTS5 (trigram tokenizer, external content kept in step by triggers), PostgreSQL pg_trgm
+    // (GIN). Without the right to create pg_trgm the search still works, by scanning.
+    async up(db: Kysely<unknown>) {
+      const lite = isSqlite(db);
+      await db.schema
+        .createTable('search_datasets')
+        .addColumn('dataset_id', 'text', (c) => c.primaryKey().references('datasets.id').onDelete('cascade'))
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      if (lite) {
+        // An INTEGER PRIMARY KEY: FTS5 finds its documents by it, and VACUUM keeps it (a bare rowid may change).
+        await sql`CREATE TABLE row_text (id INTEGER PRIMARY KEY, row_id TEXT NOT NULL UNIQUE REFERENCES dataset_rows(id) ON DELETE CASCADE, dataset_id TEXT NOT NULL, body TEXT NOT NULL)`.execute(db);
+        await sql`CREATE VIRTUAL TABLE row_text_fts USING fts5(body, content='row_text', content_rowid='id', tokenize='trigram', detail='none')`.execute(db);
+        await sql`CREATE TRIGGER row_text_ai AFTER INSERT ON row_text BEGIN INSERT INTO row_text_fts(rowid, body) VALUES (new.id, new.body); END`.execute(db);
+        await sql`CREATE TRIGGER row_text_ad AFTER DELETE ON row_text BEGIN INSERT INTO row_text_fts(row_text_fts, rowid, body) VALUES ('delete', old.id, old.body); END`.execute(db);
+        await sql`CREATE TRIGGER row_text_au AFTER UPDATE OF body ON row_text BEGIN
+                    INSERT INTO row_text_fts(row_text_fts, rowid, body) VALUES ('delete', old.id, old.body);
+                    INSERT INTO row_text_fts(rowid, body) VALUES (new.id, new.body);
+                  END`.execute(db);
+      } else {
+        await sql`CREATE TABLE row_text (row_id text PRIMARY KEY REFERENCES dataset_rows(id) ON DELETE CASCADE, dataset_id text NOT NULL, body text NOT NULL)`.execute(db);
+      }
+      await sql`CREATE INDEX row_text_dataset ON row_text (dataset_id)`.execute(db);
+      if (lite) return;
+      // pg_trgm is a trusted extension (PostgreSQL 13+): a database owner may create it. It goes to
+      // public when that schema exists, so every cellwise schema of the database shares one copy
+      // (a copy inside one schema would vanish with it, taking the others' indexes along).
+      // Savepoints: a refusal must not abort the migration's transaction.
+      const attempt = async (statement: ReturnType<typeof sql>) => {
+        await sql`SAVEPOINT trgm`.execute(db);
+        try {
+          await statement.execute(db);
+          await sql`RELEASE SAVEPOINT trgm`.execute(db);
+          return true;
+        } catch {
+          await sql`ROLLBACK TO SAVEPOINT trgm`.execute(db);
+          return false;
+        }
+      };
+      const installed = async () => (await sql<{ schema: string }>`SELECT extnamespace::regnamespace::text AS schema FROM pg_extension WHERE extname = 'pg_trgm'`.execute(db)).rows[0]?.schema;
+      let schema = await installed();
+      if (!schema) {
+        if (!(await attempt(sql`CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public`))) await attempt(sql`CREATE EXTENSION IF NOT EXISTS pg_trgm`);
+        schema = await installed();
+      }
+      if (schema) await attempt(sql`CREATE INDEX row_text_trgm ON row_text USING gin (body ${sql.id(schema)}.gin_trgm_ops)`);
     },
   },
 };

@@ -54,6 +54,14 @@ const OPS = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
 const likePattern = (text: string, prefixOnly: boolean) => `${prefixOnly ? '' : '%'}${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+/** `?` placeholders and parameters as a Kysely fragment (the row-search.ts contract). */
+function fragment(text: string, params: readonly unknown[]): RawBuilder<boolean> {
+  const parts = text.split('?');
+  if (parts.length !== params.length + 1) throw new Error('searchCondition: placeholders and parameters differ in number');
+  const strings = Object.assign([...parts], { raw: [...parts] }) as unknown as TemplateStringsArray;
+  return sql<boolean>(strings, ...params);
+}
+
 function and(parts: RawBuilder<boolean>[]): RawBuilder<boolean> {
   const list = parts.filter((p) => p !== TRUE);
   if (!list.length) return TRUE;
@@ -124,8 +132,8 @@ async function whereOf(db: Db, q: RowQuery): Promise<RawBuilder<boolean>> {
   const parts = [sql<boolean>`r.dataset_id = ${q.datasetId}`];
   if (q.filter) parts.push(compile(db, q.filter, q.columnCount));
   if (q.q !== undefined) {
-    // (merge of h19a and h19b) row-search.ts answers a Kysely condition over the row id given.
-    parts.push(sql<boolean>`(${await searchCondition(db, q.datasetId, q.q, sql.ref('r.id'))})`);
+    const s = await searchCondition(db, q.datasetId, q.q);
+    parts.push(sql`(${fragment(s.sql, s.params)})`);
   }
   return and(parts);
 }

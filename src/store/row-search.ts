@@ -1,4 +1,4 @@
-import { PostgresAdapter, sql, type RawBuilder, type SqlBool } from 'kysely';
+import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from './store.ts';
 
 /**
@@ -10,13 +10,13 @@ import type { Db } from './store.ts';
  * into terms; a row matches when every term occurs in its text, case-insensitively, anywhere
  * (inside a word too): `lyo` finds "Lyon". A term cannot span two cells.
  *
- * How it is fast (migration 0018_row_search), a trigram index on both backends, so both give the
- * same rows as a plain case-insensitive substring scan:
+ * How it is fast (migration 0018_row_search): a trigram index on both backends, in front of the
+ * plain case-insensitive substring test that decides, so both give the same rows:
  * - SQLite: an FTS5 table with the trigram tokenizer over row_text (external content, kept in step
- *   by triggers on row_text); each term of 3+ characters is a phrase of its trigrams.
- * - PostgreSQL: a GIN pg_trgm index on row_text.body, which serves `body ILIKE '%term%'`. When
- *   the extension cannot be created (no privilege), the same ILIKE runs without the index.
- * Terms of 1 or 2 characters have no trigram: they are a LIKE over the dataset's row_text rows.
+ *   by triggers on row_text);
+ * - PostgreSQL: a GIN pg_trgm index on row_text.body, which serves `body LIKE '%term%'`. When the
+ *   extension cannot be created (no privilege), the same LIKE runs without the index.
+ * Terms of 1 or 2 characters have no trigram: only the LIKE over the dataset's text tests them.
  *
  * When: a dataset's row_text is built the first time it is searched (search_datasets records it),
  * so imports and writes of datasets nobody searches pay nothing but one lookup per write batch.
@@ -32,7 +32,7 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** A row's searchable text from its stored cells text (row-cells.ts): one line per non-empty value. */
+/** A row's searchable text from its stored cells text (row-cells.ts): one line per non-empty value, lowercased. */
 export function rowSearchText(cellsText: string): string {
   const cells = JSON.parse(cellsText) as { value: unknown }[];
   let out = '';
@@ -42,7 +42,7 @@ export function rowSearchText(cellsText: string): string {
     const text = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
     if (text) out += out ? `\n${text}` : text;
   }
-  return out;
+  return out.toLowerCase();
 }
 
 /** The terms of a query: whitespace-separated, empty ones dropped, at most 10 (the rest ignored). */
@@ -141,26 +141,65 @@ export async function ensureSearchIndex(db: Db, datasetId: string): Promise<void
     if (done) break;
   }
   await db.updateTable('search_datasets').set({ state: 'ready', updated_at: new Date().toISOString() }).where('dataset_id', '=', datasetId).execute();
+  // Fresh statistics: the planner's choice between the trigram index and a scan rests on them.
+  if (pg) await sql`ANALYZE row_text`.execute(db);
 }
 
 /**
- * The search as a boolean SQL expression on a row id (`rowId`, by default `dataset_rows.id`),
- * for the WHERE of a row query: true when every term of `q` occurs in the row's text. Builds the
- * dataset's index first if it has none. An empty query matches every row.
+ * `selective`: beyond this many index candidates (over all datasets) a scan of the dataset's text
+ * is cheaper than the index. A setting so tests can send every search down either path.
  */
-export async function searchCondition(db: Db, datasetId: string, q: string, rowId: RawBuilder<unknown> = sql.ref('dataset_rows.id')): Promise<RawBuilder<SqlBool>> {
-  const terms = searchTerms(q);
-  if (!terms.length) return sql<SqlBool>`1 = 1`;
+export const searchTuning = { selective: 5000 };
+
+/** The trigrams of a term (Unicode characters), as FTS5's trigram tokenizer cuts them. */
+function trigrams(term: string): string[] {
+  const chars = [...term];
+  const out: string[] = [];
+  for (let i = 0; i + 3 <= chars.length; i++) out.push(chars.slice(i, i + 3).join(''));
+  return out;
+}
+
+/**
+ * The search as a boolean SQL expression over `r`, the `dataset_rows` row of the caller's query
+ * (store/row-query.ts): true when every term of `q` occurs in the row's text. The contract:
+ * `sql` has `?` placeholders, one per element of `params`, in order, on both backends. Builds the
+ * dataset's index first if it has none. An empty query matches every row.
+ *
+ * The text is stored lowercased and terms are lowercased here, so a LIKE (which folds ASCII only)
+ * matches case-insensitively in every script; each term is one LIKE `%term%` on the row's text,
+ * which decides. The trigram index finds the rows the LIKEs look at, and the form of the
+ * expression depends on how many rows that is (a probe, bounded by `searchTuning.selective`):
+ * - few (a rare word): a list of row ids the outer query checks each row against without reading
+ *   it (SQLite: its rowid, read from the index the outer query walks; PostgreSQL: `= ANY(ARRAY())`);
+ *   a page and its count then cost about the matches, not the dataset.
+ * - many (a word in most rows): a test per row, so a page in position order stops after a page of
+ *   matches; the count reads the dataset's text (about 100 ms for 100,000 rows).
+ * The index: SQLite FTS5 trigram (detail=none: rows only, no positions, half the build and a third
+ * of the size of a full index), probed by every trigram of the terms; PostgreSQL pg_trgm, which
+ * serves the LIKEs themselves (the planner chooses).
+ */
+export async function searchCondition(db: Db, datasetId: string, q: string): Promise<{ sql: string; params: unknown[] }> {
+  const terms = searchTerms(q).map((t) => t.toLowerCase());
+  if (!terms.length) return { sql: '1 = 1', params: [] };
   await ensureSearchIndex(db, datasetId);
-  const likes = terms.map((t) => sql`t.body ${isPostgres(db) ? sql`ILIKE` : sql`LIKE`} ${likeAnywhere(t)} ESCAPE '\\'`);
+  const likes = terms.map(() => "t.body LIKE ? ESCAPE '\\'").join(' AND ');
+  const patterns = terms.map(likeAnywhere);
   if (isPostgres(db)) {
-    // One ILIKE per term: the trigram index serves each (and their AND) when the planner finds it selective.
-    return sql<SqlBool>`${rowId} IN (SELECT t.row_id FROM row_text t WHERE t.dataset_id = ${datasetId} AND ${sql.join(likes, sql` AND `)})`;
+    const probe = await sql<{ n: string }>`SELECT count(*) AS n FROM (SELECT 1 FROM row_text t WHERE t.dataset_id = ${datasetId} AND ${sql.join(
+      patterns.map((p) => sql`t.body LIKE ${p} ESCAPE '\\'`),
+      sql` AND `,
+    )} LIMIT ${searchTuning.selective + 1}) AS x`.execute(db);
+    const few = Number(probe.rows[0]!.n) <= searchTuning.selective;
+    return { sql: `r.id ${few ? '= ANY (ARRAY(' : 'IN ('}SELECT t.row_id FROM row_text t WHERE t.dataset_id = ? AND ${likes})${few ? ')' : ''}`, params: [datasetId, ...patterns] };
   }
-  const long = terms.filter((t) => [...t].length >= 3);
-  const short = terms.filter((t) => [...t].length < 3).map((t) => sql`t.body LIKE ${likeAnywhere(t)} ESCAPE '\\'`);
-  if (!long.length) return sql<SqlBool>`${rowId} IN (SELECT t.row_id FROM row_text t WHERE t.dataset_id = ${datasetId} AND ${sql.join(short, sql` AND `)})`;
-  // Each long term a phrase (the trigram tokenizer matches a phrase as a substring), all of them required.
-  const match = long.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND ');
-  return sql<SqlBool>`${rowId} IN (SELECT t.row_id FROM row_text t WHERE t.id IN (SELECT rowid FROM row_text_fts WHERE row_text_fts MATCH ${match}) AND t.dataset_id = ${datasetId}${short.length ? sql` AND ${sql.join(short, sql` AND `)}` : sql``})`;
+  const perRow = { sql: `EXISTS (SELECT 1 FROM row_text t WHERE t.row_id = r.id AND ${likes})`, params: patterns };
+  const grams = [...new Set(terms.flatMap(trigrams))].slice(0, 32);
+  if (!grams.length) return perRow;
+  const match = grams.map((g) => `"${g.replace(/"/g, '""')}"`).join(' AND ');
+  const probe = await sql<{ n: number }>`SELECT count(*) AS n FROM (SELECT rowid FROM row_text_fts WHERE row_text_fts MATCH ${match} LIMIT ${searchTuning.selective + 1})`.execute(db);
+  if (Number(probe.rows[0]!.n) > searchTuning.selective) return perRow;
+  return {
+    sql: `r.rowid IN (SELECT d.rowid FROM dataset_rows d WHERE d.id IN (SELECT t.row_id FROM row_text t WHERE t.id IN (SELECT rowid FROM row_text_fts WHERE row_text_fts MATCH ?) AND t.dataset_id = ? AND ${likes}))`,
+    params: [match, datasetId, ...patterns],
+  };
 }
