@@ -459,6 +459,8 @@ export const migrations: Record<string, Migration> = {
                 ) ${lite ? sql`WITHOUT ROWID` : sql``}`.execute(db);
       await sql`CREATE INDEX row_values_num ON row_values (column_id, num, position)`.execute(db);
       await sql`CREATE INDEX row_values_txt ON row_values (column_id, txt, position)`.execute(db);
+    },
+  },
   '0018_views': {
     // Issue 19: saved views of a dataset (features/views). `query` is the view's JSON
     // {filter, sort, q, columns}, checked against the dataset's columns when saved and when used.
