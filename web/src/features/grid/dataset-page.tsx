@@ -168,7 +168,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
     if (a !== 'filter' && a !== 'edit') requestAnimationFrame(() => document.querySelector<HTMLElement>('.grid canvas')?.focus());
   };
   return (
-    <div className="dataset-page">
+    <div className={panel?.kind === 'review' ? 'dataset-page reviewing' : 'dataset-page'}>
       <div className="dataset-head">
         <div>
           <h1>{d.name}</h1>
@@ -227,7 +227,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
       <Legend />
       <ErrorText error={loadError} />
       {editError && !panel ? <ErrorText error={editError} /> : null}
-      <div className={panel?.kind === 'review' ? 'workspace reviewing' : 'workspace'}>
+      <div className="workspace">
         <div className="grid-wrap">
           {d.columns.length === 0 ? (
             <div className="state empty">

@@ -34,6 +34,7 @@ export function ReviewPanel({ dataset, view, needsReview, onDecided, onClose }: 
   const filter = reviewFilter(view.filter);
   const sort = view.sort.length ? sortParam(view.sort) : undefined;
   const q = view.q.trim() || undefined;
+  const narrowed = Boolean(view.filter || q);
   const [page, setPage] = useState(1);
   const [passed, setPassed] = useState<Map<string, Decision>>(() => new Map());
   const [history, setHistory] = useState<ReviewItem[]>([]);
@@ -143,7 +144,15 @@ export function ReviewPanel({ dataset, view, needsReview, onDecided, onClose }: 
         </button>
       </header>
       <p className="muted small" data-testid="review-progress">
-        {needsReview !== undefined ? `${needsReview.toLocaleString()} left to review` : queue.data ? `${queue.data.totalRows.toLocaleString()} rows to review` : ''}
+        {narrowed
+          ? queue.data
+            ? `${queue.data.totalRows.toLocaleString()} rows of this view to review${needsReview !== undefined ? ` (${needsReview.toLocaleString()} cells in the dataset)` : ''}`
+            : ''
+          : needsReview !== undefined
+            ? `${needsReview.toLocaleString()} left to review`
+            : queue.data
+              ? `${queue.data.totalRows.toLocaleString()} rows to review`
+              : ''}
         {decided.length ? ` · this session: ${count('approved')} approved, ${count('rejected')} rejected, ${count('skipped')} skipped` : ''}
       </p>
       <p className="sr-only" role="status" aria-live="polite">
@@ -155,7 +164,7 @@ export function ReviewPanel({ dataset, view, needsReview, onDecided, onClose }: 
           <Loading label="Finding cells to review…" />
         ) : (
           <div className="state empty">
-            <h3>Nothing left to review{view.filter || view.q ? ' in this view' : ''}</h3>
+            <h3>Nothing left to review{narrowed ? ' in this view' : ''}</h3>
             <p>Every cell that needed review has been approved, rejected or skipped.</p>
             <button type="button" onClick={onClose}>
               Back to the table
