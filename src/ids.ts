@@ -13,6 +13,7 @@ export const ID_PREFIX = {
   export: 'exp',
   webhook: 'whk',
   delivery: 'dlv',
+  view: 'view',
 } as const;
 export type IdKind = keyof typeof ID_PREFIX;
 

@@ -29,6 +29,8 @@ import { createCellService } from './features/cells/cells.service.ts';
 import { registerCellRoutes } from './features/cells/cells.routes.ts';
 import { createReviewService } from './features/review/review.service.ts';
 import { registerReviewRoutes } from './features/review/review.routes.ts';
+import { createViewService } from './features/views/views.service.ts';
+import { registerViewRoutes } from './features/views/views.routes.ts';
 import { createColumnService } from './features/columns/columns.service.ts';
 import { registerColumnRoutes } from './features/columns/columns.routes.ts';
 import { createDatasetAccess } from './features/datasets/dataset-access.ts';
@@ -110,6 +112,7 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   registerRowRoutes(app, createRowService({ access }));
   registerCellRoutes(app, createCellService({ access, datasources }));
   registerReviewRoutes(app, createReviewService({ store, access, live }));
+  registerViewRoutes(app, createViewService({ store, access }));
   registerDatasourceRoutes(app, datasources);
   registerExportRoutes(app, exportsService);
   registerWebhookRoutes(app, webhooks);

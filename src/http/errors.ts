@@ -14,11 +14,14 @@ export const ERROR_STATUS = {
   WEBHOOK_NOT_FOUND: 404,
   EXPORT_NOT_FOUND: 404,
   KEY_NOT_FOUND: 404,
+  VIEW_NOT_FOUND: 404,
   NOT_FOUND: 404,
   INVALID_TASK_TYPE: 400,
   RAW_COLUMN_REQUIRED: 400,
   INVALID_PARAMETERS: 400,
   PROCESSING_IN_PROGRESS: 409,
+  /** (cellwise) a saved view names a column that no longer exists: update or delete the view. */
+  VIEW_OUTDATED: 409,
   TASK_NOT_CANCELLABLE: 409,
   IDEMPOTENCY_KEY_CONFLICT: 409,
   LINK_EXPIRED: 410,
@@ -57,6 +60,7 @@ const NOT_FOUND_CODES = {
   webhook: 'WEBHOOK_NOT_FOUND',
   export: 'EXPORT_NOT_FOUND',
   key: 'KEY_NOT_FOUND',
+  view: 'VIEW_NOT_FOUND',
   delivery: 'NOT_FOUND',
 } as const satisfies Record<string, ErrorCode>;
 export type EntityKind = keyof typeof NOT_FOUND_CODES;

@@ -61,6 +61,7 @@ export const DatasetDataQuery = z.object({
   columns: z.string().optional().openapi({ description: 'comma-separated column ids' }),
   includeMetadata: BooleanQuery.default(false),
   ...ViewQueryParams,
+  viewId: z.string().min(1).max(200).optional().openapi({ param: { name: 'viewId', in: 'query' }, description: "a saved view of the dataset (GET /datasets/{id}/views): its filter, sort, q and columns apply; a parameter given as well replaces the view's part. A view naming a deleted column answers VIEW_OUTDATED" }),
 });
 
 const cellValue = z.unknown();

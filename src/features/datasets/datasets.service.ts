@@ -20,6 +20,7 @@ import type { CreateDatasetInput } from './datasets.schema.ts';
 import { appendRows, columnView, gridJson, type DatasourceLink } from './grid.ts';
 import { pagination } from '../../http/common.schema.ts';
 import { isViewRead, positionCursor, prepareViewQuery, readViewPage, type ViewParams } from '../views/view-rows.ts';
+import { resolveView } from '../views/views.service.ts';
 
 /** Formats whose values are text (typed per column after import); the others keep their own types. */
 const TEXTUAL = new Set(['csv', 'tsv']);
@@ -156,13 +157,16 @@ export function createDatasetService({ store, access, datasources, events, cance
       return { datasets: await views(store.db, items), total };
     },
 
-    async data(auth: Auth, id: string, q: { page: number; limit: number; columns?: string | undefined; includeMetadata: boolean } & Omit<ViewParams, 'filterText' | 'filter'> & { filter?: string | undefined }) {
+    async data(auth: Auth, id: string, q: { page: number; limit: number; columns?: string | undefined; includeMetadata: boolean; viewId?: string | undefined } & Omit<ViewParams, 'filterText' | 'filter'> & { filter?: string | undefined }) {
       const dataset = await access.get(auth, id);
+      // A saved view (features/views): its parts apply where no parameter is given explicitly.
+      const saved = q.viewId !== undefined ? await resolveView(store.db, access, auth, id, q.viewId) : undefined;
+      const columnsParam = q.columns ?? saved?.columns?.join(',');
       const allColumns = await columnsDb.listColumns(store.db, id);
       let columns = allColumns;
       let columnIds: string[] | undefined;
-      if (q.columns !== undefined) {
-        columnIds = [...new Set(q.columns.split(',').map((s) => s.trim()).filter(Boolean))];
+      if (columnsParam !== undefined) {
+        columnIds = [...new Set(columnsParam.split(',').map((s) => s.trim()).filter(Boolean))];
         if (!columnIds.length) throw new InvalidParametersError([{ path: 'columns', message: 'must list at least one column id' }]);
         const missing = columnIds.filter((cid) => !columns.some((c) => c.id === cid));
         if (missing.length) throw new NotFoundError('column', missing);
@@ -170,7 +174,7 @@ export function createDatasetService({ store, access, datasources, events, cance
         columns = columns.filter((c) => order.has(c.id)).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
       }
       const start = (q.page - 1) * q.limit;
-      const view = { filterText: q.filter, sort: q.sort, q: q.q, cursor: q.cursor };
+      const view = { ...(q.filter !== undefined ? { filterText: q.filter } : { filter: saved?.filter }), sort: q.sort ?? saved?.sort, q: q.q ?? saved?.q, cursor: q.cursor };
       let rows: { id: string; cells: string }[];
       let page: ReturnType<typeof pagination> & { nextCursor: string | null };
       if (isViewRead(view)) {

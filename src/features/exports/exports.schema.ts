@@ -15,6 +15,7 @@ export const ExportInput = z
     filter: z.unknown().optional().openapi({ $ref: '#/components/schemas/ViewFilter', description: 'only the rows matching this filter (as on /data, as JSON here); skip and rowCount count matching rows' } as never),
     sort: ViewSort.optional(),
     q: ViewQ.optional(),
+    viewId: z.string().min(1).max(200).optional().openapi({ description: "a saved view of the dataset: its filter, sort, q and columns (as columnIds) apply; a field given as well replaces the view's part. A view naming a deleted column answers VIEW_OUTDATED" }),
     includeMetadata: z.boolean().default(false),
     expiresIn: z.number().int().min(1).max(MAX_EXPIRES_IN).default(3600).openapi({ description: 'seconds the download link stays valid, 1 to 86400' }),
   })

@@ -13,6 +13,7 @@ import type { Auth } from '../keys/keys.service.ts';
 import type { ExportInput, ExportResult } from './exports.schema.ts';
 import { PAGE_ROWS, pagesOf, readPages } from './pages.ts';
 import { isViewRead, prepareViewQuery, viewRowPages } from '../views/view-rows.ts';
+import { resolveView } from '../views/views.service.ts';
 import type { ExportColumn, ExportPage, ExportWriter } from './writers/common.ts';
 import { writeCsv } from './writers/csv.ts';
 import { writeJson } from './writers/json.ts';
@@ -96,8 +97,10 @@ export function createExportService({ store, access, blobs, events, signer, logg
     async create(auth: Auth, datasetId: string, input: ExportInput): Promise<ExportResult> {
       const dataset = await access.get(auth, datasetId);
       if (dataset.activeTaskId) throw new ProcessingInProgressError(dataset.id, dataset.activeTaskId);
-      const columns = await selectColumns(dataset.id, input.columnIds);
-      const view = { filter: input.filter, sort: input.sort, q: input.q };
+      // A saved view (features/views): its parts apply where the body gives none.
+      const saved = input.viewId !== undefined ? await resolveView(store.db, access, auth, dataset.id, input.viewId) : undefined;
+      const columns = await selectColumns(dataset.id, input.columnIds ?? saved?.columns);
+      const view = { filter: input.filter ?? saved?.filter, sort: input.sort ?? saved?.sort, q: input.q ?? saved?.q };
       // A filter, sort or q: checked and its columns indexed before the read snapshot starts.
       const prepared = isViewRead(view) ? await prepareViewQuery(store.db, dataset.id, await listColumns(store.db, dataset.id), view) : undefined;
       const format = FORMATS[input.format];
