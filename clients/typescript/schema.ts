@@ -302,6 +302,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v2/datasets/{datasetId}/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the saved views of a dataset */
+        get: operations["listViews"];
+        put?: never;
+        /**
+         * Save a view (filter, sort, search, columns)
+         * @description The query is checked against the dataset's columns (INVALID_PARAMETERS naming each bad path). A view is used with `viewId` on GET /data and on export: its filter, sort, q and columns apply, and a parameter given explicitly with `viewId` replaces the view's part (filter, sort, q, columns / columnIds). A view naming a column deleted since answers VIEW_OUTDATED (409) until it is updated.
+         */
+        post: operations["createView"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/datasets/{datasetId}/views/{viewId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a saved view
+         * @description A view is used with `viewId` on GET /data and on export: its filter, sort, q and columns apply, and a parameter given explicitly with `viewId` replaces the view's part (filter, sort, q, columns / columnIds). A view naming a column deleted since answers VIEW_OUTDATED (409) until it is updated.
+         */
+        get: operations["getView"];
+        put?: never;
+        post?: never;
+        /** Delete a saved view */
+        delete: operations["deleteView"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a saved view
+         * @description Fields given replace the view's; null takes filter, sort, q or columns out of the view. The result is checked as a new view is.
+         */
+        patch: operations["updateView"];
+        trace?: never;
+    };
     "/api/v2/datasources/upload": {
         parameters: {
             query?: never;
@@ -946,6 +992,44 @@ export interface components {
             rowIds?: string[];
             columnIds?: string[];
         };
+        View: {
+            /** @example view_0a1b2c3d4e5f6g */
+            viewId: string;
+            datasetId: string;
+            name: string;
+            filter?: components["schemas"]["ViewFilter"];
+            sort: string | null;
+            q: string | null;
+            columns: string[] | null;
+            /** @description columns the view names that were deleted since: while any, using the view answers VIEW_OUTDATED */
+            missingColumns: string[];
+            createdAt: string;
+            updatedAt: string;
+        };
+        CreateViewInput: {
+            name: string;
+            /** @description as `filter` on GET /data (here as JSON, not URL-encoded) */
+            filter?: components["schemas"]["ViewFilter"];
+            sort?: components["schemas"]["ViewSort"];
+            /** @description search across the row text (case-insensitive) */
+            q?: string;
+            /** @description column ids to show, in this order (GET /data `columns`, export `columnIds`) */
+            columns?: string[];
+        };
+        ViewList: {
+            views: components["schemas"]["View"][];
+            pagination: components["schemas"]["Pagination"];
+        };
+        UpdateViewInput: {
+            name?: string;
+            /** @description as `filter` on GET /data (here as JSON, not URL-encoded) */
+            filter?: components["schemas"]["ViewFilter"];
+            sort?: components["schemas"]["ViewSort"] & (string | null);
+            /** @description search across the row text (case-insensitive) */
+            q?: string | null;
+            /** @description column ids to show, in this order (GET /data `columns`, export `columnIds`) */
+            columns?: string[] | null;
+        };
         Datasource: {
             datasourceId: string;
             fileName: string;
@@ -1002,6 +1086,8 @@ export interface components {
             sort?: components["schemas"]["ViewSort"];
             /** @description search across the row text (case-insensitive) */
             q?: string;
+            /** @description a saved view of the dataset: its filter, sort, q and columns (as columnIds) apply; a field given as well replaces the view's part. A view naming a deleted column answers VIEW_OUTDATED */
+            viewId?: string;
             /** @default false */
             includeMetadata?: boolean;
             /**
@@ -2023,6 +2109,8 @@ export interface operations {
                 q?: string;
                 /** @description pagination.nextCursor of the previous page: keyset paging, stable while rows are written (page is then ignored) */
                 cursor?: string;
+                /** @description a saved view of the dataset (GET /datasets/{id}/views): its filter, sort, q and columns apply; a parameter given as well replaces the view's part. A view naming a deleted column answers VIEW_OUTDATED */
+                viewId?: string;
             };
             header?: never;
             path: {
@@ -2953,6 +3041,404 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReviewCellsResult"];
+                };
+            };
+            /** @description INVALID_PARAMETERS and other bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ACCESS_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a *_NOT_FOUND code */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PROCESSING_IN_PROGRESS or IDEMPOTENCY_KEY_CONFLICT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listViews: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                datasetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of views, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewList"];
+                };
+            };
+            /** @description INVALID_PARAMETERS and other bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ACCESS_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a *_NOT_FOUND code */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PROCESSING_IN_PROGRESS or IDEMPOTENCY_KEY_CONFLICT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createView: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateViewInput"];
+            };
+        };
+        responses: {
+            /** @description The view */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["View"];
+                };
+            };
+            /** @description INVALID_PARAMETERS and other bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ACCESS_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a *_NOT_FOUND code */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PROCESSING_IN_PROGRESS or IDEMPOTENCY_KEY_CONFLICT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getView: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasetId: string;
+                viewId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The view */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["View"];
+                };
+            };
+            /** @description INVALID_PARAMETERS and other bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ACCESS_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a *_NOT_FOUND code */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PROCESSING_IN_PROGRESS or IDEMPOTENCY_KEY_CONFLICT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteView: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasetId: string;
+                viewId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        viewId: string;
+                        /** @enum {boolean} */
+                        deleted: true;
+                    };
+                };
+            };
+            /** @description INVALID_PARAMETERS and other bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ACCESS_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a *_NOT_FOUND code */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PROCESSING_IN_PROGRESS or IDEMPOTENCY_KEY_CONFLICT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateView: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasetId: string;
+                viewId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateViewInput"];
+            };
+        };
+        responses: {
+            /** @description The view */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["View"];
                 };
             };
             /** @description INVALID_PARAMETERS and other bad input */

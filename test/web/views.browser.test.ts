@@ -306,7 +306,7 @@ describe('views in the browser', { skip: browserSkip }, () => {
     assert.equal((await app.del(`/api/v2/datasets/${id}/columns/${cols.City}`)).status, 200);
     await p.reload();
     await cellText(p, 0, 0, /^Company 0$/, WAIT);
-    await p.getByLabel('View', { exact: true }).selectOption({ label: 'By city' });
+    await p.getByLabel('View', { exact: true }).selectOption({ label: 'By city (names a deleted column)' });
     await p.getByRole('alert').filter({ hasText: /[A-Z_]{5,}/ }).waitFor({ timeout: WAIT });
     await finish();
   });

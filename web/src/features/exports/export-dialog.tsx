@@ -1,6 +1,6 @@
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, unwrap, type DatasetDetail } from '../../api/client';
+import { api, unwrap, type DatasetDetail, type Schemas } from '../../api/client';
 import { Dialog } from '../../ui/dialog';
 import { ErrorText } from '../../ui/states';
 import type { ViewState } from '../views/view-state';
@@ -9,10 +9,13 @@ import type { ViewState } from '../views/view-state';
 export type ExportView = { state: ViewState; params: Record<string, string>; name?: string; total?: number };
 
 /** A view's GET /data parameters as the export body takes them (the filter as JSON, not text). */
-export function exportViewBody(params: Record<string, string>): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...params };
-  if (params.filter) body.filter = JSON.parse(params.filter) as unknown;
-  return body;
+export function exportViewBody(params: Record<string, string>): Pick<Schemas['ExportInput'], 'filter' | 'sort' | 'q' | 'viewId'> {
+  return {
+    ...(params.viewId ? { viewId: params.viewId } : {}),
+    ...(params.filter ? { filter: JSON.parse(params.filter) as Schemas['ViewFilter'] } : {}),
+    ...(params.sort ? { sort: params.sort } : {}),
+    ...(params.q ? { q: params.q } : {}),
+  };
 }
 
 /** Export: format, columns, rows and metadata; the file is made on the server, then downloaded. */
@@ -44,7 +47,7 @@ export function ExportDialog({ dataset, view, onClose }: { dataset: DatasetDetai
             expiresIn: 3600,
             ...(columns.length !== dataset.columns.length ? { columnIds: columns } : {}),
             ...(scope === 'view' && view ? exportViewBody(view.params) : {}),
-          } as never,
+          },
         }),
       ),
     onSuccess: (e) => {

@@ -44,7 +44,7 @@ export function ViewBar(props: Props) {
   const [dialog, setDialog] = useState<'save' | 'rename' | 'delete' | null>(null);
   const modified = saved ? !sameView(view, stateOf(saved)) : !sameView(view, EMPTY_VIEW);
   const update = useMutation({
-    mutationFn: () => updateView(datasetId, saved!.viewId, viewBody(saved!.name, view)),
+    mutationFn: () => updateView(datasetId, saved!.viewId, viewBody(view)),
     onSuccess: async (v) => {
       await client.invalidateQueries({ queryKey: viewsKey(datasetId) });
       onApply({ ...saved!, ...v });
@@ -70,6 +70,7 @@ export function ViewBar(props: Props) {
             {views.data?.map((v) => (
               <option key={v.viewId} value={v.viewId}>
                 {v.name}
+                {v.missingColumns.length ? ' (names a deleted column)' : ''}
               </option>
             ))}
           </select>

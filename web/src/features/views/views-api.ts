@@ -1,39 +1,37 @@
-import { api, apiFetch, errorOf, unwrap } from '../../api/client';
-import { parseSort, sortParam, type FilterGroup, type ViewState } from './view-state';
+import { api, unwrap, type Schemas } from '../../api/client';
+import { groupItems, parseSort, sortParam, type FilterGroup, type ViewState } from './view-state';
 
-/** A saved view as the API keeps it (issue 19: POST /datasets/{id}/views). */
-export type SavedView = { viewId: string; name: string; filter: FilterGroup | null; sort: string | null; columns: string[] | null; q: string | null; createdAt?: string; updatedAt?: string };
+/** A saved view as the API keeps it (issue 19: /datasets/{id}/views). */
+export type SavedView = Schemas['View'];
 
-const base = (datasetId: string) => `/api/v2/datasets/${encodeURIComponent(datasetId)}/views`;
-
-async function call<T>(url: string, init: RequestInit = {}): Promise<T> {
-  const res = await apiFetch(url, { ...init, headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) } });
-  if (!res.ok) throw await errorOf(res);
-  return res.status === 204 ? (undefined as T) : ((await res.json()) as T);
+export async function listViews(datasetId: string): Promise<SavedView[]> {
+  // At most 100 a page; a dataset with more views lists its first 100.
+  return (await unwrap(api.GET('/api/v2/datasets/{datasetId}/views', { params: { path: { datasetId }, query: { limit: 100 } as never } }))).views;
 }
 
-export function listViews(datasetId: string): Promise<SavedView[]> {
-  return call<{ views: SavedView[] }>(base(datasetId)).then((r) => r.views);
-}
-
-export function viewBody(name: string, v: ViewState) {
-  return { name, filter: v.filter, sort: v.sort.length ? sortParam(v.sort) : null, columns: v.columns, q: v.q.trim() || null };
+/** A view's parts as the API takes them: a part the view leaves out is `null` (an update clears it). */
+export function viewBody(v: ViewState) {
+  // The cast: UpdateViewInput's filter and sort take null (it clears them), but the OpenAPI
+  // document does not say so for those two (a $ref made nullable comes out as plain string).
+  return { filter: v.filter && groupItems(v.filter).length ? v.filter : null, sort: v.sort.length ? sortParam(v.sort) : null, q: v.q.trim() || null, columns: v.columns } as Schemas['UpdateViewInput'];
 }
 
 export function createView(datasetId: string, name: string, v: ViewState): Promise<SavedView> {
-  return call<SavedView>(base(datasetId), { method: 'POST', body: JSON.stringify(viewBody(name, v)) });
+  // Create takes no nulls: the parts left out are not sent.
+  const body = Object.fromEntries(Object.entries(viewBody(v)).filter(([, x]) => x !== null));
+  return unwrap(api.POST('/api/v2/datasets/{datasetId}/views', { params: { path: { datasetId } }, body: { name, ...body } }));
 }
 
-export function updateView(datasetId: string, viewId: string, patch: Partial<ReturnType<typeof viewBody>>): Promise<SavedView> {
-  return call<SavedView>(`${base(datasetId)}/${encodeURIComponent(viewId)}`, { method: 'PATCH', body: JSON.stringify(patch) });
+export function updateView(datasetId: string, viewId: string, patch: Schemas['UpdateViewInput']): Promise<SavedView> {
+  return unwrap(api.PATCH('/api/v2/datasets/{datasetId}/views/{viewId}', { params: { path: { datasetId, viewId } }, body: patch }));
 }
 
-export function deleteView(datasetId: string, viewId: string): Promise<void> {
-  return call<void>(`${base(datasetId)}/${encodeURIComponent(viewId)}`, { method: 'DELETE' });
+export async function deleteView(datasetId: string, viewId: string): Promise<void> {
+  await unwrap(api.DELETE('/api/v2/datasets/{datasetId}/views/{viewId}', { params: { path: { datasetId, viewId } } }));
 }
 
 export function stateOf(v: SavedView): ViewState {
-  return { filter: v.filter ?? null, sort: parseSort(v.sort), q: v.q ?? '', columns: v.columns?.length ? v.columns : null };
+  return { filter: (v.filter as FilterGroup | undefined) ?? null, sort: parseSort(v.sort), q: v.q ?? '', columns: v.columns?.length ? v.columns : null };
 }
 
 /** POST /datasets/{id}/cells/{cellId}/review. */
