@@ -55,7 +55,7 @@ export function ViewBar(props: Props) {
   const shown = view.columns?.length ?? columns.length;
   return (
     <div className="view-bar-wrap">
-      <div className="view-bar" role="toolbar" aria-label="View">
+      <div className="view-bar" role="toolbar" aria-label="Views, search, filter and sort">
         <div className="field-inline">
           <label htmlFor="view-select">View</label>
           <select
