@@ -81,7 +81,12 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
   const activeTaskId = dataset.data?.activeTaskId;
   useEffect(() => {
     if (!activeTaskId) return;
-    void unwrap(api.GET('/api/v2/datasets/{datasetId}/tasks/{taskId}', { params: { path: { datasetId, taskId: activeTaskId } } })).then(setTask, () => undefined);
+    // The answer can arrive after the stream said the task finished: a finished state is kept.
+    const done = (s: string | undefined) => s !== undefined && s !== 'queued' && s !== 'processing';
+    void unwrap(api.GET('/api/v2/datasets/{datasetId}/tasks/{taskId}', { params: { path: { datasetId, taskId: activeTaskId } } })).then(
+      (t) => setTask((old) => (old?.taskId === t.taskId && done(old.status) && !done(t.status) ? old : t)),
+      () => undefined,
+    );
   }, [datasetId, activeTaskId]);
 
   useEffect(
