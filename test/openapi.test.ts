@@ -39,10 +39,18 @@ describe('OpenAPI and docs', () => {
       ['post', '/api/v2/keys'],
       ['get', '/api/v2/keys'],
       ['delete', '/api/v2/keys/{keyId}'],
+      // issue 19: review and saved views
+      ['post', '/api/v2/datasets/{datasetId}/cells/{cellId}/review'],
+      ['post', '/api/v2/datasets/{datasetId}/review'],
+      ['post', '/api/v2/datasets/{datasetId}/views'],
+      ['get', '/api/v2/datasets/{datasetId}/views'],
+      ['get', '/api/v2/datasets/{datasetId}/views/{viewId}'],
+      ['patch', '/api/v2/datasets/{datasetId}/views/{viewId}'],
+      ['delete', '/api/v2/datasets/{datasetId}/views/{viewId}'],
     ];
     for (const [method, path] of expected) assert.ok(doc.paths[path]?.[method], `${method.toUpperCase()} ${path} is documented`);
     const dataParams = doc.paths['/api/v2/datasets/{datasetId}/data'].get.parameters.map((p: any) => p.name).sort();
-    assert.deepEqual(dataParams, ['columns', 'datasetId', 'includeMetadata', 'limit', 'page']);
+    assert.deepEqual(dataParams, ['columns', 'cursor', 'datasetId', 'filter', 'includeMetadata', 'limit', 'page', 'q', 'sort', 'viewId']);
     const limit = doc.paths['/api/v2/datasets'].get.parameters.find((p: any) => p.name === 'limit');
     assert.equal(limit.schema.maximum, 100);
     const createBody = doc.paths['/api/v2/datasets'].post.requestBody.content['application/json'].schema;

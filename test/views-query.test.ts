@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { putMetadataOnly } from '../src/store/row-cells.ts';
 import { setCellStatuses } from '../src/store/rows.ts';
+import { queryTuning } from '../src/store/row-query.ts';
 import { expectError, startTestApp, type TestApp } from './helpers/app.ts';
 
 /**
@@ -128,181 +129,198 @@ function sortRows(rows: Row[], columns: Column[], spec: string): string[] {
     .map((r) => r.id);
 }
 
-describe('views: filter and sort on /data', () => {
-  let ds: { id: string; columns: Column[] };
-  let rows: Row[];
-  const col = (name: string) => ds.columns.find((c) => c.name === name)!;
-  before(async () => {
-    ds = await createDataset(makeRows(90));
-    rows = await allRows(ds.id);
-    const detail = await app.get(`/api/v2/datasets/${ds.id}`);
-    ds.columns = detail.body.columns;
-    assert.deepEqual(
-      Object.fromEntries(ds.columns.map((c) => [c.name, c.dataType])),
-      { City: 'text', Revenue: 'number', Active: 'boolean', Founded: 'text', Info: 'json', Mixed: 'mixed' },
-    );
-  });
-
-  const operands: Record<string, Record<string, unknown>> = {
-    City: { eq: 'Lyon', neq: 'Lyon', contains: 'yo', starts_with: 'ly', gt: 'Lyon', gte: 'Lyon', lt: 'Lyon', lte: 'Paris', in: ['Paris', 'lyon', 'nowhere'] },
-    Revenue: { eq: 7, neq: 7, contains: '.', starts_with: '-', gt: 0, gte: 7, lt: 3.5, lte: '42', in: [7, 42, 999] },
-    Active: { eq: true, neq: true, contains: 'ru', starts_with: 'f', gt: false, gte: false, lt: true, lte: 'false', in: [true] },
-    Founded: { eq: '2020-01-05', neq: '2020-01-05', contains: '-01-', starts_with: '2020', gt: '2020-01-05', gte: '2020-01-05', lt: '2020', lte: '2024-02-29', in: ['1999-12-31', '2024-02-29'] },
-    Info: { eq: '{"a":1}', neq: '[]', contains: 'LYON', starts_with: '[', gt: '[', gte: '{"a":1}', lt: '{', lte: '[]', in: ['[]', '[1,2]'] },
-    Mixed: { eq: 12, neq: 'five', contains: 'Y', starts_with: '1', gt: 5, gte: 'five', lt: 12, lte: 'Lyon', in: [5, 'Lyon', 'true'] },
-  };
-  for (const name of Object.keys(operands)) {
-    it(`every operator on the ${name} column matches the same filter computed over all rows`, async () => {
-      const c = col(name);
-      for (const op of ['eq', 'neq', 'contains', 'starts_with', 'gt', 'gte', 'lt', 'lte', 'in', 'empty', 'not_empty']) {
-        const value = operands[name]![op];
-        const condition = value === undefined ? { column: c.columnId, op } : { column: c.columnId, op, value };
-        const expected = rows.filter((r) => holds(c.dataType, r.cells[c.columnId]!.value, op, value)).map((r) => r.id);
-        assert.deepEqual(await viewIds(ds.id, { filter: condition }, expected.length), expected, `${name} ${op} ${JSON.stringify(value)}`);
-      }
+// Each suite runs twice: pages read from the rows an index lists for the filter, then sorted
+// (few matches), and pages read by walking the order and testing each row (many matches).
+for (const mode of ['listed', 'walked'] as const) {
+  describe(`views: filter and sort on /data (${mode})`, () => {
+    let ds: { id: string; columns: Column[] };
+    let rows: Row[];
+    const col = (name: string) => ds.columns.find((c) => c.name === name)!;
+    const saved = queryTuning.driveBelow;
+    after(() => {
+      queryTuning.driveBelow = saved;
     });
-  }
+    before(async () => {
+      queryTuning.driveBelow = mode === 'listed' ? 1_000_000 : 0;
+      ds = await createDataset(makeRows(90));
+      rows = await allRows(ds.id);
+      const detail = await app.get(`/api/v2/datasets/${ds.id}`);
+      ds.columns = detail.body.columns;
+      assert.deepEqual(
+        Object.fromEntries(ds.columns.map((c) => [c.name, c.dataType])),
+        { City: 'text', Revenue: 'number', Active: 'boolean', Founded: 'text', Info: 'json', Mixed: 'mixed' },
+      );
+    });
 
-  it('and/or nest; an empty and holds for every row, an empty or for none', async () => {
-    const city = col('City').columnId;
-    const rev = col('Revenue').columnId;
-    const act = col('Active').columnId;
-    const filter = { or: [{ and: [{ column: city, op: 'contains', value: 'lyon' }, { column: rev, op: 'gt', value: 0 }] }, { and: [{ column: act, op: 'eq', value: false }, { column: rev, op: 'empty' }] }] };
-    const expected = rows
-      .filter((r) => (holds('text', r.cells[city]!.value, 'contains', 'lyon') && holds('number', r.cells[rev]!.value, 'gt', 0)) || (holds('boolean', r.cells[act]!.value, 'eq', false) && r.cells[rev]!.value === null))
-      .map((r) => r.id);
-    assert.ok(expected.length > 3 && expected.length < rows.length);
-    assert.deepEqual(await viewIds(ds.id, { filter }, expected.length), expected);
-    assert.deepEqual(await viewIds(ds.id, { filter: { and: [] } }, rows.length), rows.map((r) => r.id));
-    assert.deepEqual(await viewIds(ds.id, { filter: { or: [] } }, 0), []);
-  });
-
-  it('sorts each column either way, nulls last, ties by row position; several keys; with a filter', async () => {
-    for (const name of ['City', 'Revenue', 'Active', 'Founded', 'Info', 'Mixed']) {
-      for (const dir of ['asc', 'desc']) {
-        const spec = `${col(name).columnId}:${dir}`;
-        assert.deepEqual(await viewIds(ds.id, { sort: spec, limit: 9 }, rows.length), sortRows(rows, ds.columns, spec), spec);
-      }
-    }
-    const multi = `${col('Active').columnId}:desc,${col('Revenue').columnId}:asc,${col('City').columnId}:desc`;
-    assert.deepEqual(await viewIds(ds.id, { sort: multi, limit: 4 }), sortRows(rows, ds.columns, multi));
-    const rev = col('Revenue').columnId;
-    const filter = { column: rev, op: 'gte', value: 0 };
-    const spec = `${col('City').columnId}:asc,${rev}:desc`;
-    const expected = sortRows(rows.filter((r) => holds('number', r.cells[rev]!.value, 'gte', 0)), ds.columns, spec);
-    assert.deepEqual(await viewIds(ds.id, { filter, sort: spec, limit: 5 }, expected.length), expected);
-    // The direction defaults to asc.
-    assert.deepEqual(await viewIds(ds.id, { sort: rev }), sortRows(rows, ds.columns, `${rev}:asc`));
-  });
-
-  it('page/limit keep their meaning on a view: page 3 of a sorted view is rows 21-30 of it', async () => {
-    const spec = `${col('Revenue').columnId}:desc`;
-    const all = sortRows(rows, ds.columns, spec);
-    for (const page of [1, 3, 9, 10]) {
-      const res = await app.get(`/api/v2/datasets/${ds.id}/data?limit=10&page=${page}&sort=${encodeURIComponent(spec)}`);
-      assert.equal(res.status, 200);
-      assert.deepEqual(res.body.rowIds, all.slice((page - 1) * 10, page * 10), `page ${page}`);
-      assert.deepEqual({ ...res.body.pagination, nextCursor: undefined }, { page, limit: 10, total: 90, totalPages: 9, nextCursor: undefined });
-    }
-    // A view answer has the same shape as the plain one, columns and metadata included.
-    const res = await app.get(`/api/v2/datasets/${ds.id}/data?limit=3&includeMetadata=true&columns=${col('City').columnId}&sort=${encodeURIComponent(spec)}`);
-    assert.deepEqual(res.body.rowIds, all.slice(0, 3));
-    assert.deepEqual(res.body.data.map((cells: Cell[]) => cells.map((c) => c.value)), all.slice(0, 3).map((id) => [rows.find((r) => r.id === id)!.cells[col('City').columnId]!.value]));
-    assert.ok(res.body.data[0][0].metadata);
-  });
-
-  it('the plain page gives a cursor too, and a cursor alone pages in row order', async () => {
-    const first = await app.get(`/api/v2/datasets/${ds.id}/data?limit=40`);
-    assert.equal(first.body.pagination.total, 90);
-    const second = await app.get(`/api/v2/datasets/${ds.id}/data?limit=40&cursor=${first.body.pagination.nextCursor}`);
-    const third = await app.get(`/api/v2/datasets/${ds.id}/data?limit=40&cursor=${second.body.pagination.nextCursor}`);
-    assert.deepEqual([...first.body.rowIds, ...second.body.rowIds, ...third.body.rowIds], rows.map((r) => r.id));
-    assert.equal(third.body.pagination.nextCursor, null);
-  });
-
-  it('unknown columns, operators, bad JSON, bad operands, bad sorts and foreign cursors are INVALID_PARAMETERS naming the path', async () => {
-    const city = col('City').columnId;
-    const get = (qs: Record<string, string>) => app.get(`/api/v2/datasets/${ds.id}/data?${new URLSearchParams(qs)}`);
-    const issues = async (qs: Record<string, string>) => {
-      const res = await get(qs);
-      expectError(res, 400, 'INVALID_PARAMETERS');
-      return (res.body.details.issues as { path: string }[]).map((i) => i.path);
+    const operands: Record<string, Record<string, unknown>> = {
+      City: { eq: 'Lyon', neq: 'Lyon', contains: 'yo', starts_with: 'ly', gt: 'Lyon', gte: 'Lyon', lt: 'Lyon', lte: 'Paris', in: ['Paris', 'lyon', 'nowhere'] },
+      Revenue: { eq: 7, neq: 7, contains: '.', starts_with: '-', gt: 0, gte: 7, lt: 3.5, lte: '42', in: [7, 42, 999] },
+      Active: { eq: true, neq: true, contains: 'ru', starts_with: 'f', gt: false, gte: false, lt: true, lte: 'false', in: [true] },
+      Founded: { eq: '2020-01-05', neq: '2020-01-05', contains: '-01-', starts_with: '2020', gt: '2020-01-05', gte: '2020-01-05', lt: '2020', lte: '2024-02-29', in: ['1999-12-31', '2024-02-29'] },
+      Info: { eq: '{"a":1}', neq: '[]', contains: 'LYON', starts_with: '[', gt: '[', gte: '{"a":1}', lt: '{', lte: '[]', in: ['[]', '[1,2]'] },
+      Mixed: { eq: 12, neq: 'five', contains: 'Y', starts_with: '1', gt: 5, gte: 'five', lt: 12, lte: 'Lyon', in: [5, 'Lyon', 'true'] },
     };
-    assert.deepEqual(await issues({ filter: JSON.stringify({ and: [{ column: city, op: 'eq', value: 'x' }, { column: 'col_nope', op: 'eq', value: 1 }] }) }), ['filter.and.1.column']);
-    assert.deepEqual(await issues({ filter: JSON.stringify({ or: [{ column: city, op: 'like', value: 'x' }] }) }), ['filter.or.0.op']);
-    assert.deepEqual(await issues({ filter: '{"and": [' }), ['filter']);
-    assert.deepEqual(await issues({ filter: JSON.stringify({ column: col('Revenue').columnId, op: 'gt', value: 'lots' }) }), ['filter.value']);
-    assert.deepEqual(await issues({ filter: JSON.stringify({ column: city, op: 'in', value: 'x' }) }), ['filter.value']);
-    assert.deepEqual(await issues({ filter: JSON.stringify({ column: city, op: 'empty', value: 'x' }) }), ['filter.value']);
-    assert.deepEqual(await issues({ filter: JSON.stringify({ confidence: {} }) }), ['filter.confidence']);
-    assert.deepEqual(await issues({ filter: JSON.stringify({ and: [{ needsReview: true, column: 'col_gone' }] }) }), ['filter.and.0.column']);
-    assert.deepEqual(await issues({ filter: JSON.stringify({ town: 'Lyon' }) }), ['filter']);
-    assert.deepEqual(await issues({ sort: `${city}:up` }), ['sort.0']);
-    assert.deepEqual(await issues({ sort: `${city}:asc,col_nope:desc` }), ['sort.1']);
-    assert.deepEqual(await issues({ cursor: 'not-a-cursor' }), ['cursor']);
-    const sorted = await get({ sort: city, limit: '2' });
-    assert.deepEqual(await issues({ cursor: sorted.body.pagination.nextCursor, sort: `${city}:desc` }), ['cursor']);
-  });
-});
+    for (const name of Object.keys(operands)) {
+      it(`every operator on the ${name} column matches the same filter computed over all rows`, async () => {
+        const c = col(name);
+        for (const op of ['eq', 'neq', 'contains', 'starts_with', 'gt', 'gte', 'lt', 'lte', 'in', 'empty', 'not_empty']) {
+          const value = operands[name]![op];
+          const condition = value === undefined ? { column: c.columnId, op } : { column: c.columnId, op, value };
+          const expected = rows.filter((r) => holds(c.dataType, r.cells[c.columnId]!.value, op, value)).map((r) => r.id);
+          assert.deepEqual(await viewIds(ds.id, { filter: condition }, expected.length), expected, `${name} ${op} ${JSON.stringify(value)}`);
+        }
+      });
+    }
 
-describe('views: state conditions', () => {
-  it('status, needsReview, confidence and reviewed, on a column or on any cell, match the cells over all rows', async () => {
-    const ds = await createDataset(makeRows(60, 11));
-    const columns = (await app.get(`/api/v2/datasets/${ds.id}`)).body.columns as Column[];
-    const before = await allRows(ds.id);
-    const db = app.running.store.db;
-    const r = rng(3);
-    const statuses: { rowId: string; columnId: string; status: 'error' | 'stale' }[] = [];
-    const meta: { rowId: string; columnId: string; metadata: string }[] = [];
-    for (const row of before) {
-      for (const c of columns.slice(0, 3)) {
-        const x = r();
-        if (x < 0.1) statuses.push({ rowId: row.id, columnId: c.columnId, status: 'error' });
-        else if (x < 0.15) statuses.push({ rowId: row.id, columnId: c.columnId, status: 'stale' });
-        const m: Record<string, unknown> = {};
-        if (r() < 0.5) m.confidence = Math.round(r() * 100) / 100;
-        if (r() < 0.3) m.needsReview = true;
-        const y = r();
-        if (y < 0.15) m.review = { decision: 'approved', note: null, keyId: 'key_x', at: '2026-01-01T00:00:00Z' };
-        else if (y < 0.25) m.review = { decision: 'rejected', note: 'wrong', keyId: 'key_x', at: '2026-01-01T00:00:00Z' };
-        if (Object.keys(m).length) meta.push({ rowId: row.id, columnId: c.columnId, metadata: JSON.stringify(m) });
+    it('and/or nest; an empty and holds for every row, an empty or for none', async () => {
+      const city = col('City').columnId;
+      const rev = col('Revenue').columnId;
+      const act = col('Active').columnId;
+      const filter = { or: [{ and: [{ column: city, op: 'contains', value: 'lyon' }, { column: rev, op: 'gt', value: 0 }] }, { and: [{ column: act, op: 'eq', value: false }, { column: rev, op: 'empty' }] }] };
+      const expected = rows
+        .filter((r) => (holds('text', r.cells[city]!.value, 'contains', 'lyon') && holds('number', r.cells[rev]!.value, 'gt', 0)) || (holds('boolean', r.cells[act]!.value, 'eq', false) && r.cells[rev]!.value === null))
+        .map((r) => r.id);
+      assert.ok(expected.length > 3 && expected.length < rows.length);
+      assert.deepEqual(await viewIds(ds.id, { filter }, expected.length), expected);
+      assert.deepEqual(await viewIds(ds.id, { filter: { and: [] } }, rows.length), rows.map((r) => r.id));
+      assert.deepEqual(await viewIds(ds.id, { filter: { or: [] } }, 0), []);
+    });
+
+    it('sorts each column either way, nulls last, ties by row position; several keys; with a filter', async () => {
+      for (const name of ['City', 'Revenue', 'Active', 'Founded', 'Info', 'Mixed']) {
+        for (const dir of ['asc', 'desc']) {
+          const spec = `${col(name).columnId}:${dir}`;
+          assert.deepEqual(await viewIds(ds.id, { sort: spec, limit: 9 }, rows.length), sortRows(rows, ds.columns, spec), spec);
+        }
       }
-    }
-    await setCellStatuses(db, statuses, new Date().toISOString());
-    await putMetadataOnly(db, meta);
-    const rows = await allRows(ds.id);
-    const [a, b] = [columns[0]!.columnId, columns[1]!.columnId];
+      const multi = `${col('Active').columnId}:desc,${col('Revenue').columnId}:asc,${col('City').columnId}:desc`;
+      assert.deepEqual(await viewIds(ds.id, { sort: multi, limit: 4 }), sortRows(rows, ds.columns, multi));
+      const rev = col('Revenue').columnId;
+      const filter = { column: rev, op: 'gte', value: 0 };
+      const spec = `${col('City').columnId}:asc,${rev}:desc`;
+      const expected = sortRows(rows.filter((r) => holds('number', r.cells[rev]!.value, 'gte', 0)), ds.columns, spec);
+      assert.deepEqual(await viewIds(ds.id, { filter, sort: spec, limit: 5 }, expected.length), expected);
+      // The direction defaults to asc.
+      assert.deepEqual(await viewIds(ds.id, { sort: rev }), sortRows(rows, ds.columns, `${rev}:asc`));
+    });
 
-    const cellsOf = (row: Row, column?: string) => (column ? [row.cells[column]!] : Object.values(row.cells));
-    const needs = (c: Cell) => c.metadata?.needsReview === true && (c.metadata.review as { decision?: string } | undefined)?.decision !== 'approved';
-    const decision = (c: Cell) => (c.metadata?.review as { decision?: string } | undefined)?.decision;
-    const conf = (c: Cell) => (typeof c.metadata?.confidence === 'number' ? (c.metadata.confidence as number) : null);
-    const cases: [unknown, (row: Row) => boolean][] = [
-      [{ status: 'error' }, (row) => cellsOf(row).some((c) => c.status === 'error')],
-      [{ status: 'stale', column: b }, (row) => row.cells[b]!.status === 'stale'],
-      [{ status: 'done', column: a }, (row) => row.cells[a]!.status === 'done'],
-      [{ status: 'empty' }, (row) => cellsOf(row).some((c) => c.status === 'empty')],
-      [{ needsReview: true }, (row) => cellsOf(row).some(needs)],
-      [{ needsReview: true, column: a }, (row) => needs(row.cells[a]!)],
-      [{ needsReview: false, column: a }, (row) => !needs(row.cells[a]!)],
-      [{ needsReview: false }, (row) => cellsOf(row).some((c) => !needs(c))],
-      [{ confidence: { lt: 0.5 } }, (row) => cellsOf(row).some((c) => conf(c) !== null && conf(c)! < 0.5)],
-      [{ confidence: { gte: 0.3, lte: 0.6 }, column: b }, (row) => conf(row.cells[b]!) !== null && conf(row.cells[b]!)! >= 0.3 && conf(row.cells[b]!)! <= 0.6],
-      [{ reviewed: 'approved' }, (row) => cellsOf(row).some((c) => decision(c) === 'approved')],
-      [{ reviewed: 'rejected', column: a }, (row) => decision(row.cells[a]!) === 'rejected'],
-      [{ reviewed: false, column: b }, (row) => decision(row.cells[b]!) === undefined],
-      [{ reviewed: false }, (row) => cellsOf(row).some((c) => decision(c) === undefined)],
-      [{ and: [{ needsReview: true }, { reviewed: false, column: a }, { column: columns[1]!.columnId, op: 'not_empty' }] }, (row) => cellsOf(row).some(needs) && decision(row.cells[a]!) === undefined && !['', null].includes(row.cells[columns[1]!.columnId]!.value as string)],
-    ];
-    for (const [filter, test] of cases) {
-      const expected = rows.filter(test).map((row) => row.id);
-      assert.deepEqual(await viewIds(ds.id, { filter, limit: 8 }, expected.length), expected, JSON.stringify(filter));
-    }
-    // Something of each kind was really there to find.
-    assert.ok(rows.filter((row) => cellsOf(row).some(needs)).length > 5);
-    assert.ok(rows.filter((row) => cellsOf(row).some((c) => decision(c) === 'approved')).length > 3);
+    it('page/limit keep their meaning on a view: page 3 of a sorted view is rows 21-30 of it', async () => {
+      const spec = `${col('Revenue').columnId}:desc`;
+      const all = sortRows(rows, ds.columns, spec);
+      for (const page of [1, 3, 9, 10]) {
+        const res = await app.get(`/api/v2/datasets/${ds.id}/data?limit=10&page=${page}&sort=${encodeURIComponent(spec)}`);
+        assert.equal(res.status, 200);
+        assert.deepEqual(res.body.rowIds, all.slice((page - 1) * 10, page * 10), `page ${page}`);
+        assert.deepEqual({ ...res.body.pagination, nextCursor: undefined }, { page, limit: 10, total: 90, totalPages: 9, nextCursor: undefined });
+      }
+      // A view answer has the same shape as the plain one, columns and metadata included.
+      const res = await app.get(`/api/v2/datasets/${ds.id}/data?limit=3&includeMetadata=true&columns=${col('City').columnId}&sort=${encodeURIComponent(spec)}`);
+      assert.deepEqual(res.body.rowIds, all.slice(0, 3));
+      assert.deepEqual(res.body.data.map((cells: Cell[]) => cells.map((c) => c.value)), all.slice(0, 3).map((id) => [rows.find((r) => r.id === id)!.cells[col('City').columnId]!.value]));
+      assert.ok(res.body.data[0][0].metadata);
+    });
+
+    it('the plain page gives a cursor too, and a cursor alone pages in row order', async () => {
+      const first = await app.get(`/api/v2/datasets/${ds.id}/data?limit=40`);
+      assert.equal(first.body.pagination.total, 90);
+      const second = await app.get(`/api/v2/datasets/${ds.id}/data?limit=40&cursor=${first.body.pagination.nextCursor}`);
+      const third = await app.get(`/api/v2/datasets/${ds.id}/data?limit=40&cursor=${second.body.pagination.nextCursor}`);
+      assert.deepEqual([...first.body.rowIds, ...second.body.rowIds, ...third.body.rowIds], rows.map((r) => r.id));
+      assert.equal(third.body.pagination.nextCursor, null);
+    });
+
+    it('unknown columns, operators, bad JSON, bad operands, bad sorts and foreign cursors are INVALID_PARAMETERS naming the path', async () => {
+      const city = col('City').columnId;
+      const get = (qs: Record<string, string>) => app.get(`/api/v2/datasets/${ds.id}/data?${new URLSearchParams(qs)}`);
+      const issues = async (qs: Record<string, string>) => {
+        const res = await get(qs);
+        expectError(res, 400, 'INVALID_PARAMETERS');
+        return (res.body.details.issues as { path: string }[]).map((i) => i.path);
+      };
+      assert.deepEqual(await issues({ filter: JSON.stringify({ and: [{ column: city, op: 'eq', value: 'x' }, { column: 'col_nope', op: 'eq', value: 1 }] }) }), ['filter.and.1.column']);
+      assert.deepEqual(await issues({ filter: JSON.stringify({ or: [{ column: city, op: 'like', value: 'x' }] }) }), ['filter.or.0.op']);
+      assert.deepEqual(await issues({ filter: '{"and": [' }), ['filter']);
+      assert.deepEqual(await issues({ filter: JSON.stringify({ column: col('Revenue').columnId, op: 'gt', value: 'lots' }) }), ['filter.value']);
+      assert.deepEqual(await issues({ filter: JSON.stringify({ column: city, op: 'in', value: 'x' }) }), ['filter.value']);
+      assert.deepEqual(await issues({ filter: JSON.stringify({ column: city, op: 'empty', value: 'x' }) }), ['filter.value']);
+      assert.deepEqual(await issues({ filter: JSON.stringify({ confidence: {} }) }), ['filter.confidence']);
+      assert.deepEqual(await issues({ filter: JSON.stringify({ and: [{ needsReview: true, column: 'col_gone' }] }) }), ['filter.and.0.column']);
+      assert.deepEqual(await issues({ filter: JSON.stringify({ town: 'Lyon' }) }), ['filter']);
+      assert.deepEqual(await issues({ sort: `${city}:up` }), ['sort.0']);
+      assert.deepEqual(await issues({ sort: `${city}:asc,col_nope:desc` }), ['sort.1']);
+      assert.deepEqual(await issues({ cursor: 'not-a-cursor' }), ['cursor']);
+      const sorted = await get({ sort: city, limit: '2' });
+      assert.deepEqual(await issues({ cursor: sorted.body.pagination.nextCursor, sort: `${city}:desc` }), ['cursor']);
+    });
   });
-});
+
+  describe(`views: state conditions (${mode})`, () => {
+    const saved = queryTuning.driveBelow;
+    before(() => {
+      queryTuning.driveBelow = mode === 'listed' ? 1_000_000 : 0;
+    });
+    after(() => {
+      queryTuning.driveBelow = saved;
+    });
+    it('status, needsReview, confidence and reviewed, on a column or on any cell, match the cells over all rows', async () => {
+      const ds = await createDataset(makeRows(60, 11));
+      const columns = (await app.get(`/api/v2/datasets/${ds.id}`)).body.columns as Column[];
+      const before = await allRows(ds.id);
+      const db = app.running.store.db;
+      const r = rng(3);
+      const statuses: { rowId: string; columnId: string; status: 'error' | 'stale' }[] = [];
+      const meta: { rowId: string; columnId: string; metadata: string }[] = [];
+      for (const row of before) {
+        for (const c of columns.slice(0, 3)) {
+          const x = r();
+          if (x < 0.1) statuses.push({ rowId: row.id, columnId: c.columnId, status: 'error' });
+          else if (x < 0.15) statuses.push({ rowId: row.id, columnId: c.columnId, status: 'stale' });
+          const m: Record<string, unknown> = {};
+          if (r() < 0.5) m.confidence = Math.round(r() * 100) / 100;
+          if (r() < 0.3) m.needsReview = true;
+          const y = r();
+          if (y < 0.15) m.review = { decision: 'approved', note: null, keyId: 'key_x', at: '2026-01-01T00:00:00Z' };
+          else if (y < 0.25) m.review = { decision: 'rejected', note: 'wrong', keyId: 'key_x', at: '2026-01-01T00:00:00Z' };
+          if (Object.keys(m).length) meta.push({ rowId: row.id, columnId: c.columnId, metadata: JSON.stringify(m) });
+        }
+      }
+      await setCellStatuses(db, statuses, new Date().toISOString());
+      await putMetadataOnly(db, meta);
+      const rows = await allRows(ds.id);
+      const [a, b] = [columns[0]!.columnId, columns[1]!.columnId];
+
+      const cellsOf = (row: Row, column?: string) => (column ? [row.cells[column]!] : Object.values(row.cells));
+      const needs = (c: Cell) => c.metadata?.needsReview === true && (c.metadata.review as { decision?: string } | undefined)?.decision !== 'approved';
+      const decision = (c: Cell) => (c.metadata?.review as { decision?: string } | undefined)?.decision;
+      const conf = (c: Cell) => (typeof c.metadata?.confidence === 'number' ? (c.metadata.confidence as number) : null);
+      const cases: [unknown, (row: Row) => boolean][] = [
+        [{ status: 'error' }, (row) => cellsOf(row).some((c) => c.status === 'error')],
+        [{ status: 'stale', column: b }, (row) => row.cells[b]!.status === 'stale'],
+        [{ status: 'done', column: a }, (row) => row.cells[a]!.status === 'done'],
+        [{ status: 'empty' }, (row) => cellsOf(row).some((c) => c.status === 'empty')],
+        [{ needsReview: true }, (row) => cellsOf(row).some(needs)],
+        [{ needsReview: true, column: a }, (row) => needs(row.cells[a]!)],
+        [{ needsReview: false, column: a }, (row) => !needs(row.cells[a]!)],
+        [{ needsReview: false }, (row) => cellsOf(row).some((c) => !needs(c))],
+        [{ confidence: { lt: 0.5 } }, (row) => cellsOf(row).some((c) => conf(c) !== null && conf(c)! < 0.5)],
+        [{ confidence: { gte: 0.3, lte: 0.6 }, column: b }, (row) => conf(row.cells[b]!) !== null && conf(row.cells[b]!)! >= 0.3 && conf(row.cells[b]!)! <= 0.6],
+        [{ reviewed: 'approved' }, (row) => cellsOf(row).some((c) => decision(c) === 'approved')],
+        [{ reviewed: 'rejected', column: a }, (row) => decision(row.cells[a]!) === 'rejected'],
+        [{ reviewed: false, column: b }, (row) => decision(row.cells[b]!) === undefined],
+        [{ reviewed: false }, (row) => cellsOf(row).some((c) => decision(c) === undefined)],
+        [{ and: [{ needsReview: true }, { reviewed: false, column: a }, { column: columns[1]!.columnId, op: 'not_empty' }] }, (row) => cellsOf(row).some(needs) && decision(row.cells[a]!) === undefined && !['', null].includes(row.cells[columns[1]!.columnId]!.value as string)],
+      ];
+      for (const [filter, test] of cases) {
+        const expected = rows.filter(test).map((row) => row.id);
+        assert.deepEqual(await viewIds(ds.id, { filter, limit: 8 }, expected.length), expected, JSON.stringify(filter));
+      }
+      // Something of each kind was really there to find.
+      assert.ok(rows.filter((row) => cellsOf(row).some(needs)).length > 5);
+      assert.ok(rows.filter((row) => cellsOf(row).some((c) => decision(c) === 'approved')).length > 3);
+    });
+  });
+
+}
 
 describe('views: keyset paging and the typed values kept in step', () => {
   it('a filtered, sorted view pages over every row once while rows are added and edited between pages', async () => {
@@ -318,8 +336,8 @@ describe('views: keyset paging and the typed values kept in step', () => {
     let cursor: string | null = null;
     let round = 0;
     do {
-      const qs = new URLSearchParams({ limit: '6', filter: JSON.stringify(filter), sort, ...(cursor ? { cursor } : {}) });
-      const res = await app.get(`/api/v2/datasets/${ds.id}/data?${qs}`);
+      const qs: URLSearchParams = new URLSearchParams({ limit: '6', filter: JSON.stringify(filter), sort, ...(cursor ? { cursor } : {}) });
+      const res: { status: number; body: { rowIds: string[]; pagination: { nextCursor: string | null } } } = await app.get(`/api/v2/datasets/${ds.id}/data?${qs}`);
       assert.equal(res.status, 200);
       seen.push(...res.body.rowIds);
       cursor = res.body.pagination.nextCursor;

@@ -107,8 +107,8 @@ export async function rejectedReviews(db: Db, cells: readonly CellRef[]): Promis
   if (!cells.length) return out;
   const columns = [...new Set(cells.map((c) => c.columnId))];
   for (const part of chunk([...new Set(cells.map((c) => c.rowId))], 1000)) {
-    // The LIKE keeps metadata without a review out of the answer (most cells have none).
-    const rows = await db.selectFrom('cell_meta').select(['row_id', 'column_id', 'metadata']).where('row_id', 'in', part).where('column_id', 'in', columns).where('metadata', 'like', '%"review":%').execute();
+    // review_decision is derived from the metadata where cell_meta is written (row-cells.ts).
+    const rows = await db.selectFrom('cell_meta').select(['row_id', 'column_id', 'metadata']).where('row_id', 'in', part).where('column_id', 'in', columns).where('review_decision', '=', 'rejected').execute();
     for (const r of rows) {
       const meta = JSON.parse(r.metadata) as { review?: Review; rejectedValue?: unknown };
       if (meta.review?.decision === 'rejected') out.set(cellId(r.row_id, r.column_id), { review: meta.review, ...('rejectedValue' in meta ? { rejectedValue: meta.rejectedValue } : {}) });
@@ -120,22 +120,25 @@ export async function rejectedReviews(db: Db, cells: readonly CellRef[]): Promis
 export type ReviewCounts = { needsReview: number; approved: number; rejected: number };
 
 /**
- * Review counts of datasets: cells flagged needsReview (and not yet reviewed), approved, rejected.
- * Reads the metadata rows of the datasets' cells that mention either word.
+ * Review counts of datasets: cells that need review (flagged and not approved), approved,
+ * rejected. Reads cell_meta's columns derived from the metadata (needs_review, review_decision,
+ * kept by the cell_meta write functions), through their partial indexes: the cost follows the
+ * cells flagged or reviewed, not the dataset's size.
  */
 export async function reviewCounts(db: Db, datasetIds: readonly string[]): Promise<Map<string, ReviewCounts>> {
   const out = new Map<string, ReviewCounts>(datasetIds.map((id) => [id, { needsReview: 0, approved: 0, rejected: 0 }]));
   if (!datasetIds.length) return out;
-  // Text matches on the stored metadata JSON: the same SQL on both backends (no JSON functions),
-  // and the metadata text is written by JSON.stringify, so the spellings are exact.
-  const rows = await sql<{ dataset_id: string; needs: number | string; approved: number | string; rejected: number | string }>`
-    SELECT r.dataset_id,
-           SUM(CASE WHEN m.metadata LIKE '%"needsReview":true%' THEN 1 ELSE 0 END) AS needs,
-           SUM(CASE WHEN m.metadata LIKE '%"review":{"decision":"approved"%' THEN 1 ELSE 0 END) AS approved,
-           SUM(CASE WHEN m.metadata LIKE '%"review":{"decision":"rejected"%' THEN 1 ELSE 0 END) AS rejected
-    FROM cell_meta m JOIN dataset_rows r ON r.id = m.row_id
-    WHERE r.dataset_id IN (${sql.join(datasetIds)}) AND (m.metadata LIKE '%"needsReview":true%' OR m.metadata LIKE '%"review":{%')
-    GROUP BY r.dataset_id`.execute(db);
-  for (const r of rows.rows) out.set(r.dataset_id, { needsReview: Number(r.needs), approved: Number(r.approved), rejected: Number(r.rejected) });
+  const rows = await sql<{ dataset_id: string; kind: string; n: number | string }>`
+    SELECT r.dataset_id, 'needs' AS kind, count(*) AS n FROM cell_meta m JOIN dataset_rows r ON r.id = m.row_id
+    WHERE m.needs_review = 1 AND r.dataset_id IN (${sql.join(datasetIds)}) GROUP BY r.dataset_id
+    UNION ALL
+    SELECT r.dataset_id, m.review_decision AS kind, count(*) AS n FROM cell_meta m JOIN dataset_rows r ON r.id = m.row_id
+    WHERE m.review_decision IS NOT NULL AND r.dataset_id IN (${sql.join(datasetIds)}) GROUP BY r.dataset_id, m.review_decision`.execute(db);
+  for (const r of rows.rows) {
+    const c = out.get(r.dataset_id)!;
+    if (r.kind === 'needs') c.needsReview = Number(r.n);
+    else if (r.kind === 'approved') c.approved = Number(r.n);
+    else if (r.kind === 'rejected') c.rejected = Number(r.n);
+  }
   return out;
 }

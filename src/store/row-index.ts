@@ -21,7 +21,7 @@ import type { Db } from './store.ts';
 
 /** Characters of a text kept in `txt`: PostgreSQL refuses B-tree entries over 2,704 bytes (600 x 4 bytes fits). */
 export const TEXT_KEY_CHARS = 600;
-const BUILD_BATCH = 2000;
+const BUILD_BATCH = 5000;
 
 const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
 
@@ -64,14 +64,15 @@ function valuesOf(rows: readonly { id: string; cells: string | StoredCell[]; pos
  * Upserts values. A row's position comes from `dataset_rows` (the values of a changed row keep
  * their position; a new row's is its own). One JSON parameter per 1,000 values, one SQL text.
  */
-async function putValues(db: Db, values: readonly ValueRow[]): Promise<void> {
-  for (const part of chunk(values, 1000)) {
+async function putValues(db: Db, values: readonly ValueRow[], positions: 'given' | 'stored'): Promise<void> {
+  for (const part of chunk(values, 5000)) {
     const list = JSON.stringify(part);
     const v = isPostgres(db)
-      ? sql`SELECT x->>0 AS row_id, x->>1 AS column_id, (x->>3)::double precision AS num, x->>4 AS txt, x->>5 AS status FROM jsonb_array_elements(CAST(${list} AS jsonb)) AS x`
-      : sql`SELECT json_extract(value, '$[0]') AS row_id, json_extract(value, '$[1]') AS column_id, json_extract(value, '$[3]') AS num, json_extract(value, '$[4]') AS txt, json_extract(value, '$[5]') AS status FROM json_each(${list})`;
-    await sql`INSERT INTO row_values (row_id, column_id, position, num, txt, status)
-              SELECT v.row_id, v.column_id, r.position, v.num, v.txt, v.status FROM (${v}) AS v JOIN dataset_rows r ON r.id = v.row_id WHERE true
+      ? sql`SELECT x->>0 AS row_id, x->>1 AS column_id, (x->>2)::int AS position, (x->>3)::double precision AS num, x->>4 AS txt, x->>5 AS status FROM json_array_elements(CAST(${list} AS json)) AS x`
+      : sql`SELECT json_extract(value, '$[0]') AS row_id, json_extract(value, '$[1]') AS column_id, json_extract(value, '$[2]') AS position, json_extract(value, '$[3]') AS num, json_extract(value, '$[4]') AS txt, json_extract(value, '$[5]') AS status FROM json_each(${list})`;
+    // A build knows each row's position; a changed row's values keep theirs (a new row's comes from dataset_rows).
+    const source = positions === 'given' ? sql`SELECT v.row_id, v.column_id, v.position, v.num, v.txt, v.status FROM (${v}) AS v WHERE true` : sql`SELECT v.row_id, v.column_id, r.position, v.num, v.txt, v.status FROM (${v}) AS v JOIN dataset_rows r ON r.id = v.row_id WHERE true`;
+    await sql`INSERT INTO row_values (row_id, column_id, position, num, txt, status) ${source}
               ON CONFLICT (row_id, column_id) DO UPDATE SET num = excluded.num, txt = excluded.txt, status = excluded.status`.execute(db);
   }
 }
@@ -98,15 +99,15 @@ export async function syncRowIndexes(db: Db, rows: readonly { id: string; cells:
   if (!rows.length) return;
   const columns = await indexedColumnsOfRows(db, rows.map((r) => r.id));
   if (!columns.size) return;
-  await putValues(db, valuesOf(rows, columns));
+  await putValues(db, valuesOf(rows, columns), 'stored');
 }
 
 /** Indexes the values of new rows of a dataset; called by insertRows. */
-export async function syncNewRows(db: Db, datasetId: string, rows: readonly { id: string; cells: string }[]): Promise<void> {
+export async function syncNewRows(db: Db, datasetId: string, rows: readonly { id: string; cells: string; position: number }[]): Promise<void> {
   if (!rows.length) return;
   const columns = await indexedColumnsOf(db, datasetId);
   if (!columns.size) return;
-  await putValues(db, valuesOf(rows, columns));
+  await putValues(db, valuesOf(rows, columns), 'given');
 }
 
 /** Brings positions in step after deleteRows renumbered the rows from `fromPosition` on. */
@@ -156,7 +157,7 @@ async function buildRowIndexes(db: Db, datasetId: string, columnIds: readonly st
         : await trx.selectFrom('dataset_rows').select(['id', 'cells', 'position']).where('dataset_id', '=', datasetId).where('position', '>', after).orderBy('position').limit(BUILD_BATCH).execute();
       if (!rows.length) return true;
       after = Number(rows[rows.length - 1]!.position);
-      await putValues(trx, valuesOf(rows.map((r) => ({ id: r.id, cells: r.cells, position: Number(r.position) })), columns));
+      await putValues(trx, valuesOf(rows.map((r) => ({ id: r.id, cells: r.cells, position: Number(r.position) })), columns), 'given');
       return rows.length < BUILD_BATCH;
     });
     if (done) break;

@@ -68,44 +68,50 @@ function and(parts: RawBuilder<boolean>[]): RawBuilder<boolean> {
   return list.length === 1 ? list[0]! : sql<boolean>`(${sql.join(list, sql` AND `)})`;
 }
 
-function compile(db: Db, f: RowFilter, columnCount: number): RawBuilder<boolean> {
-  const pg = isPostgres(db);
-  if ('and' in f) return f.and.length ? sql`(${sql.join(f.and.map((x) => compile(db, x, columnCount)), sql` AND `)})` : TRUE;
-  if ('or' in f) return f.or.length ? sql`(${sql.join(f.or.map((x) => compile(db, x, columnCount)), sql` OR `)})` : FALSE;
-  if ('op' in f) {
-    const v = sql.ref(`v.${f.field}`);
-    let pred: RawBuilder<boolean>;
-    switch (f.op) {
-      case 'eq':
-      case 'gt':
-      case 'gte':
-      case 'lt':
-      case 'lte':
-        pred = sql`${v} ${sql.raw(OPS[f.op])} ${f.value}`;
-        break;
-      case 'neq':
-        pred = sql`(${v} IS NULL OR ${v} <> ${f.value})`;
-        break;
-      case 'in':
-        if (!f.value.length) return FALSE;
-        pred = sql`${v} IN (${sql.join(f.value)})`;
-        break;
-      case 'contains':
-      case 'starts_with':
-        // Case-insensitive: SQLite's LIKE folds ASCII letters, PostgreSQL's ILIKE every letter.
-        pred = sql`v.txt ${sql.raw(pg ? 'ILIKE' : 'LIKE')} ${likePattern(f.value, f.op === 'starts_with')} ESCAPE '\\'`;
-        break;
-      case 'empty':
-        pred = sql`(v.txt IS NULL OR v.txt = '')`;
-        break;
-      case 'not_empty':
-        pred = sql`(v.txt IS NOT NULL AND v.txt <> '')`;
-        break;
-    }
-    return sql`r.id IN (SELECT v.row_id FROM row_values v WHERE v.column_id = ${f.column} AND ${pred})`;
+/** A column condition's test on a row_values row aliased `alias`. */
+function valueTest(pg: boolean, f: Extract<RowFilter, { op: string }>, alias: string): RawBuilder<boolean> {
+  const v = sql.ref(`${alias}.${f.field}`);
+  const txt = sql.ref(`${alias}.txt`);
+  switch (f.op) {
+    case 'eq':
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte':
+      return sql`${v} ${sql.raw(OPS[f.op])} ${f.value}`;
+    case 'neq':
+      return sql`(${v} IS NULL OR ${v} <> ${f.value})`;
+    case 'in':
+      return f.value.length ? sql`${v} IN (${sql.join(f.value)})` : FALSE;
+    case 'contains':
+    case 'starts_with':
+      // Case-insensitive: SQLite's LIKE folds ASCII letters, PostgreSQL's ILIKE every letter.
+      return sql`${txt} ${sql.raw(pg ? 'ILIKE' : 'LIKE')} ${likePattern(f.value, f.op === 'starts_with')} ESCAPE '\\'`;
+    case 'empty':
+      return sql`(${txt} IS NULL OR ${txt} = '')`;
+    case 'not_empty':
+      return sql`(${txt} IS NOT NULL AND ${txt} <> '')`;
   }
+}
+
+/** Whether the filter reads the row's `cells` (a status on any cell): such a test needs the row itself. */
+function readsCells(f: RowFilter): boolean {
+  if ('and' in f) return f.and.some(readsCells);
+  if ('or' in f) return f.or.some(readsCells);
+  return 'status' in f && f.column === undefined;
+}
+
+/**
+ * The filter as SQL over the row whose id is `rid`: column and state tests probe row_values and
+ * cell_meta by primary key (row_id first), so a row is tested without reading it; only a status
+ * on any cell reads `r.cells`.
+ */
+function compile(pg: boolean, f: RowFilter, columnCount: number, rid: RawBuilder<unknown>): RawBuilder<boolean> {
+  if ('and' in f) return f.and.length ? sql`(${sql.join(f.and.map((x) => compile(pg, x, columnCount, rid)), sql` AND `)})` : TRUE;
+  if ('or' in f) return f.or.length ? sql`(${sql.join(f.or.map((x) => compile(pg, x, columnCount, rid)), sql` OR `)})` : FALSE;
+  if ('op' in f) return sql`EXISTS (SELECT 1 FROM row_values v WHERE v.row_id = ${rid} AND v.column_id = ${f.column} AND ${valueTest(pg, f, 'v')})`;
   if ('status' in f) {
-    if (f.column !== undefined) return sql`r.id IN (SELECT v.row_id FROM row_values v WHERE v.column_id = ${f.column} AND v.status = ${f.status})`;
+    if (f.column !== undefined) return sql`EXISTS (SELECT 1 FROM row_values v WHERE v.row_id = ${rid} AND v.column_id = ${f.column} AND v.status = ${f.status})`;
     // Any cell: a LIKE over the row's text skips most rows, then the cells are read exactly (a
     // value holding the same text must not count).
     const text = `%"status":"${f.status}"%`;
@@ -114,10 +120,10 @@ function compile(db: Db, f: RowFilter, columnCount: number): RawBuilder<boolean>
       : sql`(r.cells LIKE ${text} AND EXISTS (SELECT 1 FROM json_each(r.cells) AS e WHERE json_extract(e.value, '$.status') = ${f.status}))`;
   }
   const onColumn = f.column !== undefined ? sql` AND m.column_id = ${f.column}` : sql``;
-  const metaHas = (cond: RawBuilder<boolean>) => sql<boolean>`EXISTS (SELECT 1 FROM cell_meta m WHERE m.row_id = r.id${onColumn} AND ${cond})`;
+  const metaHas = (cond: RawBuilder<boolean>) => sql<boolean>`EXISTS (SELECT 1 FROM cell_meta m WHERE m.row_id = ${rid}${onColumn} AND ${cond})`;
   // "Not" on any cell: some cell of the row lacks it, i.e. fewer cells have it than the row has cells.
   const someLack = (cond: RawBuilder<boolean>) =>
-    f.column !== undefined ? sql<boolean>`NOT ${metaHas(cond)}` : sql<boolean>`(SELECT count(*) FROM cell_meta m WHERE m.row_id = r.id AND ${cond}) < ${columnCount}`;
+    f.column !== undefined ? sql<boolean>`NOT ${metaHas(cond)}` : sql<boolean>`(SELECT count(*) FROM cell_meta m WHERE m.row_id = ${rid} AND ${cond}) < ${columnCount}`;
   if ('needsReview' in f) return f.needsReview ? metaHas(sql`m.needs_review = 1`) : someLack(sql`m.needs_review = 1`);
   if ('confidence' in f) {
     const bounds = (Object.entries(f.confidence) as [keyof typeof OPS, number | undefined][]).filter(([, x]) => x !== undefined).map(([op, x]) => sql<boolean>`m.confidence ${sql.raw(OPS[op])} ${x}`);
@@ -127,42 +133,110 @@ function compile(db: Db, f: RowFilter, columnCount: number): RawBuilder<boolean>
   return metaHas(sql`m.review_decision = ${f.reviewed}`);
 }
 
-/** The rows matching the filter and q, in the dataset: the WHERE every read of a query shares. */
-async function whereOf(db: Db, q: RowQuery): Promise<RawBuilder<boolean>> {
-  const parts = [sql<boolean>`r.dataset_id = ${q.datasetId}`];
-  if (q.filter) parts.push(compile(db, q.filter, q.columnCount));
+/**
+ * Where the candidate rows come from when the filter must hold one condition (the filter itself or
+ * a member of its top-level `and`) that an index lists: a column's values (an index range for eq,
+ * in and comparisons, else one pass over that column's values, still far less than the rows), or
+ * the cells that need review or carry a review decision (partial indexes of cell_meta, across
+ * datasets: `scoped` false). Preference: equality, then ranges, then other value tests, then state.
+ */
+type Driver = { rows: RawBuilder<unknown>; scoped: boolean; rest: RowFilter | undefined };
+function driverOf(pg: boolean, filter: RowFilter | undefined): Driver | undefined {
+  if (!filter) return undefined;
+  const members = 'and' in filter ? filter.and : [filter];
+  const rank = (f: RowFilter): number => {
+    if ('op' in f) return f.op === 'eq' || f.op === 'in' ? 0 : f.op in OPS ? 1 : 2;
+    if ('needsReview' in f && f.needsReview) return 3;
+    if ('reviewed' in f && f.reviewed !== false) return 3;
+    return 9;
+  };
+  const best = [...members].sort((a, b) => rank(a) - rank(b))[0];
+  if (!best || rank(best) === 9) return undefined;
+  // The members the driver tests itself; the others are tested on its rows. Comparisons on the
+  // same column go together: 50 <= x < 60 is one index range.
+  const used = new Set<RowFilter>([best]);
+  if ('op' in best && rank(best) === 1) for (const m of members) if ('op' in m && rank(m) === 1 && m.column === best.column && m.field === best.field) used.add(m);
+  const others = members.filter((m) => !used.has(m));
+  const rest = others.length ? { and: others } : undefined;
+  if ('op' in best) {
+    const tests = [...used].map((m) => valueTest(pg, m as Extract<RowFilter, { op: string }>, 'd'));
+    return { rows: sql`SELECT d.row_id AS row_id FROM row_values d WHERE d.column_id = ${best.column} AND ${and(tests)}`, scoped: true, rest };
+  }
+  const onColumn = 'column' in best && best.column !== undefined ? sql` AND m.column_id = ${best.column}` : sql``;
+  if ('needsReview' in best) return { rows: sql`SELECT DISTINCT m.row_id AS row_id FROM cell_meta m WHERE m.needs_review = 1${onColumn}`, scoped: false, rest };
+  return { rows: sql`SELECT DISTINCT m.row_id AS row_id FROM cell_meta m WHERE m.review_decision = ${(best as { reviewed: string }).reviewed}${onColumn}`, scoped: false, rest };
+}
+
+/**
+ * Up to `driveBelow` matching rows, a page is read from the driver's rows and sorted; above, by
+ * walking the order's index and testing rows until the page is full (then at most about
+ * limit x rows / matches rows are tested). Mutable for tests, which run both ways.
+ */
+export const queryTuning = { driveBelow: 2000 };
+
+type Plan = { pg: boolean; driver: Driver | undefined; search: RawBuilder<boolean> | undefined; needsRow: boolean };
+
+async function planOf(db: Db, q: RowQuery): Promise<Plan> {
+  const pg = isPostgres(db);
+  let search: RawBuilder<boolean> | undefined;
   if (q.q !== undefined) {
     const s = await searchCondition(db, q.datasetId, q.q);
-    parts.push(sql`(${fragment(s.sql, s.params)})`);
+    search = sql`(${fragment(s.sql, s.params)})`;
   }
-  return and(parts);
+  return { pg, driver: driverOf(pg, q.filter), search, needsRow: search !== undefined || (q.filter !== undefined && readsCells(q.filter)) };
+}
+
+/**
+ * The WHERE over `r` (and the row id `rid`): in the dataset, the filter, q. `filter`: the part
+ * left to test (rows coming from a driver already passed the members it tests).
+ */
+function matching(plan: Plan, q: RowQuery, rid: RawBuilder<unknown>, filter: RowFilter | undefined = q.filter): RawBuilder<boolean> {
+  return and([sql`r.dataset_id = ${q.datasetId}`, filter ? compile(plan.pg, filter, q.columnCount, rid) : TRUE, plan.search ?? TRUE]);
 }
 
 /** Rows matching the query's filter and q. */
 export async function countRows(db: Db, q: RowQuery): Promise<number> {
-  const where = await whereOf(db, q);
-  const r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM dataset_rows r WHERE ${where}`.execute(db);
+  return count(db, q, await planOf(db, q));
+}
+
+async function count(db: Db, q: RowQuery, plan: Plan): Promise<number> {
+  let r;
+  if (plan.driver && plan.driver.scoped && !plan.needsRow) {
+    // The driver's rows are the dataset's (a column's values): counted without reading a row.
+    const rest = plan.driver.rest ? compile(plan.pg, plan.driver.rest, q.columnCount, sql.ref('x.row_id')) : TRUE;
+    r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM (${plan.driver.rows}) x WHERE ${rest}`.execute(db);
+  } else if (plan.driver) {
+    r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM (${plan.driver.rows}) x ${sql.raw(plan.pg ? 'JOIN' : 'CROSS JOIN')} dataset_rows r ${sql.raw(plan.pg ? 'ON r.id = x.row_id' : '')}
+              WHERE ${and([...(plan.pg ? [] : [sql<boolean>`r.id = x.row_id`]), matching(plan, q, sql.ref('x.row_id'), plan.driver.rest)])}`.execute(db);
+  } else {
+    r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM dataset_rows r WHERE ${matching(plan, q, sql.ref('r.id'))}`.execute(db);
+  }
   return toNumber(r.rows[0]?.n);
 }
 
 /**
- * A page: `limit` rows after `after` (keyset) or after `offset` rows, and whether more follow.
- * Reads limit + 1 rows to know.
+ * A page: `limit` rows after `after` (keyset) or after `offset` rows, whether more follow, and the
+ * number of matching rows (counted first: it also picks how the page is read; `knownTotal` when the
+ * caller counted already, as an export reading many pages of one snapshot does).
  */
-export async function queryRows(db: Db, q: RowQuery): Promise<{ rows: QueriedRow[]; more: boolean }> {
-  const where = await whereOf(db, q);
+export async function queryRows(db: Db, q: RowQuery, knownTotal?: number): Promise<{ rows: QueriedRow[]; more: boolean; total: number }> {
+  const plan = await planOf(db, q);
+  const total = knownTotal ?? (await count(db, q, plan));
+  if (total === 0) return { rows: [], more: false, total };
   const want = q.limit + 1;
-  const got = q.sort.length ? await sortedPage(db, q, where, want) : await positionPage(db, q, where, want);
-  return { rows: got.slice(0, q.limit), more: got.length > q.limit };
+  const driven = plan.driver && total <= queryTuning.driveBelow ? plan.driver : undefined;
+  const got = q.sort.length ? await sortedPage(db, q, plan, driven, want) : await positionPage(db, q, plan, driven, want);
+  return { rows: got.slice(0, q.limit), more: got.length > q.limit, total };
 }
 
-async function positionPage(db: Db, q: RowQuery, where: RawBuilder<boolean>, want: number): Promise<QueriedRow[]> {
+async function positionPage(db: Db, q: RowQuery, plan: Plan, driven: Driver | undefined, want: number): Promise<QueriedRow[]> {
   const after = q.after ? sql<boolean>`r.position > ${q.after.position}` : TRUE;
-  const rows = await sql<{ id: string; cells: string; position: number }>`SELECT r.id, r.cells, r.position FROM dataset_rows r WHERE ${and([where, after])}
+  const from = driven ? sql`(${driven.rows}) x ${sql.raw(plan.pg ? 'JOIN' : 'CROSS JOIN')} dataset_rows r ${sql.raw(plan.pg ? 'ON r.id = x.row_id' : '')}` : sql`dataset_rows r`;
+  const join = driven && !plan.pg ? [sql<boolean>`r.id = x.row_id`] : [];
+  const rows = await sql<{ id: string; cells: string; position: number }>`SELECT r.id, r.cells, r.position FROM ${from} WHERE ${and([...join, matching(plan, q, sql.ref(driven ? 'x.row_id' : 'r.id'), driven ? driven.rest : q.filter), after])}
             ORDER BY r.position LIMIT ${want} ${q.after ? sql`` : sql`OFFSET ${q.offset}`}`.execute(db);
   return rows.rows.map((r) => ({ id: r.id, cells: r.cells, position: Number(r.position), keys: [] }));
 }
-
 /**
  * Keyset condition: the row comes after the cursor in the order of keys[from..] then position,
  * nulls last. `exprs[i]` is key i's SQL, `values[i]` the cursor's value of it.
@@ -177,22 +251,32 @@ function afterKeys(keys: readonly RowSortKey[], from: number, cursor: RowCursor)
   return sql`(${beyond} OR ${e} IS NULL OR (${e} = ${c} AND ${rest}))`;
 }
 
-async function sortedPage(db: Db, q: RowQuery, where: RawBuilder<boolean>, want: number): Promise<QueriedRow[]> {
-  const pg = isPostgres(db);
+async function sortedPage(db: Db, q: RowQuery, plan: Plan, driven: Driver | undefined, want: number): Promise<QueriedRow[]> {
+  const { pg } = plan;
   const keys = q.sort;
   const first = sql.ref(`s0.${keys[0]!.field}`);
   const select = sql.join([sql`r.id`, sql`r.cells`, sql`s0.position AS position`, ...keys.map((k, i) => sql`${sql.ref(`s${i}.${k.field}`)} AS ${sql.ref(`k${i}`)}`)]);
-  // The first key's table drives: SQLite's CROSS JOIN keeps it the outer loop, walking its index in order.
+  // Few matching rows: from the driver's rows, sorted. Many: the first key's values drive, walking
+  // its index in order (SQLite's CROSS JOIN keeps the left table the outer loop) and testing each
+  // row by id until the page is full.
+  const cross = sql.raw(pg ? 'JOIN' : 'CROSS JOIN');
   const joins = sql.join(
-    keys.map((k, i) => (i === 0 ? sql`row_values s0 ${sql.raw(pg ? 'JOIN' : 'CROSS JOIN')} dataset_rows r` : sql`JOIN row_values ${sql.ref(`s${i}`)} ON ${sql.ref(`s${i}.row_id`)} = r.id AND ${sql.ref(`s${i}.column_id`)} = ${k.column}`)),
+    [
+      ...(driven ? [sql`(${driven.rows}) x ${cross} row_values s0 ${pg ? sql`ON s0.row_id = x.row_id AND s0.column_id = ${keys[0]!.column}` : sql``}`] : [sql`row_values s0`]),
+      sql`${cross} dataset_rows r ${pg ? sql`ON r.id = s0.row_id` : sql``}`,
+      ...keys.slice(1).map((k, i) => sql`JOIN row_values ${sql.ref(`s${i + 1}`)} ON ${sql.ref(`s${i + 1}.row_id`)} = s0.row_id AND ${sql.ref(`s${i + 1}.column_id`)} = ${k.column}`),
+    ],
     sql` `,
   );
-  const on = pg ? sql`ON r.id = s0.row_id` : sql``;
   const restOrder = keys.slice(1).map((k, i) => sql`(${sql.ref(`s${i + 1}.${k.field}`)} IS NULL), ${sql.ref(`s${i + 1}.${k.field}`)} ${sql.raw(k.dir)}`);
   const dir0 = sql.raw(keys[0]!.dir);
-  const base = and([sql`s0.column_id = ${keys[0]!.column}`, ...(pg ? [] : [sql<boolean>`r.id = s0.row_id`]), where]);
+  const base = and([
+    sql`s0.column_id = ${keys[0]!.column}`,
+    ...(pg ? [] : [sql<boolean>`r.id = s0.row_id`, ...(driven ? [sql<boolean>`s0.row_id = x.row_id`] : [])]),
+    matching(plan, q, sql.ref('s0.row_id'), driven ? driven.rest : q.filter),
+  ]);
   const read = async (part: RawBuilder<boolean>, order: RawBuilder<unknown>[], limit: number, offset: number) => {
-    const rows = await sql<Record<string, unknown> & { id: string; cells: string; position: number }>`SELECT ${select} FROM ${joins} ${on} WHERE ${and([base, part])}
+    const rows = await sql<Record<string, unknown> & { id: string; cells: string; position: number }>`SELECT ${select} FROM ${joins} WHERE ${and([base, part])}
               ORDER BY ${sql.join([...order, sql`s0.position`])} LIMIT ${limit} OFFSET ${offset}`.execute(db);
     return rows.rows.map((r) => ({ id: r.id, cells: r.cells, position: Number(r.position), keys: keys.map((_, i) => r[`k${i}`] as Scalar | null) }));
   };
@@ -209,7 +293,7 @@ async function sortedPage(db: Db, q: RowQuery, where: RawBuilder<boolean>, want:
     if (out.length >= want) return out;
     if (skip > 0) {
       // Offset paging went past the non-null part: skip what remains of the offset in the nulls.
-      const n = await sql<{ n: number | string }>`SELECT count(*) AS n FROM ${joins} ${on} WHERE ${and([base, sql`${first} IS NOT NULL`])}`.execute(db);
+      const n = await sql<{ n: number | string }>`SELECT count(*) AS n FROM ${joins} WHERE ${and([base, sql`${first} IS NOT NULL`])}`.execute(db);
       skip = Math.max(0, skip - toNumber(n.rows[0]?.n));
     }
   }

@@ -107,12 +107,20 @@ export async function addRowText(db: Db, rows: readonly { id: string; datasetId:
   }
 }
 
+/** How long a row write may run from its timestamp to its commit and still be caught by a build's last pass. */
+const WRITE_MARGIN_MS = 60_000;
+
 /**
  * Builds a dataset's search text once (the first search), 2,000 rows per transaction so writers
  * are not held up for the whole build. Safe against writes running meanwhile:
- * - the dataset is marked first, under its lock, so rows inserted from then on add their own text;
- * - each batch reads its rows FOR SHARE (PostgreSQL): a writer of one of them either committed
- *   before (the batch reads its cells) or waits and then finds the row's text to update.
+ * - the dataset is marked first, under its lock, so rows inserted from then on add their own text
+ *   (inserts take the same lock);
+ * - a write of cells that commits after the build read its row finds the row's text and updates
+ *   it, unless it looked just before the build wrote that text. SQLite: impossible (its one
+ *   connection runs one transaction at a time). PostgreSQL: a last pass reads again, FOR SHARE
+ *   (waiting for writers still open), the rows changed since shortly before the mark. Locking
+ *   every row as it is read instead would write to each of them (a row lock is a write on
+ *   PostgreSQL): seconds for 100,000 rows.
  * Idempotent: a build interrupted (or run by two processes at once) is completed by the next.
  */
 export async function ensureSearchIndex(db: Db, datasetId: string): Promise<void> {
@@ -120,17 +128,16 @@ export async function ensureSearchIndex(db: Db, datasetId: string): Promise<void
   if (state?.state === 'ready') return;
   const pg = isPostgres(db);
   const tx = (fn: (trx: Db) => Promise<void>) => (db as import('kysely').Kysely<import('./schema.ts').Database>).transaction().execute(fn);
+  const marked = new Date();
   await tx(async (trx) => {
     if (pg) await sql`SELECT 1 FROM datasets WHERE id = ${datasetId} FOR UPDATE`.execute(trx);
-    await sql`INSERT INTO search_datasets (dataset_id, state, updated_at) VALUES (${datasetId}, 'building', ${new Date().toISOString()}) ON CONFLICT (dataset_id) DO NOTHING`.execute(trx);
+    await sql`INSERT INTO search_datasets (dataset_id, state, updated_at) VALUES (${datasetId}, 'building', ${marked.toISOString()}) ON CONFLICT (dataset_id) DO NOTHING`.execute(trx);
   });
   let after = -1;
   for (;;) {
     let done = false;
     await tx(async (trx) => {
-      const rows = pg
-        ? await sql<{ id: string; cells: string; position: number }>`SELECT id, cells, position FROM dataset_rows WHERE dataset_id = ${datasetId} AND position > ${after} ORDER BY position LIMIT 2000 FOR SHARE`.execute(trx)
-        : await sql<{ id: string; cells: string; position: number }>`SELECT id, cells, position FROM dataset_rows WHERE dataset_id = ${datasetId} AND position > ${after} ORDER BY position LIMIT 2000`.execute(trx);
+      const rows = await sql<{ id: string; cells: string; position: number }>`SELECT id, cells, position FROM dataset_rows WHERE dataset_id = ${datasetId} AND position > ${after} ORDER BY position LIMIT 2000`.execute(trx);
       if (!rows.rows.length) {
         done = true;
         return;
@@ -139,6 +146,13 @@ export async function ensureSearchIndex(db: Db, datasetId: string): Promise<void
       await upsertBodies(trx, datasetId, rows.rows.map((r) => [r.id, rowSearchText(r.cells)] as const));
     });
     if (done) break;
+  }
+  if (pg) {
+    const since = new Date(marked.getTime() - WRITE_MARGIN_MS).toISOString();
+    await tx(async (trx) => {
+      const rows = await sql<{ id: string; cells: string }>`SELECT id, cells FROM dataset_rows WHERE dataset_id = ${datasetId} AND updated_at >= ${since} FOR SHARE`.execute(trx);
+      await upsertBodies(trx, datasetId, rows.rows.map((r) => [r.id, rowSearchText(r.cells)] as const));
+    });
   }
   await db.updateTable('search_datasets').set({ state: 'ready', updated_at: new Date().toISOString() }).where('dataset_id', '=', datasetId).execute();
   // Fresh statistics: the planner's choice between the trigram index and a scan rests on them.

@@ -29,8 +29,7 @@ export async function prepareViewQuery(db: Db, datasetId: string, columns: reado
 /** One page of a view: rows, matching total and the cursor of the next page (null at the end). */
 export async function readViewPage(db: Db, prepared: Awaited<ReturnType<typeof prepareViewQuery>>, page: { limit: number; offset: number }): Promise<{ rows: QueriedRow[]; total: number; nextCursor: string | null }> {
   const q: RowQuery = { ...prepared.query, limit: page.limit, offset: page.offset, after: prepared.after };
-  const { rows, more } = await queryRows(db, q);
-  const total = await countRows(db, q);
+  const { rows, more, total } = await queryRows(db, q);
   const last = rows[rows.length - 1];
   return { rows, total, nextCursor: more && last ? encodeCursor(prepared.query.sort, { keys: last.keys, position: last.position }) : null };
 }
@@ -40,8 +39,9 @@ export async function* viewRowPages(db: Db, prepared: Awaited<ReturnType<typeof 
   let after = prepared.after;
   let offset = range.skip;
   let left = range.count;
+  const total = await countRows(db, { ...prepared.query, limit: size, offset, after });
   while (left > 0) {
-    const { rows, more } = await queryRows(db, { ...prepared.query, limit: Math.min(size, left), offset, after });
+    const { rows, more } = await queryRows(db, { ...prepared.query, limit: Math.min(size, left), offset, after }, total);
     if (!rows.length) return;
     yield rows;
     left -= rows.length;
