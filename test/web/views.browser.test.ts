@@ -22,6 +22,7 @@ const sector = (i: number) => `Sector ${i % 4}`;
 
 // Run in the page (playwright serializes these functions): the DOM of the browser.
 declare const document: { getElementById(id: string): unknown; querySelectorAll(s: string): Iterable<{ textContent: string | null }>; activeElement: unknown };
+declare const requestAnimationFrame: (f: () => void) => void;
 
 const userText = (r: RecordedRequest) => String(r.body.messages?.filter((m) => m.role === 'user').at(-1)?.content ?? '');
 
@@ -142,6 +143,11 @@ describe('views in the browser', { skip: browserSkip }, () => {
     const byRevenue = ROWS.map((_, i) => i).sort((a, b) => ROWS[b]!.Revenue - ROWS[a]!.Revenue);
     await header(p, /^Revenue ↓$/);
     await rowsAre(p, byRevenue);
+    // A cell's panel reads that cell of the sorted rows (its 4th row), not the 4th row of the table.
+    const [read] = await Promise.all([p.waitForResponse((r) => /\/data\?.*limit=1\b/.test(r.url()), { timeout: WAIT }), clickCell(p, 3, 3)]);
+    await read.finished();
+    await p.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+    assert.equal(await p.getByRole('complementary', { name: 'Cell Sector, row 4' }).getByTestId('cell-value').textContent(), sector(byRevenue[3]!));
 
     // City ascending, then Revenue descending: the ties of a city in revenue order.
     await clickCell(p, 1, 0);

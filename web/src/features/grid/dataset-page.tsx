@@ -303,6 +303,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
             column={shown[panel.col]!}
             cell={grid.current?.cellAt(panel.row, panel.col)}
             rowId={grid.current?.rowIdAt(panel.row)}
+            view={params}
             readOnly={readOnly}
             initialDraft={panel.draft}
             initialError={panel.error}
