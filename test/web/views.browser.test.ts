@@ -280,6 +280,11 @@ describe('views in the browser', { skip: browserSkip }, () => {
     await select.selectOption({ label: 'Approved' });
     await count(p, `${approved.length} of ${N} rows`);
     await rowsAre(p, order);
+    // The view is in the address: a reload opens it again.
+    assert.match(p.url(), /\?view=view_/);
+    await p.reload();
+    await count(p, `${approved.length} of ${N} rows`);
+    await rowsAre(p, order);
 
     // Export: the view's rows only, in its order.
     await p.getByRole('button', { name: 'Export' }).click();

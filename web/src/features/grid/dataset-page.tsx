@@ -18,8 +18,9 @@ import { ReviewPanel } from '../review/review-panel';
 import { ReviewSelectionDialog } from '../review/review-selection-dialog';
 import { HeaderMenu, type HeaderMenuAction } from '../views/sort-panel';
 import { ViewBar } from '../views/view-bar';
-import { EMPTY_VIEW, narrowsRows, sameView, shownColumns, viewParams, type ViewState } from '../views/view-state';
+import { narrowsRows, sameView, shownColumns, viewParams, type ViewState } from '../views/view-state';
 import { stateOf, type SavedView } from '../views/views-api';
+import { useDatasetView } from '../views/use-dataset-view';
 
 type Panel = { kind: 'column'; columnId: string | null } | { kind: 'cell'; row: number; col: number; draft?: string; error?: unknown } | { kind: 'review' } | null;
 
@@ -40,30 +41,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
   const [task, setTask] = useState<Pick<Task, 'taskId' | 'status' | 'progress'> & { error?: string | null } | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [editError, setEditError] = useState<unknown>(null);
-  // The view: what GET /data is asked for (filter, sort, search, columns), and the saved view it
-  // came from. `total` is the view's row count, from its answers.
-  const [view, setView] = useState<ViewState>(EMPTY_VIEW);
-  const [saved, setSaved] = useState<SavedView | null>(null);
-  const [viewVersion, setViewVersion] = useState(0);
-  const [viewOpen, setViewOpen] = useState<'filter' | 'sort' | 'columns' | null>(null);
-  const [total, setTotal] = useState<number | undefined>(undefined);
   const [menu, setMenu] = useState<{ columnId: string; x: number; y: number } | null>(null);
-  const [filterSeed, setFilterSeed] = useState<string | undefined>(undefined);
-  const changeView = useCallback((next: ViewState) => {
-    setView((old) => {
-      if (JSON.stringify(viewParams(old)) !== JSON.stringify(viewParams(next))) setTotal(undefined);
-      return next;
-    });
-    setPanel((p) => (p?.kind === 'cell' ? null : p));
-  }, []);
-  const applySaved = useCallback(
-    (v: SavedView | null) => {
-      setSaved(v);
-      changeView(v ? stateOf(v) : EMPTY_VIEW);
-      setViewVersion((n) => n + 1);
-    },
-    [changeView],
-  );
   // The first rows come with the columns and the row count: the grid starts from them. The
   // description (GET /datasets/{id}) is asked for once they are in, not alongside: on a large
   // table it is the slower answer (its linked-datasources lookup reads every cell), and a server
@@ -76,6 +54,8 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
     enabled: !head.isPending,
   });
   const refetchDataset = dataset.refetch;
+  const v = useDatasetView(datasetId, dataset.data?.columns, () => setPanel((p) => (p?.kind === 'cell' ? null : p)));
+  const { view, saved, total } = v;
 
   // The running task, read once; then kept current by the event stream.
   const activeTaskId = dataset.data?.activeTaskId;
@@ -160,16 +140,12 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
     const id = menu!.columnId;
     setMenu(null);
     const rest = view.sort.filter((s) => s.columnId !== id);
-    if (a === 'asc' || a === 'desc') changeView({ ...view, sort: [{ columnId: id, direction: a }] });
-    else if (a === 'then-asc' || a === 'then-desc') changeView({ ...view, sort: [...rest, { columnId: id, direction: a === 'then-asc' ? 'asc' : 'desc' }] });
-    else if (a === 'unsort') changeView({ ...view, sort: rest });
-    else if (a === 'hide') changeView({ ...view, columns: shown.map((c) => c.columnId).filter((c) => c !== id) });
+    if (a === 'asc' || a === 'desc') v.change({ ...view, sort: [{ columnId: id, direction: a }] });
+    else if (a === 'then-asc' || a === 'then-desc') v.change({ ...view, sort: [...rest, { columnId: id, direction: a === 'then-asc' ? 'asc' : 'desc' }] });
+    else if (a === 'unsort') v.change({ ...view, sort: rest });
+    else if (a === 'hide') v.change({ ...view, columns: shown.map((c) => c.columnId).filter((c) => c !== id) });
     else if (a === 'edit') setPanel({ kind: 'column', columnId: id });
-    else if (a === 'filter') {
-      setFilterSeed(id);
-      setViewVersion((n) => n + 1);
-      setViewOpen('filter');
-    }
+    else if (a === 'filter') v.filterOn(id);
     if (a !== 'filter' && a !== 'edit') requestAnimationFrame(() => document.querySelector<HTMLElement>('.grid canvas')?.focus());
   };
   return (
@@ -212,20 +188,17 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
         saved={saved}
         total={narrowing ? total : undefined}
         rowCount={d.rowCount}
-        open={viewOpen}
-        setOpen={(o) => {
-          setFilterSeed(undefined);
-          setViewOpen(o);
-        }}
-        version={viewVersion}
-        filterSeed={filterSeed}
-        onChange={(v) => {
+        open={v.open}
+        setOpen={v.setOpen}
+        version={v.version}
+        filterSeed={v.filterSeed}
+        onChange={(next) => {
           setLoadError(null);
-          changeView(v);
+          v.change(next);
         }}
-        onApply={(v) => {
+        onApply={(next) => {
           setLoadError(null);
-          applySaved(v);
+          v.apply(next);
         }}
         review={{ count: counts?.needsReview, onStart: () => setPanel({ kind: 'review' }) }}
       />
@@ -248,7 +221,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
               readOnly={readOnly}
               view={params}
               sort={view.sort}
-              onTotal={setTotal}
+              onTotal={v.setTotal}
               onHeaderMenu={(columnId, x, y) => setMenu({ columnId, x, y })}
               onOpenCell={(row, col) => setPanel({ kind: 'cell', row, col })}
               onOpenColumn={(columnId) => {
