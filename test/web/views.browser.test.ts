@@ -321,4 +321,36 @@ describe('views in the browser', { skip: browserSkip }, () => {
     await p.getByRole('alert').filter({ hasText: 'VIEW_OUTDATED' }).waitFor({ timeout: WAIT });
     await finish();
   });
+  it('reviews a selection at once (the bulk form), and review mode works at phone width in the dark theme', async () => {
+    const { id, cols } = await enriched('Bulk review');
+    const p = await page();
+    await openDataset(p, id);
+    // Rows 0 to 3 of Sector: two need review (0 and 3), all four have a value.
+    await clickCell(p, 3, 0);
+    await p.keyboard.press('Shift+ArrowDown');
+    await p.keyboard.press('Shift+ArrowDown');
+    await p.keyboard.press('Shift+ArrowDown');
+    await p.getByRole('toolbar', { name: 'Dataset actions' }).getByRole('button', { name: 'Review 4 cells…' }).click();
+    const dialog = p.getByRole('dialog', { name: 'Review the selection' });
+    await expectAxeClean(p, 'bulk review dialog');
+    await dialog.getByRole('button', { name: 'Approve 4 cells' }).click();
+    await dialog.getByRole('status').filter({ hasText: '4 cells approved' }).waitFor({ timeout: WAIT });
+    await dialog.getByRole('button', { name: 'Close', exact: true }).last().click();
+    const left = NEEDS_REVIEW.filter((i) => i > 3).length;
+    await p.getByRole('button', { name: `Review (${left})` }).waitFor({ timeout: WAIT });
+    await cellText(p, 3, 3, new RegExp(`^${sector(3)}$`), WAIT);
+    const data = (await app.get(`/api/v2/datasets/${id}/data?includeMetadata=true&limit=4&columns=${cols.Sector}`)).body;
+    assert.deepEqual(data.data.map((r: { metadata: { review?: { decision: string } } }[]) => r[0]!.metadata.review?.decision), ['approved', 'approved', 'approved', 'approved']);
+
+    const phone = await page({ width: 390, height: 844, dark: true });
+    await openDataset(phone, id);
+    await phone.getByRole('button', { name: `Review (${left})` }).click();
+    await review(phone).getByRole('heading', { name: `Sector · row “Company ${NEEDS_REVIEW.find((i) => i > 3)}”` }).waitFor({ timeout: WAIT });
+    await expectAxeClean(phone, 'review mode at 390 px, dark');
+    const overflow = await phone.evaluate(() => (document as any).documentElement.scrollWidth - (globalThis as any).innerWidth);
+    assert.ok(overflow <= 0, `no sideways scrolling (overflow ${overflow}px)`);
+    await phone.keyboard.press('a');
+    await phone.getByRole('button', { name: `Review (${left - 1})` }).waitFor({ timeout: WAIT });
+    await finish();
+  });
 });
