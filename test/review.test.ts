@@ -97,6 +97,10 @@ describe('review', () => {
     assert.deepEqual(col(ids.Capital).map((c: any) => c.status), ['done', 'stale', 'done'], 'the cell reading it in its row goes stale too');
     assert.deepEqual(await counts(id), { needsReview: 2, approved: 0, rejected: 1 });
 
+    // The estimate builds the request the run will make: with the feedback, so not the cached one.
+    const estimate = await app.post(`/api/v2/datasets/${id}/tasks/estimate`, { cellIds: [cell.cellId] });
+    assert.equal(estimate.status, 200, JSON.stringify(estimate.body));
+    assert.deepEqual([estimate.body.llmCalls, estimate.body.expectedCacheHits], [1, 0]);
     fake.reset();
     await run(id);
     const asked = fake.requests.map(userText);

@@ -5,7 +5,9 @@ import { rowCells } from '../store/tasks.ts';
 import { costUsd } from '../providers/llm/pricing.ts';
 import type { LlmResponse } from '../providers/llm/llm.ts';
 import type { LlmCache } from './cache.ts';
-import type { LlmClient } from './executor.ts';
+import { withReviewerFeedback, type LlmClient } from './executor.ts';
+import { rejectedReviews } from '../store/review.ts';
+import { cellId } from '../ids.ts';
 import type { Executors } from './executors/index.ts';
 
 export type Estimate = { cells: number; llmCalls: number; expectedCacheHits: number; inputTokens: number; outputTokens: number; costUsd: number; sampledCells: number };
@@ -52,6 +54,8 @@ export async function estimateCells(deps: { store: Store; cache: LlmCache; execu
     },
   };
   const signal = new AbortController().signal;
+  // A cell a reviewer rejected runs with the reviewer's feedback: its request is not the cached one.
+  const rejected = await rejectedReviews(deps.store.db, sample);
   for (const item of sample) {
     const column = ctx.columns.find((c) => c.id === item.columnId);
     const executor = column && deps.executors[column.taskType];
@@ -60,7 +64,9 @@ export async function estimateCells(deps: { store: Store; cache: LlmCache; execu
     const byId = new Map((await rowCells(deps.store.db, item.rowId)).map((c) => [c.columnId, c.value]));
     for (const c of ctx.columns) row[c.id] = row[c.name] = byId.get(c.id) ?? null;
     // The stub answer may not parse as the executor expects; the request it made is what counts.
-    await executor.execute({ workspaceId: ctx.workspaceId, taskId: 'estimate', dataset: ctx.dataset, column, columns: ctx.columns, row, llm, defaultModel: deps.defaultModel, signal, dryRun: true }).catch(() => undefined);
+    const pending = rejected.get(cellId(item.rowId, item.columnId));
+    const client = pending ? withReviewerFeedback(llm, { value: 'rejectedValue' in pending ? pending.rejectedValue : (byId.get(column.id) ?? null), note: pending.review.note }, column.name) : llm;
+    await executor.execute({ workspaceId: ctx.workspaceId, taskId: 'estimate', dataset: ctx.dataset, column, columns: ctx.columns, row, llm: client, defaultModel: deps.defaultModel, signal, dryRun: true }).catch(() => undefined);
   }
   const scale = sample.length ? items.length / sample.length : 0;
   return {

@@ -104,7 +104,7 @@ export async function readRowCells(db: Db, rowIds: readonly string[]): Promise<M
  * travels as one JSON parameter (see rowsJson on PostgreSQL; a [id, text] list on SQLite), so the
  * SQL text is the same for every batch size.
  */
-export async function writeRowCells(db: Db, rows: readonly { id: string; cells: string }[], at: string): Promise<void> {
+export async function writeRowCells(db: Db, rows: readonly { id: string; cells: string; /** The same cells decoded, when the caller has them (spares decoding them again). */ decoded?: StoredCell[] }[], at: string): Promise<void> {
   const pg = isPostgres(db);
   for (const part of chunk(rows, 2000)) {
     if (pg) {
@@ -161,10 +161,10 @@ export function inTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T
 export async function changeRows(db: Db, rowIds: readonly string[], at: string, change: (rowId: string, cells: StoredCell[]) => boolean): Promise<number> {
   return inTransaction(db, async (trx) => {
     const docs = await lockRowCells(trx, rowIds);
-    const changed: { id: string; cells: string }[] = [];
+    const changed: { id: string; cells: string; decoded: StoredCell[] }[] = [];
     for (const [id, text] of docs) {
       const cells = decodeRow(text);
-      if (change(id, cells)) changed.push({ id, cells: encodeRow(cells) });
+      if (change(id, cells)) changed.push({ id, cells: encodeRow(cells), decoded: cells });
     }
     await writeRowCells(trx, changed, at);
     return changed.length;

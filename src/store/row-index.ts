@@ -46,10 +46,10 @@ export function textKey(text: string): string {
 
 type ValueRow = [rowId: string, columnId: string, position: number | null, num: number | null, txt: string | null, status: string];
 
-function valuesOf(rows: readonly { id: string; cells: string | StoredCell[]; position?: number }[], columns: ReadonlySet<string>): ValueRow[] {
+function valuesOf(rows: readonly { id: string; cells: string; decoded?: StoredCell[] | undefined; position?: number }[], columns: ReadonlySet<string>): ValueRow[] {
   const out: ValueRow[] = [];
   for (const r of rows) {
-    const cells = typeof r.cells === 'string' ? decodeRow(r.cells) : r.cells;
+    const cells = r.decoded ?? decodeRow(r.cells);
     for (const c of cells) {
       const columnId = columnOfCell(c.cellId);
       if (!columns.has(columnId)) continue;
@@ -61,8 +61,7 @@ function valuesOf(rows: readonly { id: string; cells: string | StoredCell[]; pos
 }
 
 /**
- * Upserts values. A row's position comes from `dataset_rows` (the values of a changed row keep
- * their position; a new row's is its own). One JSON parameter per 1,000 values, one SQL text.
+ * Upserts values, 5,000 per statement in one JSON parameter (one SQL text for any batch).
  */
 async function putValues(db: Db, values: readonly ValueRow[], positions: 'given' | 'stored'): Promise<void> {
   for (const part of chunk(values, 5000)) {
@@ -70,8 +69,18 @@ async function putValues(db: Db, values: readonly ValueRow[], positions: 'given'
     const v = isPostgres(db)
       ? sql`SELECT x->>0 AS row_id, x->>1 AS column_id, (x->>2)::int AS position, (x->>3)::double precision AS num, x->>4 AS txt, x->>5 AS status FROM json_array_elements(CAST(${list} AS json)) AS x`
       : sql`SELECT json_extract(value, '$[0]') AS row_id, json_extract(value, '$[1]') AS column_id, json_extract(value, '$[2]') AS position, json_extract(value, '$[3]') AS num, json_extract(value, '$[4]') AS txt, json_extract(value, '$[5]') AS status FROM json_each(${list})`;
-    // A build knows each row's position; a changed row's values keep theirs (a new row's comes from dataset_rows).
-    const source = positions === 'given' ? sql`SELECT v.row_id, v.column_id, v.position, v.num, v.txt, v.status FROM (${v}) AS v WHERE true` : sql`SELECT v.row_id, v.column_id, r.position, v.num, v.txt, v.status FROM (${v}) AS v JOIN dataset_rows r ON r.id = v.row_id WHERE true`;
+    // A build and new rows bring their positions. A changed row's values keep theirs, and only
+    // values that changed are written: most writes change a status or another column, and an
+    // upsert of an unchanged value still rewrites (SQLite) or locks (PostgreSQL) its entry.
+    const pg = isPostgres(db);
+    const differs = pg
+      ? sql`o.row_id IS NULL OR o.num IS DISTINCT FROM v.num OR o.txt IS DISTINCT FROM v.txt COLLATE "C" OR o.status <> v.status`
+      : sql`o.row_id IS NULL OR o.num IS NOT v.num OR o.txt IS NOT v.txt OR o.status <> v.status`;
+    const source =
+      positions === 'given'
+        ? sql`SELECT v.row_id, v.column_id, v.position, v.num, v.txt, v.status FROM (${v}) AS v WHERE true`
+        : sql`SELECT v.row_id, v.column_id, r.position, v.num, v.txt, v.status FROM (${v}) AS v JOIN dataset_rows r ON r.id = v.row_id
+              LEFT JOIN row_values o ON o.row_id = v.row_id AND o.column_id = v.column_id WHERE ${differs}`;
     await sql`INSERT INTO row_values (row_id, column_id, position, num, txt, status) ${source}
               ON CONFLICT (row_id, column_id) DO UPDATE SET num = excluded.num, txt = excluded.txt, status = excluded.status`.execute(db);
   }
@@ -95,7 +104,7 @@ async function indexedColumnsOf(db: Db, datasetId: string): Promise<Set<string>>
 }
 
 /** Keeps the indexed values of changed rows in step; called by writeRowCells, in its transaction. */
-export async function syncRowIndexes(db: Db, rows: readonly { id: string; cells: string }[]): Promise<void> {
+export async function syncRowIndexes(db: Db, rows: readonly { id: string; cells: string; decoded?: StoredCell[] | undefined }[]): Promise<void> {
   if (!rows.length) return;
   const columns = await indexedColumnsOfRows(db, rows.map((r) => r.id));
   if (!columns.size) return;
@@ -103,7 +112,7 @@ export async function syncRowIndexes(db: Db, rows: readonly { id: string; cells:
 }
 
 /** Indexes the values of new rows of a dataset; called by insertRows. */
-export async function syncNewRows(db: Db, datasetId: string, rows: readonly { id: string; cells: string; position: number }[]): Promise<void> {
+export async function syncNewRows(db: Db, datasetId: string, rows: readonly { id: string; cells: string; decoded?: StoredCell[] | undefined; position: number }[]): Promise<void> {
   if (!rows.length) return;
   const columns = await indexedColumnsOf(db, datasetId);
   if (!columns.size) return;
@@ -163,4 +172,7 @@ async function buildRowIndexes(db: Db, datasetId: string, columnIds: readonly st
     if (done) break;
   }
   await db.updateTable('row_index_columns').set({ state: 'ready' }).where('column_id', 'in', [...columnIds]).execute();
+  // PostgreSQL plans from statistics, and autovacuum gathers them only later: without them it takes
+  // a column's 100,000 values for a few hundred and picks plans that read them all.
+  if (pg) await sql`ANALYZE row_values`.execute(db);
 }

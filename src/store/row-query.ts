@@ -35,8 +35,11 @@ export type RowCursor = { keys: (Scalar | null)[]; position: number };
 
 export type RowQuery = {
   datasetId: string;
-  /** Columns of the dataset: a state condition without a column holds when any of them matches. */
-  columnCount: number;
+  /**
+   * The dataset's columns: a state condition without a column holds when any of their cells
+   * matches, and cell_meta rows of the dataset are found by column (it has no dataset id).
+   */
+  columnIds: readonly string[];
   filter?: RowFilter | undefined;
   sort: readonly RowSortKey[];
   q?: string | undefined;
@@ -106,12 +109,16 @@ function readsCells(f: RowFilter): boolean {
  * cell_meta by primary key (row_id first), so a row is tested without reading it; only a status
  * on any cell reads `r.cells`.
  */
-function compile(pg: boolean, f: RowFilter, columnCount: number, rid: RawBuilder<unknown>): RawBuilder<boolean> {
-  if ('and' in f) return f.and.length ? sql`(${sql.join(f.and.map((x) => compile(pg, x, columnCount, rid)), sql` AND `)})` : TRUE;
-  if ('or' in f) return f.or.length ? sql`(${sql.join(f.or.map((x) => compile(pg, x, columnCount, rid)), sql` OR `)})` : FALSE;
-  if ('op' in f) return sql`EXISTS (SELECT 1 FROM row_values v WHERE v.row_id = ${rid} AND v.column_id = ${f.column} AND ${valueTest(pg, f, 'v')})`;
+function compile(pg: boolean, f: RowFilter, columnIds: readonly string[], rid: RawBuilder<unknown>, perRow = false): RawBuilder<boolean> {
+  const columnCount = columnIds.length;
+  if ('and' in f) return f.and.length ? sql`(${sql.join(f.and.map((x) => compile(pg, x, columnIds, rid, perRow)), sql` AND `)})` : TRUE;
+  if ('or' in f) return f.or.length ? sql`(${sql.join(f.or.map((x) => compile(pg, x, columnIds, rid, perRow)), sql` OR `)})` : FALSE;
+  // perRow, PostgreSQL: OFFSET 0 keeps an EXISTS a test of each row as it is walked; otherwise the
+  // planner may turn it into a join over every matching cell and sort them all.
+  const each = perRow && pg ? sql` OFFSET 0` : sql``;
+  if ('op' in f) return sql`EXISTS (SELECT 1 FROM row_values v WHERE v.row_id = ${rid} AND v.column_id = ${f.column} AND ${valueTest(pg, f, 'v')}${each})`;
   if ('status' in f) {
-    if (f.column !== undefined) return sql`EXISTS (SELECT 1 FROM row_values v WHERE v.row_id = ${rid} AND v.column_id = ${f.column} AND v.status = ${f.status})`;
+    if (f.column !== undefined) return sql`EXISTS (SELECT 1 FROM row_values v WHERE v.row_id = ${rid} AND v.column_id = ${f.column} AND v.status = ${f.status}${each})`;
     // Any cell: a LIKE over the row's text skips most rows, then the cells are read exactly (a
     // value holding the same text must not count).
     const text = `%"status":"${f.status}"%`;
@@ -119,11 +126,13 @@ function compile(pg: boolean, f: RowFilter, columnCount: number, rid: RawBuilder
       ? sql`(r.cells LIKE ${text} AND EXISTS (SELECT 1 FROM json_array_elements(r.cells::json) AS e WHERE e.value ->> 'status' = ${f.status}))`
       : sql`(r.cells LIKE ${text} AND EXISTS (SELECT 1 FROM json_each(r.cells) AS e WHERE json_extract(e.value, '$.status') = ${f.status}))`;
   }
-  const onColumn = f.column !== undefined ? sql` AND m.column_id = ${f.column}` : sql``;
-  const metaHas = (cond: RawBuilder<boolean>) => sql<boolean>`EXISTS (SELECT 1 FROM cell_meta m WHERE m.row_id = ${rid}${onColumn} AND ${cond})`;
+  // On any cell, the dataset's columns are named too: a probe is then one primary-key range (row,
+  // column) rather than a look through a column-led partial index.
+  const onColumn = f.column !== undefined ? sql` AND m.column_id = ${f.column}` : sql` AND m.column_id IN (${sql.join([...columnIds])})`;
+  const metaHas = (cond: RawBuilder<boolean>) => sql<boolean>`EXISTS (SELECT 1 FROM cell_meta m WHERE m.row_id = ${rid}${onColumn} AND ${cond}${each})`;
   // "Not" on any cell: some cell of the row lacks it, i.e. fewer cells have it than the row has cells.
   const someLack = (cond: RawBuilder<boolean>) =>
-    f.column !== undefined ? sql<boolean>`NOT ${metaHas(cond)}` : sql<boolean>`(SELECT count(*) FROM cell_meta m WHERE m.row_id = ${rid} AND ${cond}) < ${columnCount}`;
+    f.column !== undefined ? sql<boolean>`NOT ${metaHas(cond)}` : sql<boolean>`(SELECT count(*) FROM cell_meta m WHERE m.row_id = ${rid}${onColumn} AND ${cond}) < ${columnCount}`;
   if ('needsReview' in f) return f.needsReview ? metaHas(sql`m.needs_review = 1`) : someLack(sql`m.needs_review = 1`);
   if ('confidence' in f) {
     const bounds = (Object.entries(f.confidence) as [keyof typeof OPS, number | undefined][]).filter(([, x]) => x !== undefined).map(([op, x]) => sql<boolean>`m.confidence ${sql.raw(OPS[op])} ${x}`);
@@ -138,11 +147,11 @@ function compile(pg: boolean, f: RowFilter, columnCount: number, rid: RawBuilder
  * a member of its top-level `and`) that an index lists: a column's values (an index range for eq,
  * in and comparisons, else one pass over that column's values, still far less than the rows), or
  * the cells that need review or carry a review decision (partial indexes of cell_meta, across
- * datasets: `scoped` false). Preference: equality, then ranges, then other value tests, then state.
+ * datasets, so scoped by the dataset's columns). Preference: equality, then ranges, then other value tests, then state.
  */
 type Driver = { rows: RawBuilder<unknown>; scoped: boolean; rest: RowFilter | undefined };
-function driverOf(pg: boolean, filter: RowFilter | undefined): Driver | undefined {
-  if (!filter) return undefined;
+function driverOf(pg: boolean, filter: RowFilter | undefined, columnIds: readonly string[]): Driver | undefined {
+  if (!filter || !columnIds.length) return undefined;
   const members = 'and' in filter ? filter.and : [filter];
   const rank = (f: RowFilter): number => {
     if ('op' in f) return f.op === 'eq' || f.op === 'in' ? 0 : f.op in OPS ? 1 : 2;
@@ -162,9 +171,11 @@ function driverOf(pg: boolean, filter: RowFilter | undefined): Driver | undefine
     const tests = [...used].map((m) => valueTest(pg, m as Extract<RowFilter, { op: string }>, 'd'));
     return { rows: sql`SELECT d.row_id AS row_id FROM row_values d WHERE d.column_id = ${best.column} AND ${and(tests)}`, scoped: true, rest };
   }
-  const onColumn = 'column' in best && best.column !== undefined ? sql` AND m.column_id = ${best.column}` : sql``;
-  if ('needsReview' in best) return { rows: sql`SELECT DISTINCT m.row_id AS row_id FROM cell_meta m WHERE m.needs_review = 1${onColumn}`, scoped: false, rest };
-  return { rows: sql`SELECT DISTINCT m.row_id AS row_id FROM cell_meta m WHERE m.review_decision = ${(best as { reviewed: string }).reviewed}${onColumn}`, scoped: false, rest };
+  // The dataset's cells, by column: the partial indexes lead with the column.
+  const column = 'column' in best && best.column !== undefined ? best.column : undefined;
+  const onColumns = column !== undefined ? sql`m.column_id = ${column}` : sql`m.column_id IN (${sql.join([...columnIds])})`;
+  if ('needsReview' in best) return { rows: sql`SELECT DISTINCT m.row_id AS row_id FROM cell_meta m WHERE ${onColumns} AND m.needs_review = 1`, scoped: true, rest };
+  return { rows: sql`SELECT DISTINCT m.row_id AS row_id FROM cell_meta m WHERE ${onColumns} AND m.review_decision = ${(best as { reviewed: string }).reviewed}`, scoped: true, rest };
 }
 
 /**
@@ -183,15 +194,17 @@ async function planOf(db: Db, q: RowQuery): Promise<Plan> {
     const s = await searchCondition(db, q.datasetId, q.q);
     search = sql`(${fragment(s.sql, s.params)})`;
   }
-  return { pg, driver: driverOf(pg, q.filter), search, needsRow: search !== undefined || (q.filter !== undefined && readsCells(q.filter)) };
+  return { pg, driver: driverOf(pg, q.filter, q.columnIds), search, needsRow: search !== undefined || (q.filter !== undefined && readsCells(q.filter)) };
 }
 
 /**
  * The WHERE over `r` (and the row id `rid`): in the dataset, the filter, q. `filter`: the part
  * left to test (rows coming from a driver already passed the members it tests).
  */
-function matching(plan: Plan, q: RowQuery, rid: RawBuilder<unknown>, filter: RowFilter | undefined = q.filter): RawBuilder<boolean> {
-  return and([sql`r.dataset_id = ${q.datasetId}`, filter ? compile(plan.pg, filter, q.columnCount, rid) : TRUE, plan.search ?? TRUE]);
+function matching(plan: Plan, q: RowQuery, rid: RawBuilder<unknown>, filter: RowFilter | undefined = q.filter, scoped = false, perRow = false): RawBuilder<boolean> {
+  // `scoped`: the rows come from a column's values, so from this dataset. Saying it again would
+  // not change the rows but can change PostgreSQL's plan (from walking the order to sorting all).
+  return and([scoped ? TRUE : sql<boolean>`r.dataset_id = ${q.datasetId}`, filter ? compile(plan.pg, filter, q.columnIds, rid, perRow) : TRUE, plan.search ?? TRUE]);
 }
 
 /** Rows matching the query's filter and q. */
@@ -203,7 +216,7 @@ async function count(db: Db, q: RowQuery, plan: Plan): Promise<number> {
   let r;
   if (plan.driver && plan.driver.scoped && !plan.needsRow) {
     // The driver's rows are the dataset's (a column's values): counted without reading a row.
-    const rest = plan.driver.rest ? compile(plan.pg, plan.driver.rest, q.columnCount, sql.ref('x.row_id')) : TRUE;
+    const rest = plan.driver.rest ? compile(plan.pg, plan.driver.rest, q.columnIds, sql.ref('x.row_id')) : TRUE;
     r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM (${plan.driver.rows}) x WHERE ${rest}`.execute(db);
   } else if (plan.driver) {
     r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM (${plan.driver.rows}) x ${sql.raw(plan.pg ? 'JOIN' : 'CROSS JOIN')} dataset_rows r ${sql.raw(plan.pg ? 'ON r.id = x.row_id' : '')}
@@ -233,7 +246,7 @@ async function positionPage(db: Db, q: RowQuery, plan: Plan, driven: Driver | un
   const after = q.after ? sql<boolean>`r.position > ${q.after.position}` : TRUE;
   const from = driven ? sql`(${driven.rows}) x ${sql.raw(plan.pg ? 'JOIN' : 'CROSS JOIN')} dataset_rows r ${sql.raw(plan.pg ? 'ON r.id = x.row_id' : '')}` : sql`dataset_rows r`;
   const join = driven && !plan.pg ? [sql<boolean>`r.id = x.row_id`] : [];
-  const rows = await sql<{ id: string; cells: string; position: number }>`SELECT r.id, r.cells, r.position FROM ${from} WHERE ${and([...join, matching(plan, q, sql.ref(driven ? 'x.row_id' : 'r.id'), driven ? driven.rest : q.filter), after])}
+  const rows = await sql<{ id: string; cells: string; position: number }>`SELECT r.id, r.cells, r.position FROM ${from} WHERE ${and([...join, matching(plan, q, sql.ref(driven ? 'x.row_id' : 'r.id'), driven ? driven.rest : q.filter, driven?.scoped, !driven), after])}
             ORDER BY r.position LIMIT ${want} ${q.after ? sql`` : sql`OFFSET ${q.offset}`}`.execute(db);
   return rows.rows.map((r) => ({ id: r.id, cells: r.cells, position: Number(r.position), keys: [] }));
 }
@@ -273,7 +286,7 @@ async function sortedPage(db: Db, q: RowQuery, plan: Plan, driven: Driver | unde
   const base = and([
     sql`s0.column_id = ${keys[0]!.column}`,
     ...(pg ? [] : [sql<boolean>`r.id = s0.row_id`, ...(driven ? [sql<boolean>`s0.row_id = x.row_id`] : [])]),
-    matching(plan, q, sql.ref('s0.row_id'), driven ? driven.rest : q.filter),
+    matching(plan, q, sql.ref('s0.row_id'), driven ? driven.rest : q.filter, true, !driven),
   ]);
   const read = async (part: RawBuilder<boolean>, order: RawBuilder<unknown>[], limit: number, offset: number) => {
     const rows = await sql<Record<string, unknown> & { id: string; cells: string; position: number }>`SELECT ${select} FROM ${joins} WHERE ${and([base, part])}

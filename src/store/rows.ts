@@ -21,7 +21,7 @@ import { syncNewRows, syncRowPositions } from './row-index.ts';
 export type { CellStatus, StoredCell } from './row-cells.ts';
 export type CellRecord = { rowId: string; columnId: string; value: unknown; status: CellStatus; metadata?: Record<string, unknown> };
 /** A new row: its cells already lined up with the dataset's columns (row-cells.ts encodeRow). */
-export type NewRow = { id: string; datasetId: string; position: number; createdAt: string; cells: string; /** The tabular datasource the row came from. */ datasourceId?: string | null };
+export type NewRow = { id: string; datasetId: string; position: number; createdAt: string; cells: string; /** The tabular datasource the row came from. */ datasourceId?: string | null; /** `cells` decoded, when the caller has them (indexing new rows then skips decoding). */ decoded?: StoredCell[] };
 
 /** Parameters per multi-row INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 limits. */
 const MAX_PARAMS = 16_000;

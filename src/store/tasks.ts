@@ -3,7 +3,7 @@ import type { Db } from './store.ts';
 import { toNumber } from './store.ts';
 import type { Database } from './schema.ts';
 import { cellId } from '../ids.ts';
-import { changeRows, chunk, columnOfCell, decodeRow, encodeRow, findStored, inTransaction, lockRowCells, putMetadataOnly, readRowCells, writeRowCells, type CellStatus } from './row-cells.ts';
+import { changeRows, chunk, columnOfCell, decodeRow, encodeRow, findStored, inTransaction, lockRowCells, putMetadataOnly, readRowCells, writeRowCells, type CellStatus, type StoredCell } from './row-cells.ts';
 
 /**
  * Tasks and their items. A task is one run over a dataset; each targeted cell is a task_items row,
@@ -390,7 +390,7 @@ export async function setHeldCellStatus(db: Db, k: ItemKey, owner: string, statu
     const c = findStored(cells, k.rowId, k.columnId);
     if (!c) return false;
     c.status = status as CellStatus;
-    await writeRowCells(trx, [{ id: k.rowId, cells: encodeRow(cells) }], at);
+    await writeRowCells(trx, [{ id: k.rowId, cells: encodeRow(cells), decoded: cells }], at);
     return true;
   });
 }
@@ -482,7 +482,7 @@ export async function markClaimedProcessing(db: Db, owner: string, items: readon
       const rows = await trx.selectFrom('task_items').select(['row_id', 'column_id']).where('task_id', 'in', taskIds).where('row_id', 'in', part).where('status', '=', 'running').where('lease_owner', '=', owner).execute();
       for (const r of rows) held.add(cellId(r.row_id, r.column_id));
     }
-    const changed: { id: string; cells: string }[] = [];
+    const changed: { id: string; cells: string; decoded: StoredCell[] }[] = [];
     for (const [id, text] of docs) {
       const cells = decodeRow(text);
       let any = false;
@@ -492,7 +492,7 @@ export async function markClaimedProcessing(db: Db, owner: string, items: readon
           any = true;
         }
       }
-      if (any) changed.push({ id, cells: encodeRow(cells) });
+      if (any) changed.push({ id, cells: encodeRow(cells), decoded: cells });
     }
     await writeRowCells(trx, changed, at);
   });

@@ -180,7 +180,7 @@ export function createDatasetService({ store, access, datasources, events, cance
       if (isViewRead(view)) {
         // A filter, sort, search or cursor: the view query (features/views). Otherwise the plain
         // position range below, untouched.
-        const got = await readViewPage(store.db, await prepareViewQuery(store.db, id, allColumns, view), { limit: q.limit, offset: start });
+        const got = await readViewPage(store.db, await prepareViewQuery(store.db, id, allColumns, view), { limit: q.limit, offset: start }, dataset.rowCount);
         rows = got.rows;
         page = { ...pagination(q.page, q.limit, got.total), nextCursor: got.nextCursor };
       } else {

@@ -89,7 +89,7 @@ export async function appendStoredRows(db: Db, datasetId: string, allColumns: re
       if (isDatasourceLink(value)) links.push({ rowId: id, columnId: col.id, datasourceId: value.datasourceId });
       return { cellId: cellId(id, col.id), value, status: value === null ? 'empty' : 'done' };
     });
-    return { id, datasetId, position: startPosition + i, createdAt: at, cells: encodeRow(cells), datasourceId };
+    return { id, datasetId, position: startPosition + i, createdAt: at, cells: encodeRow(cells), decoded: cells, datasourceId };
   });
   await insertRows(db, rows);
   await insertCellLinks(db, links);

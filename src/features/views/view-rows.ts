@@ -20,16 +20,18 @@ export async function prepareViewQuery(db: Db, datasetId: string, columns: reado
   const checked = checkViewQuery({ filter, sort: params.sort, q: params.q }, columns, paths);
   const typed = columns.map((c) => ({ id: c.id, dataType: dataTypeOf(c) }));
   const sort = toRowSort(checked, typed);
-  const query = { datasetId, columnCount: columns.length, filter: toRowFilter(checked.filter, typed, paths.filter), sort, q: checked.q };
+  const query = { datasetId, columnIds: columns.map((c) => c.id), filter: toRowFilter(checked.filter, typed, paths.filter), sort, q: checked.q };
   const after = params.cursor !== undefined ? decodeCursor(params.cursor, sort) : null;
   await ensureRowIndexes(db, datasetId, indexedColumnsOf(checked));
   return { checked, query, after };
 }
 
 /** One page of a view: rows, matching total and the cursor of the next page (null at the end). */
-export async function readViewPage(db: Db, prepared: Awaited<ReturnType<typeof prepareViewQuery>>, page: { limit: number; offset: number }): Promise<{ rows: QueriedRow[]; total: number; nextCursor: string | null }> {
+export async function readViewPage(db: Db, prepared: Awaited<ReturnType<typeof prepareViewQuery>>, page: { limit: number; offset: number }, rowCount?: number): Promise<{ rows: QueriedRow[]; total: number; nextCursor: string | null }> {
   const q: RowQuery = { ...prepared.query, limit: page.limit, offset: page.offset, after: prepared.after };
-  const { rows, more, total } = await queryRows(db, q);
+  // Only a sort or a cursor: every row matches, and the dataset knows how many it has.
+  const known = !q.filter && q.q === undefined ? rowCount : undefined;
+  const { rows, more, total } = await queryRows(db, q, known);
   const last = rows[rows.length - 1];
   return { rows, total, nextCursor: more && last ? encodeCursor(prepared.query.sort, { keys: last.keys, position: last.position }) : null };
 }
