@@ -181,6 +181,17 @@ describe('views in the browser', { skip: browserSkip }, () => {
     await p.getByRole('heading', { name: 'No rows match this view' }).waitFor({ timeout: WAIT });
     await p.getByLabel('Search rows').fill('');
     await count(p, `${N} rows`);
+
+    // Hide a column from its menu; the Columns panel shows it again.
+    await clickCell(p, 1, 0);
+    await p.keyboard.press('Shift+F10');
+    await p.getByRole('menu', { name: 'Column City' }).getByRole('menuitem', { name: 'Hide column' }).click();
+    await p.waitForFunction(() => ![...document.querySelectorAll('[role=columnheader]')].some((h) => h.textContent === 'City'), undefined, { timeout: WAIT });
+    await cellText(p, 1, 0, /^0$/, WAIT);
+    await p.getByRole('button', { name: 'Columns (3/4)' }).click();
+    await p.getByRole('button', { name: 'Show every column' }).click();
+    await header(p, /^City$/);
+    await cellText(p, 1, 0, /^Lyon$/, WAIT);
     await finish();
   });
 
@@ -297,6 +308,14 @@ describe('views in the browser', { skip: browserSkip }, () => {
     assert.deepEqual(lines.slice(1).map((l) => l.split(',')[0]), order.map((i) => `Company ${i}`));
     await dialog.getByRole('button', { name: 'Close', exact: true }).first().click();
     await dialog.waitFor({ state: 'detached' });
+
+    // A change to the applied view: "Update" saves it into the view.
+    await p.getByRole('button', { name: 'Sort (1)' }).click();
+    await p.getByLabel('Sort 1 direction').selectOption('asc');
+    await rowsAre(p, [...order].reverse());
+    await p.getByRole('button', { name: 'Update “Approved”' }).click();
+    await p.getByRole('button', { name: 'Update “Approved”' }).waitFor({ state: 'detached', timeout: WAIT });
+    assert.equal((await app.get(`/api/v2/datasets/${id}/views`)).body.views[0].sort, `${cols.Revenue}:asc`);
 
     // Rename, then delete.
     await p.getByRole('button', { name: 'Rename view' }).click();
