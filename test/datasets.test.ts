@@ -34,7 +34,7 @@ describe('datasets', () => {
     const data = await app.get(`/api/v2/datasets/${ds.datasetId}/data`);
     assert.equal(data.status, 200);
     assert.equal(data.body.datasetId, ds.datasetId);
-    assert.deepEqual(data.body.pagination, { page: 1, limit: 50, total: 3, totalPages: 1 });
+    assert.deepEqual(data.body.pagination, { page: 1, limit: 50, total: 3, totalPages: 1, nextCursor: null });
     assert.equal(data.body.rowIds.length, 3);
     assert.deepEqual(data.body.data.map((row: any[]) => row.map((c) => c.value)), [['Acme', 'acme.com', 120, null], ['Globex', 'globex.com', 5400, null], ['Initech', 'initech.com', null, null]]);
     assert.deepEqual(data.body.data[2].map((c: any) => c.status), ['done', 'done', 'empty', 'empty']);
@@ -48,7 +48,8 @@ describe('datasets', () => {
     const page2 = await app.get(`/api/v2/datasets/${ds.datasetId}/data?page=2&limit=10&includeMetadata=true`);
     assert.equal(page2.status, 200);
     assert.deepEqual(page2.body.data.map((r: any[]) => r[0].value), [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
-    assert.deepEqual(page2.body.pagination, { page: 2, limit: 10, total: 25, totalPages: 3 });
+    assert.deepEqual(page2.body.pagination, { page: 2, limit: 10, total: 25, totalPages: 3, nextCursor: page2.body.pagination.nextCursor });
+    assert.equal(typeof page2.body.pagination.nextCursor, 'string', 'more rows follow: a cursor to them');
     assert.deepEqual(page2.body.data[0][0].metadata, {});
     const labelId = ds.columns.find((c: any) => c.name === 'label').columnId;
     const only = await app.get(`/api/v2/datasets/${ds.datasetId}/data?page=3&limit=10&columns=${labelId}`);

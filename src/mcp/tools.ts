@@ -171,7 +171,7 @@ export function createMcpServer({ client, localFiles, version }: McpOptions): Mc
   server.registerTool(
     'export',
     { title: 'Export a dataset', description: 'Write rows as CSV, JSON or XLSX and answer a signed, expiring download link (no API key needed to fetch it).', inputSchema: Export },
-    // The filter is checked by the server (INVALID_PARAMETERS naming the bad path), as on the route.
+    // The body's filter is checked by the server (typed `unknown` here, a ViewFilter in the client).
     tool(async ({ datasetId, ...body }: z.infer<typeof Export>) => client.exportDataset(datasetId, body as Parameters<typeof client.exportDataset>[1])),
   );
 

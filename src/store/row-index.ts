@@ -13,10 +13,10 @@ import type { Db } from './store.ts';
  * `insertRows`, `syncRowPositions` from `deleteRows` (positions are renumbered). Deleting the
  * column or the rows deletes its values through foreign keys.
  *
- * Building is in batches of 2,000 rows. The column is listed (`building`) before the first batch
+ * Building is in batches of 5,000 rows. The column is listed (`building`) before the first batch
  * is read, so a writer that changes a row after that keeps the row's value in step itself; on
- * PostgreSQL each batch is read FOR SHARE, which waits for writers of those rows that started
- * earlier. Queries use the column once it is `ready`.
+ * PostgreSQL listing it first waits for the writes in progress (see buildRowIndexes). Queries use
+ * the column once it is `ready`.
  */
 
 /** Characters of a text kept in `txt`: PostgreSQL refuses B-tree entries over 2,704 bytes (600 x 4 bytes fits). */
@@ -65,10 +65,11 @@ function valuesOf(rows: readonly { id: string; cells: string; decoded?: StoredCe
  */
 async function putValues(db: Db, values: readonly ValueRow[], positions: 'given' | 'stored'): Promise<void> {
   for (const part of chunk(values, 5000)) {
-    const list = JSON.stringify(part);
+    // PostgreSQL reads typed records (json_to_recordset) several times faster than fields picked from arrays.
     const v = isPostgres(db)
-      ? sql`SELECT x->>0 AS row_id, x->>1 AS column_id, (x->>2)::int AS position, (x->>3)::double precision AS num, x->>4 AS txt, x->>5 AS status FROM json_array_elements(CAST(${list} AS json)) AS x`
-      : sql`SELECT json_extract(value, '$[0]') AS row_id, json_extract(value, '$[1]') AS column_id, json_extract(value, '$[2]') AS position, json_extract(value, '$[3]') AS num, json_extract(value, '$[4]') AS txt, json_extract(value, '$[5]') AS status FROM json_each(${list})`;
+      ? sql`SELECT * FROM json_to_recordset(CAST(${JSON.stringify(part.map(([row_id, column_id, position, num, txt, status]) => ({ row_id, column_id, position, num, txt, status })))} AS json))
+              AS x(row_id text, column_id text, position int, num double precision, txt text, status text)`
+      : sql`SELECT json_extract(value, '$[0]') AS row_id, json_extract(value, '$[1]') AS column_id, json_extract(value, '$[2]') AS position, json_extract(value, '$[3]') AS num, json_extract(value, '$[4]') AS txt, json_extract(value, '$[5]') AS status FROM json_each(${JSON.stringify(part)})`;
     // A build and new rows bring their positions. A changed row's values keep theirs, and only
     // values that changed are written: most writes change a status or another column, and an
     // upsert of an unchanged value still rewrites (SQLite) or locks (PostgreSQL) its entry.
@@ -151,19 +152,24 @@ export async function ensureRowIndexes(db: Db, datasetId: string, columnIds: rea
 
 async function buildRowIndexes(db: Db, datasetId: string, columnIds: readonly string[]): Promise<void> {
   const at = new Date().toISOString();
-  await db
-    .insertInto('row_index_columns')
-    .values(columnIds.map((c) => ({ column_id: c, dataset_id: datasetId, state: 'building', created_at: at })))
-    .onConflict((oc) => oc.column('column_id').doNothing())
-    .execute();
-  const columns = new Set(columnIds);
   const pg = isPostgres(db);
+  await (db as import('kysely').Kysely<import('./schema.ts').Database>).transaction().execute(async (trx) => {
+    // PostgreSQL: SHARE waits for the writers of rows in progress (their ROW EXCLUSIVE conflicts
+    // with it) and holds new ones until the column is listed, so every write either is committed
+    // before the first batch is read or keeps the column's values in step itself. (Locking each
+    // batch's rows FOR SHARE instead would write a lock into every row of the dataset.)
+    if (pg) await sql`LOCK TABLE dataset_rows IN SHARE MODE`.execute(trx);
+    await trx
+      .insertInto('row_index_columns')
+      .values(columnIds.map((c) => ({ column_id: c, dataset_id: datasetId, state: 'building', created_at: at })))
+      .onConflict((oc) => oc.column('column_id').doNothing())
+      .execute();
+  });
+  const columns = new Set(columnIds);
   let after = -1;
   for (;;) {
     const done = await (db as import('kysely').Kysely<import('./schema.ts').Database>).transaction().execute(async (trx) => {
-      const rows = pg
-        ? (await sql<{ id: string; cells: string; position: number }>`SELECT id, cells, position FROM dataset_rows WHERE dataset_id = ${datasetId} AND position > ${after} ORDER BY position LIMIT ${BUILD_BATCH} FOR SHARE`.execute(trx)).rows
-        : await trx.selectFrom('dataset_rows').select(['id', 'cells', 'position']).where('dataset_id', '=', datasetId).where('position', '>', after).orderBy('position').limit(BUILD_BATCH).execute();
+      const rows = await trx.selectFrom('dataset_rows').select(['id', 'cells', 'position']).where('dataset_id', '=', datasetId).where('position', '>', after).orderBy('position').limit(BUILD_BATCH).execute();
       if (!rows.length) return true;
       after = Number(rows[rows.length - 1]!.position);
       await putValues(trx, valuesOf(rows.map((r) => ({ id: r.id, cells: r.cells, position: Number(r.position) })), columns), 'given');

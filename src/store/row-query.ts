@@ -126,9 +126,10 @@ function compile(pg: boolean, f: RowFilter, columnIds: readonly string[], rid: R
       ? sql`(r.cells LIKE ${text} AND EXISTS (SELECT 1 FROM json_array_elements(r.cells::json) AS e WHERE e.value ->> 'status' = ${f.status}))`
       : sql`(r.cells LIKE ${text} AND EXISTS (SELECT 1 FROM json_each(r.cells) AS e WHERE json_extract(e.value, '$.status') = ${f.status}))`;
   }
-  // On any cell, the dataset's columns are named too: a probe is then one primary-key range (row,
-  // column) rather than a look through a column-led partial index.
-  const onColumn = f.column !== undefined ? sql` AND m.column_id = ${f.column}` : sql` AND m.column_id IN (${sql.join([...columnIds])})`;
+  // PostgreSQL, on any cell: the dataset's columns are named too, so that a probe is a primary-key
+  // lookup (row, column) rather than a look through the column-led partial index it would pick.
+  const listColumns = pg && !('confidence' in f);
+  const onColumn = f.column !== undefined ? sql` AND m.column_id = ${f.column}` : listColumns ? sql` AND m.column_id IN (${sql.join([...columnIds])})` : sql``;
   const metaHas = (cond: RawBuilder<boolean>) => sql<boolean>`EXISTS (SELECT 1 FROM cell_meta m WHERE m.row_id = ${rid}${onColumn} AND ${cond}${each})`;
   // "Not" on any cell: some cell of the row lacks it, i.e. fewer cells have it than the row has cells.
   const someLack = (cond: RawBuilder<boolean>) =>

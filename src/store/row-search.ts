@@ -202,12 +202,16 @@ export async function searchCondition(db: Db, datasetId: string, q: string): Pro
   const likes = terms.map(() => "t.body LIKE ? ESCAPE '\\'").join(' AND ');
   const patterns = terms.map(likeAnywhere);
   if (isPostgres(db)) {
-    const probe = await sql<{ n: string }>`SELECT count(*) AS n FROM (SELECT 1 FROM row_text t WHERE t.dataset_id = ${datasetId} AND ${sql.join(
+    // Few matches: the trigram index must find them. `dataset_id || ''` keeps the planner off the
+    // dataset's index, which it otherwise prefers when one term is common ("city" of "city 123"),
+    // reading every row of the dataset (188 ms against 25 ms for 100,000 rows, measured).
+    const inDataset = sql`(t.dataset_id || '') = ${datasetId}`;
+    const probe = await sql<{ n: string }>`SELECT count(*) AS n FROM (SELECT 1 FROM row_text t WHERE ${inDataset} AND ${sql.join(
       patterns.map((p) => sql`t.body LIKE ${p} ESCAPE '\\'`),
       sql` AND `,
     )} LIMIT ${searchTuning.selective + 1}) AS x`.execute(db);
-    const few = Number(probe.rows[0]!.n) <= searchTuning.selective;
-    return { sql: `r.id ${few ? '= ANY (ARRAY(' : 'IN ('}SELECT t.row_id FROM row_text t WHERE t.dataset_id = ? AND ${likes})${few ? ')' : ''}`, params: [datasetId, ...patterns] };
+    if (Number(probe.rows[0]!.n) <= searchTuning.selective) return { sql: `r.id = ANY (ARRAY(SELECT t.row_id FROM row_text t WHERE (t.dataset_id || '') = ? AND ${likes}))`, params: [datasetId, ...patterns] };
+    return { sql: `r.id IN (SELECT t.row_id FROM row_text t WHERE t.dataset_id = ? AND ${likes})`, params: [datasetId, ...patterns] };
   }
   const many = { sql: `r.id IN (SELECT t.row_id FROM row_text t WHERE t.dataset_id = ? AND ${likes})`, params: [datasetId, ...patterns] };
   const grams = [...new Set(terms.flatMap(trigrams))].slice(0, 32);

@@ -12,6 +12,7 @@ export const ExportInput = z
     rowCount: z.number().int().min(1).max(MAX_EXPORT_ROWS).openapi({ description: 'rows to export, 1 to 100000', example: 1000 }),
     columnIds: z.array(z.string().min(1)).min(1).max(1000).optional().openapi({ description: 'columns to include, in this order; all columns when omitted' }),
     skip: z.number().int().min(0).default(0).openapi({ description: 'rows to skip first; beyond the end gives an empty file' }),
+    // Checked by the service against the dataset's columns (features/views), with messages naming each bad path.
     filter: z.unknown().optional().openapi({ $ref: '#/components/schemas/ViewFilter', description: 'only the rows matching this filter (as on /data, as JSON here); skip and rowCount count matching rows' } as never),
     sort: ViewSort.optional(),
     q: ViewQ.optional(),
