@@ -13,6 +13,8 @@ type Props = {
   column: Column;
   cell: GridCellData | undefined;
   rowId: string | undefined;
+  /** The view's GET /data parameters: `row` is a position in its rows. */
+  view?: Record<string, string>;
   readOnly: boolean;
   initialDraft?: string;
   initialError?: unknown;
@@ -24,14 +26,17 @@ type Props = {
  * One cell in full: its value (JSON pretty-printed), status, confidence, sources and the facts of
  * how it was made. Everything from the source is shown as text. Raw cells are edited here too.
  */
-export function CellPanel({ dataset, row, column, cell, readOnly, initialDraft, initialError, onClose, onSaved }: Props) {
+export function CellPanel({ dataset, row, column, cell, rowId, view = {}, readOnly, initialDraft, initialError, onClose, onSaved }: Props) {
   const client = useQueryClient();
-  // The full metadata of this one cell: GET /data for its row and column.
+  // The full metadata of this one cell: GET /data for its row (in the view's order) and column.
+  // A row that left the view since (an edit, a review) is not that page's row: the grid's copy
+  // of the cell is shown then.
   const detail = useQuery({
-    queryKey: ['cell', dataset.datasetId, row, column.columnId, cell?.status, JSON.stringify(cell?.value ?? null)],
+    queryKey: ['cell', dataset.datasetId, row, column.columnId, rowId, JSON.stringify(view), cell?.status, JSON.stringify(cell?.value ?? null)],
     queryFn: async () => {
-      const res = await unwrap(api.GET('/api/v2/datasets/{datasetId}/data', { params: { path: { datasetId: dataset.datasetId }, query: { page: row + 1, limit: 1, columns: column.columnId, includeMetadata: 'true' } as never } }));
-      return res.data[0]?.[0] as (GridCellData & { metadata?: Record<string, unknown> }) | undefined;
+      const res = await unwrap(api.GET('/api/v2/datasets/{datasetId}/data', { params: { path: { datasetId: dataset.datasetId }, query: { ...view, page: row + 1, limit: 1, columns: column.columnId, includeMetadata: 'true' } as never } }));
+      if (rowId && res.rowIds[0] !== rowId) return cell ?? null;
+      return (res.data[0]?.[0] as (GridCellData & { metadata?: Record<string, unknown> }) | undefined) ?? null;
     },
   });
   const c = detail.data ?? cell;
@@ -49,6 +54,7 @@ export function CellPanel({ dataset, row, column, cell, readOnly, initialDraft, 
   });
   const m = (c?.metadata ?? {}) as Record<string, unknown>;
   const err = m.error as { code?: string; message?: string; retryable?: boolean } | undefined;
+  const review = m.review as { decision?: string; note?: unknown; at?: unknown } | undefined;
   const usage = m.usage as { inputTokens?: number; outputTokens?: number; input?: number; output?: number } | undefined;
   const inputs = m.inputs as { columnId: string; cellId?: string }[] | undefined;
   const pretty = c && c.value !== null && typeof c.value === 'object' ? JSON.stringify(c.value, null, 2) : valueText(c?.value);
@@ -73,6 +79,16 @@ export function CellPanel({ dataset, row, column, cell, readOnly, initialDraft, 
               <span className={`badge cell-${c.status}`}>{c.status}</span>
               {m.needsReview === true && <span className="badge needs-review">needs review</span>}
             </dd>
+            {review && (review.decision === 'approved' || review.decision === 'rejected') && (
+              <>
+                <dt>Review</dt>
+                <dd data-testid="cell-review">
+                  <span className={`badge review-${review.decision}`}>{review.decision}</span>
+                  {typeof review.at === 'string' ? ` ${new Date(review.at).toLocaleString()}` : ''}
+                  {typeof review.note === 'string' && review.note ? <blockquote>{review.note}</blockquote> : null}
+                </dd>
+              </>
+            )}
             {typeof m.confidence === 'number' && (
               <>
                 <dt>Confidence</dt>

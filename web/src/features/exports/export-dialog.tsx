@@ -1,22 +1,53 @@
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, unwrap, type DatasetDetail } from '../../api/client';
+import { api, unwrap, type DatasetDetail, type Schemas } from '../../api/client';
 import { Dialog } from '../../ui/dialog';
 import { ErrorText } from '../../ui/states';
+import type { ViewState } from '../views/view-state';
+
+/** The view on screen: its state, what GET /data is asked for it, its saved name and row count. */
+export type ExportView = { state: ViewState; params: Record<string, string>; name?: string; total?: number };
+
+/** A view's GET /data parameters as the export body takes them (the filter as JSON, not text). */
+export function exportViewBody(params: Record<string, string>): Pick<Schemas['ExportInput'], 'filter' | 'sort' | 'q' | 'viewId'> {
+  return {
+    ...(params.viewId ? { viewId: params.viewId } : {}),
+    ...(params.filter ? { filter: JSON.parse(params.filter) as Schemas['ViewFilter'] } : {}),
+    ...(params.sort ? { sort: params.sort } : {}),
+    ...(params.q ? { q: params.q } : {}),
+  };
+}
 
 /** Export: format, columns, rows and metadata; the file is made on the server, then downloaded. */
-export function ExportDialog({ dataset, onClose }: { dataset: DatasetDetail; onClose(): void }) {
+export function ExportDialog({ dataset, view, onClose }: { dataset: DatasetDetail; view?: ExportView; onClose(): void }) {
+  const all = dataset.columns.map((c) => c.columnId);
   const [format, setFormat] = useState<'csv' | 'json' | 'xlsx'>('csv');
-  const [columns, setColumns] = useState<string[]>(dataset.columns.map((c) => c.columnId));
+  const [scope, setScope] = useState<'view' | 'all'>(view ? 'view' : 'all');
+  const viewColumns = view?.state.columns ?? all;
+  const [columns, setColumns] = useState<string[]>(scope === 'view' ? viewColumns : all);
   const [skip, setSkip] = useState('0');
-  const [rowCount, setRowCount] = useState(String(Math.min(Math.max(dataset.rowCount, 1), 100_000)));
+  const rowsOf = (s: 'view' | 'all') => String(Math.min(Math.max(s === 'view' && view?.total !== undefined ? view.total : dataset.rowCount, 1), 100_000));
+  const [rowCount, setRowCount] = useState(rowsOf(scope));
+  const chooseScope = (s: 'view' | 'all') => {
+    setScope(s);
+    setColumns(s === 'view' ? viewColumns : all);
+    setRowCount(rowsOf(s));
+  };
   const [includeMetadata, setIncludeMetadata] = useState(false);
   const run = useMutation({
     mutationFn: () =>
       unwrap(
         api.POST('/api/v2/datasets/{datasetId}/export', {
           params: { path: { datasetId: dataset.datasetId } },
-          body: { format, rowCount: Number(rowCount), skip: Number(skip), includeMetadata, expiresIn: 3600, ...(columns.length !== dataset.columns.length ? { columnIds: columns } : {}) },
+          body: {
+            format,
+            rowCount: Number(rowCount),
+            skip: Number(skip),
+            includeMetadata,
+            expiresIn: 3600,
+            ...(columns.length !== dataset.columns.length ? { columnIds: columns } : {}),
+            ...(scope === 'view' && view ? exportViewBody(view.params) : {}),
+          },
         }),
       ),
     onSuccess: (e) => {
@@ -35,6 +66,18 @@ export function ExportDialog({ dataset, onClose }: { dataset: DatasetDetail; onC
   return (
     <Dialog title="Export" onClose={onClose}>
       <form onSubmit={(e) => { e.preventDefault(); run.mutate(); }}>
+        {view && (
+          <fieldset>
+            <legend>Rows</legend>
+            <label className="check">
+              <input type="radio" name="scope" checked={scope === 'view'} onChange={() => chooseScope('view')} /> {view.name ? `The view “${view.name}”` : 'The current view'}
+              {view.total !== undefined ? ` (${view.total.toLocaleString()} rows)` : ''}: its filter, sort, search and columns
+            </label>
+            <label className="check">
+              <input type="radio" name="scope" checked={scope === 'all'} onChange={() => chooseScope('all')} /> Every row ({dataset.rowCount.toLocaleString()})
+            </label>
+          </fieldset>
+        )}
         <fieldset className="inline">
           <legend>Format</legend>
           {(['csv', 'json', 'xlsx'] as const).map((f) => (

@@ -15,9 +15,22 @@ import { Legend } from './legend';
 import { firstBlock, type CellUpdate } from './grid-window';
 import type { Column } from '../../api/client';
 import { useMediaQuery } from '../../ui/use-media-query';
+import { ReviewPanel } from '../review/review-panel';
+import { ReviewSelectionDialog } from '../review/review-selection-dialog';
+import { HeaderMenu, type HeaderMenuAction } from '../views/sort-panel';
+import { ViewBar } from '../views/view-bar';
+import { narrowsRows, sameView, shownColumns, viewParams, type ViewState } from '../views/view-state';
+import { stateOf, type SavedView } from '../views/views-api';
+import { useDatasetView } from '../views/use-dataset-view';
 
-type Panel = { kind: 'column'; columnId: string | null } | { kind: 'cell'; row: number; col: number; draft?: string; error?: unknown } | null;
-type Dialog = 'run' | 'export' | 'new-rows' | null;
+type Panel = { kind: 'column'; columnId: string | null } | { kind: 'cell'; row: number; col: number; draft?: string; error?: unknown } | { kind: 'review' } | null;
+
+/** What GET /data is asked for a view: a saved view unchanged by its id, otherwise its parts. */
+export function requestParams(view: ViewState, saved: SavedView | null): Record<string, string> {
+  if (saved && sameView(view, stateOf(saved))) return { viewId: saved.viewId };
+  return viewParams(view);
+}
+type Dialog = 'run' | 'export' | 'new-rows' | 'review-selection' | null;
 
 export function DatasetPage({ datasetId }: { datasetId: string }) {
   const client = useQueryClient();
@@ -31,6 +44,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
   const setTask = useCallback((t: ShownTask) => setShownTask((old) => nextTask(old, t)), []);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [editError, setEditError] = useState<unknown>(null);
+  const [menu, setMenu] = useState<{ columnId: string; x: number; y: number } | null>(null);
   // The first rows come with the columns and the row count: the grid starts from them. The
   // description (GET /datasets/{id}) is asked for once they are in, not alongside: on a large
   // table it is the slower answer (its linked-datasources lookup reads every cell), and a server
@@ -43,6 +57,8 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
     enabled: !head.isPending,
   });
   const refetchDataset = dataset.refetch;
+  const v = useDatasetView(datasetId, dataset.data?.columns, () => setPanel((p) => (p?.kind === 'cell' ? null : p)));
+  const { view, saved, total } = v;
 
   // The running task, read once; then kept current by the event stream.
   const activeTaskId = dataset.data?.activeTaskId;
@@ -91,6 +107,20 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
     [datasetId],
   );
 
+  const narrowing = narrowsRows(view);
+  const params = requestParams(view, saved);
+  const onReviewed = useCallback(
+    (rowId: string) => {
+      void refetchDataset();
+      if (narrowing) grid.current?.reload();
+      else {
+        const row = grid.current?.rowIndexOf(rowId);
+        if (row !== undefined) void grid.current?.refreshRow(row);
+      }
+    },
+    [refetchDataset, narrowing],
+  );
+
   if (dataset.isError) {
     if (dataset.error instanceof ApiError && dataset.error.status === 404) return <NotFound what="dataset" />;
     return <ErrorState error={dataset.error} retry={() => void dataset.refetch()} />;
@@ -101,8 +131,23 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
   const running = task && (task.status === 'queued' || task.status === 'processing');
   const locked = d.status === 'processing' || Boolean(running);
   const readOnly = narrow || locked;
+  const shown = shownColumns(d.columns, view);
+  const counts = d.review;
+  const menuColumn = menu ? d.columns.find((c) => c.columnId === menu.columnId) : undefined;
+  const onMenu = (a: HeaderMenuAction) => {
+    const id = menu!.columnId;
+    setMenu(null);
+    const rest = view.sort.filter((s) => s.columnId !== id);
+    if (a === 'asc' || a === 'desc') v.change({ ...view, sort: [{ columnId: id, direction: a }] });
+    else if (a === 'then-asc' || a === 'then-desc') v.change({ ...view, sort: [...rest, { columnId: id, direction: a === 'then-asc' ? 'asc' : 'desc' }] });
+    else if (a === 'unsort') v.change({ ...view, sort: rest });
+    else if (a === 'hide') v.change({ ...view, columns: shown.map((c) => c.columnId).filter((c) => c !== id) });
+    else if (a === 'edit') setPanel({ kind: 'column', columnId: id });
+    else if (a === 'filter') v.filterOn(id);
+    if (a !== 'filter' && a !== 'edit') requestAnimationFrame(() => document.querySelector<HTMLElement>('.grid canvas')?.focus());
+  };
   return (
-    <div className="dataset-page">
+    <div className={panel?.kind === 'review' ? 'dataset-page reviewing' : 'dataset-page'}>
       <div className="dataset-head">
         <div>
           <h1>{d.name}</h1>
@@ -118,6 +163,11 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
             <button type="button" className="primary" onClick={() => setDialog('run')} disabled={locked || d.columns.every((c) => c.taskType === 'raw')}>
               Run{target && !target.empty ? ` (${target.label})` : ''}
             </button>
+            {target && !target.empty && (
+              <button type="button" onClick={() => setDialog('review-selection')} disabled={locked}>
+                Review {target.label}…
+              </button>
+            )}
             <button type="button" onClick={() => setDialog('new-rows')} disabled={locked || d.rowCount === 0}>
               New rows
             </button>
@@ -129,6 +179,27 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
       </div>
       {task && <TaskProgress datasetId={datasetId} task={task} onDismiss={() => setShownTask(null)} />}
       {narrow && <p className="muted small">Read-only on a narrow screen: open this page on a wider screen to edit and run.</p>}
+      <ViewBar
+        datasetId={datasetId}
+        columns={d.columns}
+        view={view}
+        saved={saved}
+        total={narrowing ? total : undefined}
+        rowCount={d.rowCount}
+        open={v.open}
+        setOpen={v.setOpen}
+        version={v.version}
+        filterSeed={v.filterSeed}
+        onChange={(next) => {
+          setLoadError(null);
+          v.change(next);
+        }}
+        onApply={(next) => {
+          setLoadError(null);
+          v.apply(next);
+        }}
+        review={{ count: counts?.needsReview, onStart: () => setPanel({ kind: 'review' }) }}
+      />
       <Legend />
       <ErrorText error={loadError} />
       {editError && !panel ? <ErrorText error={editError} /> : null}
@@ -143,17 +214,45 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
             <GridView
               ref={grid}
               datasetId={datasetId}
-              columns={d.columns}
-              rowCount={d.rowCount}
+              columns={shown}
+              rowCount={narrowing ? (total ?? d.rowCount) : d.rowCount}
               readOnly={readOnly}
+              view={params}
+              sort={view.sort}
+              onTotal={v.setTotal}
+              onHeaderMenu={(columnId, x, y) => setMenu({ columnId, x, y })}
               onOpenCell={(row, col) => setPanel({ kind: 'cell', row, col })}
-              onOpenColumn={(columnId) => !narrow && setPanel({ kind: 'column', columnId })}
+              onOpenColumn={(columnId) => {
+                if (!narrow) return setPanel({ kind: 'column', columnId });
+                // Read-only on a narrow screen: a header opens its menu (sort, filter) instead.
+                const i = shown.findIndex((c) => c.columnId === columnId);
+                const canvas = document.querySelector('.grid canvas')?.getBoundingClientRect();
+                if (canvas && i >= 0) setMenu({ columnId, x: canvas.x + 48 + shown.slice(0, i).reduce((w, c) => w + (c.taskType === 'raw' ? 180 : 220), 0), y: canvas.y + 36 });
+              }}
               onEdit={(row, col, text) => void onEdit(row, col, text)}
               onSelectionTarget={setTarget}
               onLoadError={setLoadError}
             />
           )}
+          {narrowing && total === 0 && !loadError && (
+            <div className="state empty grid-overlay" role="status">
+              <h2>No rows match this view</h2>
+              <p>Change or clear the filter or the search.</p>
+            </div>
+          )}
         </div>
+        {panel?.kind === 'review' && (
+          <ReviewPanel
+            dataset={d}
+            view={view}
+            needsReview={counts?.needsReview}
+            onDecided={(item) => onReviewed(item.rowId)}
+            onClose={() => {
+              setPanel(null);
+              requestAnimationFrame(() => document.querySelector<HTMLElement>('.grid canvas')?.focus());
+            }}
+          />
+        )}
         {panel?.kind === 'column' && (
           <ColumnPanel
             key={panel.columnId ?? 'new'}
@@ -172,9 +271,10 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
             key={`${panel.row}:${panel.col}`}
             dataset={d}
             row={panel.row}
-            column={d.columns[panel.col]!}
+            column={shown[panel.col]!}
             cell={grid.current?.cellAt(panel.row, panel.col)}
             rowId={grid.current?.rowIdAt(panel.row)}
+            view={params}
             readOnly={readOnly}
             initialDraft={panel.draft}
             initialError={panel.error}
@@ -188,7 +288,19 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
       </div>
       {dialog === 'run' && <RunDialog dataset={d} target={target} onClose={() => setDialog(null)} onStarted={(t) => { setTask(t); void refetchDataset(); }} />}
       {dialog === 'new-rows' && <NewRowsDialog dataset={d} onClose={() => setDialog(null)} onStarted={(t) => { setTask(t); void refetchDataset(); }} />}
-      {dialog === 'export' && <ExportDialog dataset={d} onClose={() => setDialog(null)} />}
+      {dialog === 'review-selection' && target && !target.empty && (
+        <ReviewSelectionDialog
+          dataset={d}
+          target={target}
+          onClose={() => setDialog(null)}
+          onDone={() => {
+            void refetchDataset();
+            grid.current?.reload();
+          }}
+        />
+      )}
+      {dialog === 'export' && <ExportDialog dataset={d} view={narrowing || view.columns ? { state: view, params, name: saved?.name, total } : undefined} onClose={() => setDialog(null)} />}
+      {menu && menuColumn && <HeaderMenu column={menuColumn} x={menu.x} y={menu.y} sort={view.sort} canEdit={!narrow} onAction={onMenu} onClose={() => setMenu(null)} />}
     </div>
   );
 }

@@ -16,7 +16,8 @@ import { forwardRef, useCallback, useEffect, useImperativeHandle, useMemo, useRe
 import type { Column, TaskType } from '../../api/client';
 import { useDarkMode } from '../../ui/use-dark-mode';
 import { cellState, DARK_THEME, displayText, LIGHT_THEME, stateTheme, valueText } from './cell-style';
-import { BLOCK, GridWindow, type CellUpdate, type GridCellData } from './grid-window';
+import { BLOCK, GridWindow, type CellUpdate, type GridCellData, type ViewParams } from './grid-window';
+import type { SortKey } from '../views/view-state';
 
 export const TASK_ICONS: Record<TaskType, GridColumnIcon> = {
   raw: GridColumnIcon.HeaderString,
@@ -42,6 +43,8 @@ export type GridHandle = {
   refreshRow(row: number): Promise<void>;
   cellAt(row: number, col: number): GridCellData | undefined;
   rowIdAt(row: number): string | undefined;
+  /** The grid row of a loaded row, by id (undefined when not loaded or not in the view). */
+  rowIndexOf(rowId: string): number | undefined;
   scrollToRow(row: number): void;
 };
 
@@ -53,6 +56,14 @@ type Props = {
   columns: Column[];
   rowCount: number;
   readOnly: boolean;
+  /** The view's GET /data parameters (filter, sort, q); rows come in its order. */
+  view?: ViewParams;
+  /** The view's sorts, shown on the headers (↑ ascending, ↓ descending, numbered when several). */
+  sort?: SortKey[];
+  /** The row count each answer gives (`pagination.total`), for a view's own count. */
+  onTotal?(total: number): void;
+  /** A header's menu: its ▾, a right click, or Shift+F10 / the menu key on one of its cells. */
+  onHeaderMenu?(columnId: string, x: number, y: number): void;
   onOpenCell(row: number, col: number): void;
   onOpenColumn(columnId: string): void;
   onEdit(row: number, col: number, text: string): void;
@@ -111,6 +122,7 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
   }
   win.current.onRows = repaintRows;
   win.current.onError = (e) => propsRef.current.onLoadError(e);
+  win.current.onTotal = (t) => propsRef.current.onTotal?.(t);
   useEffect(() => {
     const w = win.current;
     mounted.set(datasetId, w);
@@ -119,13 +131,20 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
     };
   }, [datasetId]);
   const columnKey = columns.map((c) => c.columnId).join(',');
+  const viewKey = JSON.stringify(props.view ?? {});
   useEffect(() => {
     const ids = columnKey ? columnKey.split(',') : [];
-    if (ids.join(',') !== win.current.columnIds.join(',')) {
-      win.current.reset(ids);
-      void win.current.ensure(visible.current.y, visible.current.height + 1, rowCount);
+    if (ids.join(',') !== win.current.columnIds.join(',') || viewKey !== JSON.stringify(win.current.view)) {
+      const viewChanged = viewKey !== JSON.stringify(win.current.view);
+      win.current.reset(ids, JSON.parse(viewKey) as ViewParams);
+      if (viewChanged) {
+        // Another view: back to its first row; its row count comes with its first answer.
+        visible.current = { ...visible.current, y: 0 };
+        grid.current?.scrollTo(0, 0);
+      }
+      void win.current.ensure(visible.current.y, visible.current.height + 1, Math.max(rowCount, 1));
     }
-  }, [columnKey, rowCount]);
+  }, [columnKey, viewKey, rowCount]);
 
   // Live updates: collected, applied once per animation frame.
   const queued = useRef<CellUpdate[]>([]);
@@ -155,16 +174,29 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
       refreshRow: (row) => win.current.refreshRow(row, propsRef.current.rowCount),
       cellAt: (row, col) => win.current.cell(row, col),
       rowIdAt: (row) => win.current.rowId(row),
+      rowIndexOf: (rowId) => win.current.rowIndex(rowId),
       scrollToRow: (row) => grid.current?.scrollTo(0, row, 'vertical', 0, 0, { vAlign: 'start' }),
     }),
     [refreshA11y],
   );
   useEffect(() => () => { if (frame.current !== null) cancelAnimationFrame(frame.current); }, []);
 
+  const sort = props.sort;
   const gridColumns = useMemo<GridColumn[]>(
-    () => columns.map((c) => ({ id: c.columnId, title: c.name, icon: TASK_ICONS[c.taskType], width: widths[c.columnId] ?? (c.taskType === 'raw' ? 180 : 220), hasMenu: false })),
-    [columns, widths],
+    () =>
+      columns.map((c) => {
+        const i = sort?.findIndex((s) => s.columnId === c.columnId) ?? -1;
+        // The title is what the canvas draws and what the accessibility layer's columnheader reads.
+        const mark = i < 0 ? '' : ` ${sort![i]!.direction === 'asc' ? '↑' : '↓'}${sort!.length > 1 ? i + 1 : ''}`;
+        return { id: c.columnId, title: c.name + mark, icon: TASK_ICONS[c.taskType], width: widths[c.columnId] ?? (c.taskType === 'raw' ? 180 : 220), hasMenu: Boolean(props.onHeaderMenu) };
+      }),
+    [columns, widths, sort, props.onHeaderMenu],
   );
+  const headerMenu = (col: number) => {
+    const c = columns[col];
+    const b = grid.current?.getBounds(col, -1);
+    if (c && b) propsRef.current.onHeaderMenu?.(c.columnId, b.x, b.y + b.height);
+  };
 
   const getCellContent = useCallback(
     ([col, row]: Item): GridCell => {
@@ -236,6 +268,22 @@ export const GridView = forwardRef<GridHandle, Props>(function GridView(props, r
       minColumnWidth={60}
       maxColumnWidth={800}
       onHeaderClicked={(col) => columns[col] && props.onOpenColumn(columns[col].columnId)}
+      onHeaderMenuClick={(col) => headerMenu(col)}
+      onHeaderContextMenu={(col, e) => {
+        e.preventDefault();
+        headerMenu(col);
+      }}
+      onKeyDown={(e) => {
+        // The menu key, or Shift+F10: the column menu of the focused cell (sort, filter), as a
+        // context menu opens from the keyboard.
+        // (e.location counts the row-marker column; the selection is in the grid's columns.)
+        const cell = selection.current?.cell;
+        if (cell && (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10'))) {
+          e.preventDefault();
+          e.stopPropagation();
+          headerMenu(cell[0]);
+        }
+      }}
       onCellClicked={([col, row]) => props.onOpenCell(row, col)}
       // Enter (or a click in the accessibility layer) on a cell that is not edited opens its panel.
       onCellActivated={([col, row]) => props.onOpenCell(row, col)}

@@ -2,18 +2,22 @@ import { apiFetch, errorOf } from '../../api/client';
 
 /** One cell as GET /data gives it (metadata only with includeMetadata=true). */
 export type GridCellData = { cellId: string; value: unknown; status: string; metadata?: Record<string, unknown> };
-export type CellUpdate = { cellId: string; rowId: string; columnId: string; status: string; value?: unknown };
+/** A live `cell` event; `review` when the cell was just approved or rejected. */
+export type CellUpdate = { cellId: string; rowId: string; columnId: string; status: string; value?: unknown; review?: 'approved' | 'rejected' };
 
 /** Rows fetched per request: a few screens, well under the API's limit of 1000. */
 export const BLOCK = 200;
 
-const blockUrl = (datasetId: string, b: number) => `/api/v2/datasets/${encodeURIComponent(datasetId)}/data?${new URLSearchParams({ page: String(b + 1), limit: String(BLOCK), includeMetadata: 'true' })}`;
+/** Query parameters of a view (filter, sort, q or viewId), added to every block's request. */
+export type ViewParams = Record<string, string>;
+
+const blockUrl = (datasetId: string, b: number, view: ViewParams = {}) => `/api/v2/datasets/${encodeURIComponent(datasetId)}/data?${new URLSearchParams({ ...view, page: String(b + 1), limit: String(BLOCK), includeMetadata: 'true' })}`;
 
 /** A GET /data answer, as far as the grid reads it. */
 export type BlockBody = { columns: { columnId: string; name: string; taskType: string }[]; rowIds: string[]; data: GridCellData[][]; pagination: { total: number } };
 
-async function fetchBlock(datasetId: string, b: number): Promise<BlockBody> {
-  const res = await apiFetch(blockUrl(datasetId, b));
+async function fetchBlock(datasetId: string, b: number, view?: ViewParams): Promise<BlockBody> {
+  const res = await apiFetch(blockUrl(datasetId, b, view));
   if (!res.ok) throw await errorOf(res);
   return (await res.json()) as BlockBody;
 }
@@ -48,6 +52,10 @@ export class GridWindow {
   private rowOf = new Map<string, number>();
   private generation = 0;
   error: unknown = null;
+  /** The view's parameters: rows are those GET /data gives for them, in its order. */
+  view: ViewParams = {};
+  /** The number of rows the last answer counted (`pagination.total`), for the view's row count. */
+  onTotal: (total: number) => void = () => undefined;
 
   constructor(
     readonly datasetId: string,
@@ -80,12 +88,14 @@ export class GridWindow {
 
   private load(b: number): Promise<void> {
     const generation = this.generation;
-    const prefetched = b === 0 ? early.get(this.datasetId) : undefined;
-    early.delete(this.datasetId);
+    const unfiltered = Object.keys(this.view).length === 0;
+    const prefetched = b === 0 && unfiltered ? early.get(this.datasetId) : undefined;
+    if (unfiltered) early.delete(this.datasetId);
     const job = (async () => {
       try {
-        const body = await (prefetched ?? fetchBlock(this.datasetId, b));
+        const body = await (prefetched ?? fetchBlock(this.datasetId, b, this.view));
         if (generation !== this.generation) return;
+        this.onTotal(body.pagination.total);
         // Reorder to the grid's columns (a column added meanwhile shows once the dataset reloads).
         const order = this.columnIds.map((id) => body.columns.findIndex((c) => c.columnId === id));
         const cells = body.data.map((r) => order.map((k) => (k >= 0 ? r[k]! : { cellId: '', value: null, status: 'empty' })));
@@ -119,6 +129,8 @@ export class GridWindow {
       if ('value' in u) cell.value = u.value;
       // The full metadata (sources, confidence) is read when the cell is opened.
       if (cell.metadata && u.status !== 'done') cell.metadata = {};
+      // A reviewed cell no longer needs review (the state the grid shows).
+      else if (u.review) cell.metadata = { ...cell.metadata, needsReview: false, review: { decision: u.review } };
       damaged.push([col, row]);
     }
     return damaged;
@@ -131,10 +143,16 @@ export class GridWindow {
     return this.ensure(b * BLOCK, BLOCK, rowCount);
   }
 
-  /** Forgets everything (columns changed, rows added or deleted). */
-  reset(columnIds: string[]) {
+  /** Row index of a loaded row, by id. */
+  rowIndex(rowId: string): number | undefined {
+    return this.rowOf.get(rowId);
+  }
+
+  /** Forgets everything (columns changed, rows added or deleted, another view). */
+  reset(columnIds: string[], view: ViewParams = this.view) {
     this.generation++;
     this.columnIds = columnIds;
+    this.view = view;
     this.blocks.clear();
     this.pending.clear();
     this.rowOf.clear();
