@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startFakeOpenAI, type FakeLlmServer, type RecordedRequest } from '../fakes/openai-server.ts';
 import { ADMIN_KEY, startTestApp, type TestApp } from '../helpers/app.ts';
-import { browserSkip, cellText, clickCell, ensureWebBuild, launchBrowser, pageTracker, signIn } from '../helpers/browser.ts';
+import { browserSkip, cellText, clickCell, ensureWebBuild, gotoDataset, launchBrowser, pageTracker, signIn } from '../helpers/browser.ts';
 import { waitForTask } from '../helpers/tasks.ts';
 
 /**
@@ -64,7 +64,7 @@ describe('views in the browser', { skip: browserSkip }, () => {
   }
   async function openDataset(p: Page, id: string) {
     await signIn(p, app.baseUrl, ADMIN_KEY);
-    await p.goto(`${app.baseUrl}/datasets/${id}`);
+    await gotoDataset(p, `${app.baseUrl}/datasets/${id}`);
     await cellText(p, 0, 0, /^Company 0$/, WAIT);
   }
   const count = (p: Page, text: string) => p.getByTestId('view-count').filter({ hasText: new RegExp(`^${text}$`) }).waitFor({ timeout: WAIT });
