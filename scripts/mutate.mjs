@@ -8,6 +8,7 @@
 //   CELLWISE_TEST_BACKEND=postgres CELLWISE_TEST_DATABASE_URL=... npm run mutate -- leases
 //   CELLWISE_TEST_DATABASE_URL=... npm run mutate -- rate-limit-pg   a module that runs only on PostgreSQL
 //   npm run mutate -- --survivors auth-scopes   only the lines the last full run left survivors on
+//   npm run mutate -- --list        what each module mutates, resolved to lines; nothing runs
 //
 // node:test has no Stryker runner plugin, so the command runner starts `node --test` per mutant
 // (the active mutant travels in an environment variable, so worker threads and child processes see
