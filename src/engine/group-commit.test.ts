@@ -16,9 +16,10 @@ const result = (key: ItemKey, value: string): ItemResult => ({ key, status: 'don
 describe(`group commit: ${testBackend().kind}`, () => {
   let store: Store;
   let drop: () => Promise<void>;
-  /** Transactions begun through the store, and a switch that makes the next one fail. */
+  /** Transactions begun through the store, and errors the next ones fail with (one each). */
   let transactions = 0;
   let failNext = false;
+  let failures: Error[] = [];
   let counted: Store;
   before(async () => {
     const db = await freshDatabase();
@@ -32,6 +33,8 @@ describe(`group commit: ${testBackend().kind}`, () => {
           failNext = false;
           return Promise.reject(new Error('database gone'));
         }
+        const failure = failures.shift();
+        if (failure) return Promise.reject(failure);
         return store.transaction(fn);
       },
     };
@@ -88,5 +91,44 @@ describe(`group commit: ${testBackend().kind}`, () => {
     const written = await Promise.all(items.map((k) => commit.write(result(k, 'z'))));
     assert.equal(written.filter(Boolean).length, 501);
     assert.equal(transactions, 2);
+  });
+
+  /** An error as PostgreSQL reports it: SQLSTATE in `code`. */
+  const pgError = (code: string) => Object.assign(new Error(`sqlstate ${code}`), { code });
+
+  it('a commit PostgreSQL aborted as a deadlock or a serialisation failure runs again; other errors and a fourth abort fail the batch', async () => {
+    const { ds, items } = await claimedBy(store, 'A', 3);
+    const commit = createGroupCommit({ store: counted, cache: createLlmCache(store), owner: 'A', lingerMs: 0 });
+    transactions = 0;
+    failures = [pgError('40P01'), pgError('40001')];
+    assert.equal(await commit.write(result(items[0]!, 'retried')), true);
+    assert.equal(transactions, 3, 'two aborts, then the commit');
+    assert.equal((await findCell(store.db, ds, items[0]!.rowId, items[0]!.columnId))!.value, 'retried');
+    transactions = 0;
+    failures = [pgError('23505')];
+    await assert.rejects(commit.write(result(items[1]!, 'x')), /sqlstate 23505/);
+    assert.equal(transactions, 1, 'not a transient error: not run again');
+    transactions = 0;
+    failures = [pgError('40P01'), pgError('40P01'), pgError('40P01'), pgError('40P01')];
+    await assert.rejects(commit.write(result(items[2]!, 'y')), /sqlstate 40P01/);
+    assert.equal(transactions, 4, 'four attempts in all');
+    failures = [];
+    assert.equal((await findCell(store.db, ds, items[2]!.rowId, items[2]!.columnId))!.value, null);
+  });
+
+  it("a committed batch hands its answers' claims to forget, a failed one to release", async () => {
+    const { ws, items } = await claimedBy(store, 'A', 3);
+    const real = createLlmCache(store);
+    const calls: [string, string[]][] = [];
+    const cache = { ...real, forget: (e: readonly CacheWrite[]) => (calls.push(['forget', e.map((x) => x.key)]), real.forget(e)), release: (e: readonly { workspaceId: string; key: string }[]) => (calls.push(['release', e.map((x) => x.key)]), real.release(e)) };
+    const entry = (key: string): CacheWrite => ({ workspaceId: ws, key, response: { text: key, usage: { inputTokens: 1, outputTokens: 1 }, model: 'm' } });
+    const commit = createGroupCommit({ store: counted, cache, owner: 'A', lingerMs: 20 });
+    assert.deepEqual(await Promise.all([commit.write(result(items[0]!, 'a'), [entry('f1')]), commit.write(result(items[1]!, 'b'), [entry('f2'), entry('f3')])]), [true, true]);
+    assert.deepEqual(calls, [['forget', ['f1', 'f2', 'f3']]]);
+    calls.length = 0;
+    failNext = true;
+    await assert.rejects(commit.write(result(items[2]!, 'c'), [entry('r1')]));
+    assert.deepEqual(calls, [['release', ['r1']]]);
+    assert.equal(await real.get(ws, 'r1'), undefined, 'a failed batch stores no answer');
   });
 });
