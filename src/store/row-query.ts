@@ -186,16 +186,22 @@ function driverOf(pg: boolean, filter: RowFilter | undefined, columnIds: readonl
  */
 export const queryTuning = { driveBelow: 2000 };
 
-type Plan = { pg: boolean; driver: Driver | undefined; search: RawBuilder<boolean> | undefined; needsRow: boolean };
+/**
+ * `searchRows`: the ids of the rows the search matches, read from the search text alone
+ * (row-search.ts), which a count uses when no index condition drives.
+ */
+type Plan = { pg: boolean; driver: Driver | undefined; search: RawBuilder<boolean> | undefined; searchRows: RawBuilder<unknown> | undefined; needsRow: boolean };
 
 async function planOf(db: Db, q: RowQuery): Promise<Plan> {
   const pg = isPostgres(db);
   let search: RawBuilder<boolean> | undefined;
+  let searchRows: RawBuilder<unknown> | undefined;
   if (q.q !== undefined) {
     const s = await searchCondition(db, q.datasetId, q.q);
     search = sql`(${fragment(s.sql, s.params)})`;
+    searchRows = fragment(s.rows.sql, s.rows.params);
   }
-  return { pg, driver: driverOf(pg, q.filter, q.columnIds), search, needsRow: search !== undefined || (q.filter !== undefined && readsCells(q.filter)) };
+  return { pg, driver: driverOf(pg, q.filter, q.columnIds), search, searchRows, needsRow: search !== undefined || (q.filter !== undefined && readsCells(q.filter)) };
 }
 
 /**
@@ -222,6 +228,13 @@ async function count(db: Db, q: RowQuery, plan: Plan): Promise<number> {
   } else if (plan.driver) {
     r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM (${plan.driver.rows}) x ${sql.raw(plan.pg ? 'JOIN' : 'CROSS JOIN')} dataset_rows r ${sql.raw(plan.pg ? 'ON r.id = x.row_id' : '')}
               WHERE ${and([...(plan.pg ? [] : [sql<boolean>`r.id = x.row_id`]), matching(plan, q, sql.ref('x.row_id'), plan.driver.rest)])}`.execute(db);
+  } else if (plan.searchRows && !(q.filter && readsCells(q.filter))) {
+    // A search without a driving condition: its rows, from the search text alone (one entry per
+    // row of the dataset), with the filter tested by row id. A word in every row: the rows' text
+    // is read once and no row is, where a count over dataset_rows looked each row up in the
+    // search's matches (SQLite 232 -> ... ms, PostgreSQL 394 -> ... ms, 100,000 rows).
+    const rest = q.filter ? compile(plan.pg, q.filter, q.columnIds, sql.ref('x.row_id')) : TRUE;
+    r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM (${plan.searchRows}) x WHERE ${rest}`.execute(db);
   } else {
     r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM dataset_rows r WHERE ${matching(plan, q, sql.ref('r.id'))}`.execute(db);
   }
