@@ -190,18 +190,28 @@ export const queryTuning = { driveBelow: 2000 };
  * `searchRows`: the ids of the rows the search matches, read from the search text alone
  * (row-search.ts), which a count uses when no index condition drives.
  */
-type Plan = { pg: boolean; driver: Driver | undefined; search: RawBuilder<boolean> | undefined; searchRows: RawBuilder<unknown> | undefined; needsRow: boolean };
+type Plan = {
+  pg: boolean;
+  driver: Driver | undefined;
+  search: RawBuilder<boolean> | undefined;
+  searchRows: RawBuilder<unknown> | undefined;
+  /** The search tested row by row, for a walk with no filter (row-search.ts `each`). */
+  searchEach: RawBuilder<boolean> | undefined;
+  needsRow: boolean;
+};
 
 async function planOf(db: Db, q: RowQuery): Promise<Plan> {
   const pg = isPostgres(db);
   let search: RawBuilder<boolean> | undefined;
   let searchRows: RawBuilder<unknown> | undefined;
+  let searchEach: RawBuilder<boolean> | undefined;
   if (q.q !== undefined) {
     const s = await searchCondition(db, q.datasetId, q.q);
     search = sql`(${fragment(s.sql, s.params)})`;
     searchRows = fragment(s.rows.sql, s.rows.params);
+    if (s.each) searchEach = sql`(${fragment(s.each.sql, s.each.params)})`;
   }
-  return { pg, driver: driverOf(pg, q.filter, q.columnIds), search, searchRows, needsRow: search !== undefined || (q.filter !== undefined && readsCells(q.filter)) };
+  return { pg, driver: driverOf(pg, q.filter, q.columnIds), search, searchRows, searchEach, needsRow: search !== undefined || (q.filter !== undefined && readsCells(q.filter)) };
 }
 
 /**
@@ -211,7 +221,9 @@ async function planOf(db: Db, q: RowQuery): Promise<Plan> {
 function matching(plan: Plan, q: RowQuery, rid: RawBuilder<unknown>, filter: RowFilter | undefined = q.filter, scoped = false, perRow = false): RawBuilder<boolean> {
   // `scoped`: the rows come from a column's values, so from this dataset. Saying it again would
   // not change the rows but can change PostgreSQL's plan (from walking the order to sorting all).
-  return and([scoped ? TRUE : sql<boolean>`r.dataset_id = ${q.datasetId}`, filter ? compile(plan.pg, filter, q.columnIds, rid, perRow) : TRUE, plan.search ?? TRUE]);
+  // A walk with nothing else to test: the search row by row, when it has that form (a walk stops after a page).
+  const search = perRow && !filter && plan.searchEach ? plan.searchEach : plan.search;
+  return and([scoped ? TRUE : sql<boolean>`r.dataset_id = ${q.datasetId}`, filter ? compile(plan.pg, filter, q.columnIds, rid, perRow) : TRUE, search ?? TRUE]);
 }
 
 /** Rows matching the query's filter and q. */

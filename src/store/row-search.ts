@@ -251,6 +251,13 @@ export type SearchCondition = {
    * reading a row (row-query.ts counts a search this way).
    */
   rows: { sql: string; params: unknown[] };
+  /**
+   * SQLite, a word in most rows: the same test row by row (`EXISTS` on the row's text, by its id),
+   * for a walk that stops after a page when nothing else filters: the first page of a bare search
+   * then reads about a page of texts instead of the dataset's (it pays for it when the matches
+   * are rare in the dataset, up to one look-up per row). Undefined where the set is better.
+   */
+  each?: { sql: string; params: unknown[] } | undefined;
 };
 
 export async function searchCondition(db: Db, datasetId: string, q: string): Promise<SearchCondition> {
@@ -275,7 +282,7 @@ export async function searchCondition(db: Db, datasetId: string, q: string): Pro
     }
     return { sql: `r.id IN (${scan.sql})`, params: scan.params, rows: scan };
   }
-  const many = { sql: `r.id IN (${scan.sql})`, params: scan.params, rows: scan };
+  const many = { sql: `r.id IN (${scan.sql})`, params: scan.params, rows: scan, each: { sql: `EXISTS (SELECT 1 FROM row_text t WHERE t.row_id = r.id AND ${likes})`, params: patterns } };
   const grams = [...new Set(terms.flatMap(trigrams))].slice(0, 32);
   if (!grams.length) return many;
   const match = grams.map((g) => `"${g.replace(/"/g, '""')}"`).join(' AND ');
