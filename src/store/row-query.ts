@@ -233,14 +233,17 @@ export async function countRows(db: Db, q: RowQuery): Promise<number> {
 
 async function count(db: Db, q: RowQuery, plan: Plan): Promise<number> {
   let r;
-  if (plan.driver && plan.driver.scoped && !plan.needsRow) {
-    // The driver's rows are the dataset's (a column's values): counted without reading a row.
+  const cellsRead = q.filter !== undefined && readsCells(q.filter);
+  if (plan.driver && plan.driver.scoped && !cellsRead) {
+    // The driver's rows are the dataset's (a column's values): counted without reading a row; a
+    // search is their ids' membership in its rows (read from the search text alone).
     const rest = plan.driver.rest ? compile(plan.pg, plan.driver.rest, q.columnIds, sql.ref('x.row_id')) : TRUE;
-    r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM (${plan.driver.rows}) x WHERE ${rest}`.execute(db);
+    const searched = plan.searchRows ? sql<boolean>`x.row_id IN (${plan.searchRows})` : TRUE;
+    r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM (${plan.driver.rows}) x WHERE ${and([rest, searched])}`.execute(db);
   } else if (plan.driver) {
     r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM (${plan.driver.rows}) x ${sql.raw(plan.pg ? 'JOIN' : 'CROSS JOIN')} dataset_rows r ${sql.raw(plan.pg ? 'ON r.id = x.row_id' : '')}
               WHERE ${and([...(plan.pg ? [] : [sql<boolean>`r.id = x.row_id`]), matching(plan, q, sql.ref('x.row_id'), plan.driver.rest)])}`.execute(db);
-  } else if (plan.searchRows && !(q.filter && readsCells(q.filter))) {
+  } else if (plan.searchRows && !cellsRead) {
     // A search without a driving condition: its rows, from the search text alone (one entry per
     // row of the dataset), with the filter tested by row id. A word in every row: the rows' text
     // is read once and no row is, where a count over dataset_rows looked each row up in the
