@@ -390,7 +390,7 @@ describe('views: keyset paging and the typed values kept in step', () => {
 });
 
 describe('views: the typed values built', () => {
-  it('are typedValue of each cell, whatever the value (PostgreSQL builds them in SQL where it can)', async () => {
+  it('are typedValue of each cell with its position and status, whatever the value and its stored JSON spelling', async () => {
     const values: unknown[] = [
       'Lyon', '  42 ', '42', '-7.50', '+.5', '5.', '-0', '0', '00012', '1e3', '1E-2', '0x1F', '0b101', '0o17', 'Infinity', '-Infinity', 'NaN', 'abc1', 'company1.example.com',
       '1.2.3', '--1', '+', '.', '', ' ', '\t7\n', '9'.repeat(400), `0.${'0'.repeat(320)}1`, '12 34', 'Zürich', 'x\u0001y', 'quote "q" back\\slash', 'A'.repeat(700), 'é'.repeat(700),

@@ -150,64 +150,6 @@ export async function ensureRowIndexes(db: Db, datasetId: string, columnIds: rea
   await build;
 }
 
-/**
- * PostgreSQL: the typed values of the next BUILD_BATCH rows after position `after`, computed by one
- * INSERT ... SELECT over their cells JSON, so the cells do not travel to this process and back
- * (11-17 s for a column of 100,000 rows when they did). Returns the batch's last position, or null
- * past the end.
- *
- * SQL computes typedValue only where it provably gives the same: values whose JSON text is ASCII
- * without `\u` escapes (so characters are UTF-16 units and left(…, 600) is textKey) and that are
- * - null (or no value), booleans;
- * - numbers written as JavaScript writes them (String(n): a plain decimal of at most 15 characters,
- *   no trailing zero), so that txt is String(n);
- * - strings: trimmed of ASCII white space (what Number() and trim() skip in ASCII), a plain decimal
- *   (digits with an optional sign and point, no exponent, at most 300 characters: no overflow) is
- *   that number, read as JavaScript reads it (both round correctly); a text with an exponent or a
- *   0x/0o/0b prefix goes to JavaScript; anything else is not a number (Number() gives NaN or
- *   Infinity for it).
- * Objects and arrays (their stored text may not be JSON.stringify's, in rows written before 0016),
- * other numbers and other texts: typedValue here, for the rows that hold them.
- * test/views-query.test.ts compares both with typedValue.
- */
-async function buildBatchInPostgres(trx: Db, datasetId: string, columnIds: readonly string[], after: number): Promise<number | null> {
-  const edge = await sql<{ last: number | string | null; n: number | string }>`SELECT max(position) AS last, count(*) AS n FROM (SELECT position FROM dataset_rows WHERE dataset_id = ${datasetId} AND position > ${after} ORDER BY position LIMIT ${BUILD_BATCH}) AS b`.execute(trx);
-  if (!Number(edge.rows[0]!.n)) return null;
-  const last = Number(edge.rows[0]!.last);
-  const kind = sql`json_typeof(e.v -> 'value')`;
-  const raw = sql`(e.v -> 'value')::text`;
-  const str = sql`btrim(e.v ->> 'value', E' \\t\\n\\r\\x0b\\x0c')`;
-  const decimal = sql`${str} ~ '^[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)$' AND length(${str}) <= 300`;
-  const plain = sql`(${raw} IS NULL OR (octet_length(${raw}) = char_length(${raw}) AND strpos(${raw}, '\\u') = 0))`;
-  const ok = sql`${plain} AND CASE ${kind}
-      WHEN 'object' THEN false WHEN 'array' THEN false
-      WHEN 'number' THEN (${raw} ~ '^-?(0|[1-9][0-9]*)(\\.[0-9]*[1-9])?$' AND length(${raw}) <= 15 AND ${raw} !~ '^-?0\\.000000' AND ${raw} <> '-0')
-      WHEN 'string' THEN CASE WHEN ${str} ~ '^[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)$' THEN length(${str}) <= 300
-        ELSE NOT (${str} ~ '^[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)[eE][-+]?[0-9]+$' OR ${str} ~ '^0[xXoObB]') END
-      ELSE true END`;
-  const num = sql`CASE ${kind}
-      WHEN 'number' THEN (${raw})::double precision
-      WHEN 'boolean' THEN CASE WHEN ${raw} = 'true' THEN 1 ELSE 0 END
-      WHEN 'string' THEN CASE WHEN ${decimal} THEN ${str}::double precision + 0 END END`;
-  const txt = sql`CASE ${kind} WHEN 'string' THEN left(e.v ->> 'value', ${TEXT_KEY_CHARS}) WHEN 'number' THEN ${raw} WHEN 'boolean' THEN ${raw} END`;
-  const left = await sql<{ id: string }>`WITH x AS MATERIALIZED (
-      SELECT r.id, r.position, 'col_' || substr(e.v ->> 'cellId', 22) AS column_id, e.v ->> 'status' AS status, ${ok} AS ok, e.v
-      FROM dataset_rows r CROSS JOIN LATERAL json_array_elements(r.cells::json) AS e(v)
-      WHERE r.dataset_id = ${datasetId} AND r.position > ${after} AND r.position <= ${last}
-    ), x_in AS (SELECT * FROM x WHERE column_id = ANY(${[...columnIds]}::text[])),
-    ins AS (
-      INSERT INTO row_values (row_id, column_id, position, num, txt, status)
-      SELECT e.id, e.column_id, e.position, ${num}, ${txt}, e.status FROM x_in AS e WHERE e.ok
-      ON CONFLICT (row_id, column_id) DO UPDATE SET position = excluded.position, num = excluded.num, txt = excluded.txt, status = excluded.status
-    )
-    SELECT DISTINCT id FROM x_in WHERE NOT ok`.execute(trx);
-  if (left.rows.length) {
-    const rows = await sql<{ id: string; cells: string; position: number }>`SELECT id, cells, position FROM dataset_rows WHERE id = ANY(${left.rows.map((r) => r.id)}::text[])`.execute(trx);
-    await putValues(trx, valuesOf(rows.rows.map((r) => ({ id: r.id, cells: r.cells, position: Number(r.position) })), new Set(columnIds)), 'given');
-  }
-  return last;
-}
-
 async function buildRowIndexes(db: Db, datasetId: string, columnIds: readonly string[]): Promise<void> {
   const at = new Date().toISOString();
   const pg = isPostgres(db);
@@ -227,12 +169,6 @@ async function buildRowIndexes(db: Db, datasetId: string, columnIds: readonly st
   let after = -1;
   for (;;) {
     const done = await (db as import('kysely').Kysely<import('./schema.ts').Database>).transaction().execute(async (trx) => {
-      if (pg) {
-        const next = await buildBatchInPostgres(trx, datasetId, columnIds, after);
-        if (next === null) return true;
-        after = next;
-        return false;
-      }
       const rows = await trx.selectFrom('dataset_rows').select(['id', 'cells', 'position']).where('dataset_id', '=', datasetId).where('position', '>', after).orderBy('position').limit(BUILD_BATCH).execute();
       if (!rows.length) return true;
       after = Number(rows[rows.length - 1]!.position);

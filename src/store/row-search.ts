@@ -107,46 +107,6 @@ export async function addRowText(db: Db, rows: readonly { id: string; datasetId:
   }
 }
 
-const PG_BUILD_BATCH = 5000;
-
-/**
- * PostgreSQL: the search text of the next PG_BUILD_BATCH rows after position `after`, written by
- * one INSERT ... SELECT over their cells JSON, so the cells never travel to this process and back
- * (27-37 s for 100,000 rows when they did). Returns the batch's last position, or null past the end.
- *
- * SQL gives exactly rowSearchText's text only for rows it can prove it for; the others go through
- * rowSearchText here. A row is done in SQL when its cells text is ASCII without `\u` escapes (then
- * every string is ASCII, and lower() in the "C" collation folds what toLowerCase folds: A-Z), and
- * its values are null, strings, booleans, or numbers written as JavaScript writes them
- * (String(n): plain decimals of at most 15 digits, no trailing zero). Objects and arrays (whose
- * stored text may not be JSON.stringify's, in rows written before 0016) and other numbers go to
- * rowSearchText. test/search.test.ts compares both with rowSearchText.
- */
-async function buildBatchInPostgres(trx: Db, datasetId: string, after: number): Promise<number | null> {
-  const edge = await sql<{ last: number | string | null; n: number | string }>`SELECT max(position) AS last, count(*) AS n FROM (SELECT position FROM dataset_rows WHERE dataset_id = ${datasetId} AND position > ${after} ORDER BY position LIMIT ${PG_BUILD_BATCH}) AS b`.execute(trx);
-  if (!Number(edge.rows[0]!.n)) return null;
-  const last = Number(edge.rows[0]!.last);
-  const value = sql`(e.v -> 'value')`;
-  const canonicalNumber = sql`(${value}::text ~ '^-?(0|[1-9][0-9]*)(\\.[0-9]*[1-9])?$' AND length(${value}::text) <= 15 AND ${value}::text !~ '^-?0\\.000000' AND ${value}::text <> '-0')`;
-  const done = await sql<{ row_id: string }>`INSERT INTO row_text (row_id, dataset_id, body)
-    SELECT r.id, r.dataset_id, lower(coalesce(b.body, '') COLLATE "C")
-    FROM dataset_rows r CROSS JOIN LATERAL (
-      SELECT string_agg(x.t, E'\\n' ORDER BY x.i) FILTER (WHERE x.t <> '') AS body, bool_and(x.ok) AS ok
-      FROM (SELECT e.i,
-              CASE json_typeof(${value}) WHEN 'string' THEN ${value} #>> '{}' WHEN 'number' THEN ${value}::text WHEN 'boolean' THEN ${value}::text END AS t,
-              CASE json_typeof(${value}) WHEN 'object' THEN false WHEN 'array' THEN false WHEN 'number' THEN ${canonicalNumber} ELSE true END AS ok
-            FROM json_array_elements(r.cells::json) WITH ORDINALITY AS e(v, i)) AS x
-    ) AS b
-    WHERE r.dataset_id = ${datasetId} AND r.position > ${after} AND r.position <= ${last}
-      AND octet_length(r.cells) = char_length(r.cells) AND strpos(r.cells, '\\u') = 0 AND coalesce(b.ok, true)
-    ON CONFLICT (row_id) DO UPDATE SET body = excluded.body
-    RETURNING row_id`.execute(trx);
-  const inSql = done.rows.map((r) => r.row_id);
-  const rest = await sql<{ id: string; cells: string }>`SELECT id, cells FROM dataset_rows WHERE dataset_id = ${datasetId} AND position > ${after} AND position <= ${last} AND NOT (id = ANY(${inSql}::text[]))`.execute(trx);
-  await upsertBodies(trx, datasetId, rest.rows.map((r) => [r.id, rowSearchText(r.cells)] as const));
-  return last;
-}
-
 /** How long a row write may run from its timestamp to its commit and still be caught by a build's last pass. */
 const WRITE_MARGIN_MS = 60_000;
 
@@ -177,12 +137,6 @@ export async function ensureSearchIndex(db: Db, datasetId: string): Promise<void
   for (;;) {
     let done = false;
     await tx(async (trx) => {
-      if (pg) {
-        const next = await buildBatchInPostgres(trx, datasetId, after);
-        if (next === null) done = true;
-        else after = next;
-        return;
-      }
       const rows = await sql<{ id: string; cells: string; position: number }>`SELECT id, cells, position FROM dataset_rows WHERE dataset_id = ${datasetId} AND position > ${after} ORDER BY position LIMIT 2000`.execute(trx);
       if (!rows.rows.length) {
         done = true;
