@@ -247,7 +247,8 @@ async function count(db: Db, q: RowQuery, plan: Plan): Promise<number> {
     // A search without a driving condition: its rows, from the search text alone (one entry per
     // row of the dataset), with the filter tested by row id. A word in every row: the rows' text
     // is read once and no row is, where a count over dataset_rows looked each row up in the
-    // search's matches (SQLite 232 -> ... ms, PostgreSQL 394 -> ... ms, 100,000 rows).
+    // search's matches (a word in all 100,000 rows: SQLite 228 -> 21-53 ms, PostgreSQL 246 ->
+    // 50 ms; npm run bench -- search, docs/views.md).
     const rest = q.filter ? compile(plan.pg, q.filter, q.columnIds, sql.ref('x.row_id')) : TRUE;
     r = await sql<{ n: number | string }>`SELECT count(*) AS n FROM (${plan.searchRows}) x WHERE ${rest}`.execute(db);
   } else {
