@@ -8,7 +8,9 @@
  * 3. searches, median of 20: the first page (50 rows in position order) and the count of matching
  *    rows, for a rare word, a word in 1 row of 500, a word in every row, two words, a 2-letter term;
  * 4. an update of 1,000 rows' cells (writeRowCells) with and without the index;
- * 5. the index's size on disk.
+ * 5. the index's size on disk;
+ * 6. the searches through store/row-query.ts, as GET /data runs them (page with its total, count,
+ *    and under a filter half the rows pass), and a column's typed-values build (row-index.ts).
  *
  * Run: npm run bench -- search   (BENCH_ROWS to change the size; DATABASE_URL for PostgreSQL)
  */
