@@ -8,7 +8,9 @@
  * 3. searches, median of 20: the first page (50 rows in position order) and the count of matching
  *    rows, for a rare word, a word in 1 row of 500, a word in every row, two words, a 2-letter term;
  * 4. an update of 1,000 rows' cells (writeRowCells) with and without the index;
- * 5. the index's size on disk.
+ * 5. the index's size on disk;
+ * 6. the searches through store/row-query.ts, as GET /data runs them (page with its total, count,
+ *    and under a filter half the rows pass), and a column's typed-values build (row-index.ts).
  *
  * Run: npm run bench -- search   (BENCH_ROWS to change the size; DATABASE_URL for PostgreSQL)
  */
@@ -24,6 +26,8 @@ import { insertWorkspace } from '../src/store/workspaces.ts';
 import { decodeRow, encodeRow, writeRowCells } from '../src/store/row-cells.ts';
 import { ensureSearchIndex, searchCondition } from '../src/store/row-search.ts';
 import { appendRows } from '../src/features/datasets/grid.ts';
+import { countRows, queryRows } from '../src/store/row-query.ts';
+import { ensureRowIndexes } from '../src/store/row-index.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const pg = Boolean(process.env.DATABASE_URL);
@@ -77,6 +81,10 @@ const searched = await makeDataset('searched');
 await ensureSearchIndex(store.db, searched.ds);
 const insertIndexed = await insert(searched, 0, ROWS);
 
+// The filtered searches below filter on the "active" column: its typed values, built here.
+const tc = performance.now();
+await ensureRowIndexes(store.db, plain.ds, [plain.columns[6]!.id]);
+const columnBuildSeconds = (performance.now() - tc) / 1000;
 // 3. Searches on `plain`, after statistics are taken (PostgreSQL's autovacuum does it after such inserts).
 if (pg) await sql`ANALYZE`.execute(store.db);
 /** `?` placeholders bound to their parameters (the searchCondition contract). */
@@ -84,11 +92,28 @@ function fragment(s: { sql: string; params: unknown[] }) {
   const parts = s.sql.split('?');
   return sql<boolean>(Object.assign([...parts], { raw: [...parts] }) as unknown as TemplateStringsArray, ...s.params);
 }
-async function timeQuery(q: string): Promise<{ page: number; count: number; matches: number }> {
+async function timeQuery(q: string): Promise<{ page: number; count: number; matches: number; viewPage: number; viewCount: number; viewFiltered: number }> {
   const pages: number[] = [];
   const counts: number[] = [];
+  const viewPages: number[] = [];
+  const viewCounts: number[] = [];
+  const viewFiltered: number[] = [];
   let matches = 0;
+  const columnIds = plain.columns.map((c) => c.id);
+  const query = { datasetId: plain.ds, columnIds, sort: [], q, limit: 50, offset: 0 };
+  // A broad filter with it: the "active" column is "yes" in half the rows.
+  const filtered = { ...query, filter: { column: plain.columns[6]!.id, field: 'txt' as const, op: 'eq' as const, value: 'yes' } };
   for (let i = 0; i < 23; i++) {
+    // What GET /data pays (store/row-query.ts): the page with its count, the count alone, and with a filter.
+    let v = performance.now();
+    await queryRows(store.db, query);
+    if (i >= 3) viewPages.push(performance.now() - v);
+    v = performance.now();
+    await countRows(store.db, query);
+    if (i >= 3) viewCounts.push(performance.now() - v);
+    v = performance.now();
+    await queryRows(store.db, filtered);
+    if (i >= 3) viewFiltered.push(performance.now() - v);
     // The shapes of store/row-query.ts: a page in position order (limit + 1 rows), and the count.
     let s = performance.now();
     const cond = fragment(await searchCondition(store.db, plain.ds, q));
@@ -101,7 +126,7 @@ async function timeQuery(q: string): Promise<{ page: number; count: number; matc
     if (i >= 3) counts.push(performance.now() - s);
     matches = Number(n.rows[0]!.n);
   }
-  return { page: median(pages), count: median(counts), matches };
+  return { page: median(pages), count: median(counts), matches, viewPage: median(viewPages), viewCount: median(viewCounts), viewFiltered: median(viewFiltered) };
 }
 const queries = [
   ['a word in one row', `contact${ROWS - 7}@`],
@@ -152,8 +177,11 @@ console.log(`dataset never searched:    ${insertPlain.toFixed(2)} s for ${ROWS} 
 console.log(`dataset with its index:    ${insertIndexed.toFixed(2)} s (${(insertIndexed / insertPlain).toFixed(2)}x)`);
 console.log('\n## Index build (the first search of a dataset)');
 console.log(`build:                     ${buildSeconds.toFixed(2)} s for ${ROWS} rows`);
+console.log(`a column's typed values (row-index.ts, the first filter on it): ${columnBuildSeconds.toFixed(2)} s`);
 console.log('\n## Search (median of 20; target: at most 100 ms for a word)');
 for (const [label, q, r] of results) console.log(`${`${label} (q=${JSON.stringify(q)}, ${r.matches} rows)`.padEnd(58)} first page ${r.page.toFixed(1)} ms, count ${r.count.toFixed(1)} ms`);
+console.log('\n## The same through store/row-query.ts (what GET /data pays; median of 20)');
+for (const [label, , r] of results) console.log(`${label.padEnd(26)} page with its total ${r.viewPage.toFixed(1)} ms, count alone ${r.viewCount.toFixed(1)} ms, with a filter on half the rows (page + total) ${r.viewFiltered.toFixed(1)} ms`);
 console.log('\n## Update of 1,000 rows (writeRowCells, median of 5)');
 console.log(`dataset never searched:    ${updatePlain.toFixed(1)} ms`);
 console.log(`dataset with its index:    ${updateIndexed.toFixed(1)} ms (${(updateIndexed / updatePlain).toFixed(2)}x)`);

@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { putMetadataOnly } from '../src/store/row-cells.ts';
 import { setCellStatuses } from '../src/store/rows.ts';
 import { queryTuning } from '../src/store/row-query.ts';
+import { typedValue } from '../src/store/row-index.ts';
+import { sql } from 'kysely';
 import { expectError, startTestApp, type TestApp } from './helpers/app.ts';
 
 /**
@@ -384,6 +386,48 @@ describe('views: keyset paging and the typed values kept in step', () => {
     const now = await allRows(ds.id);
     assert.deepEqual(await viewIds(ds.id, { filter: { column: city, op: 'eq', value: 'Lyon' } }), now.filter((r) => r.cells[city]!.value === 'Lyon').map((r) => r.id));
     expectError(await app.get(`/api/v2/datasets/${ds.id}/data?filter=${encodeURIComponent(JSON.stringify(eq(7)))}`), 400, 'INVALID_PARAMETERS');
+  });
+});
+
+describe('views: the typed values built', () => {
+  it('are typedValue of each cell with its position and status, whatever the value and its stored JSON spelling', async () => {
+    const values: unknown[] = [
+      'Lyon', '  42 ', '42', '-7.50', '+.5', '5.', '-0', '0', '00012', '1e3', '1E-2', '0x1F', '0b101', '0o17', 'Infinity', '-Infinity', 'NaN', 'abc1', 'company1.example.com',
+      '1.2.3', '--1', '+', '.', '', ' ', '\t7\n', '9'.repeat(400), `0.${'0'.repeat(320)}1`, '12 34', 'Zürich', 'x\u0001y', 'quote "q" back\\slash', 'A'.repeat(700), 'é'.repeat(700),
+      0, -12, 3.5, -0.25, 0.000001, 1e-7, 1e21, 123456789012345, 2 ** 60, 0.1 + 0.2, true, false, null, { a: 1, B: 'x' }, [1, 'two'],
+    ];
+    const rowsIn = values.map((v, i) => ({ A: v, B: values[(i * 7 + 3) % values.length], C: `row ${i}` }));
+    const ds = await createDataset(rowsIn);
+    const columns = (await app.get(`/api/v2/datasets/${ds.id}`)).body.columns as Column[];
+    const [a, b] = ['A', 'B'].map((n) => columns.find((c) => c.name === n)!.columnId) as [string, string];
+    const db = app.running.store.db;
+    // Rows written before 0016 may hold a value in another JSON spelling: set some cells' text so.
+    const stored = await sql<{ id: string; cells: string }>`SELECT id, cells FROM dataset_rows WHERE dataset_id = ${ds.id} ORDER BY position LIMIT 5`.execute(db);
+    const spellings = ['{"a": 1, "b" : [1, 2]}', '1.50', '1E3', '-0', '0.10'];
+    for (const [i, r] of stored.rows.entries()) {
+      const cells = JSON.parse(r.cells) as Cell[];
+      const text = `[${cells.map((c, j) => `{"cellId":"${c.cellId}","value":${j === 0 ? spellings[i] : JSON.stringify(c.value)},"status":"${c.status}"}`).join(',')}]`;
+      await sql`UPDATE dataset_rows SET cells = ${text} WHERE id = ${r.id}`.execute(db);
+    }
+    assert.equal((await app.get(`/api/v2/datasets/${ds.id}/data?limit=1&sort=${a}:asc,${b}:desc`)).status, 200);
+    const built = await sql<{ row_id: string; column_id: string; position: number; num: number | null; txt: string | null; status: string }>`
+      SELECT v.row_id, v.column_id, v.position, v.num, v.txt, v.status FROM row_values v JOIN dataset_rows r ON r.id = v.row_id WHERE r.dataset_id = ${ds.id}`.execute(db);
+    const got = new Map(built.rows.map((v) => [`${v.row_id}/${v.column_id}`, v]));
+    const rows = await sql<{ id: string; cells: string; position: number }>`SELECT id, cells, position FROM dataset_rows WHERE dataset_id = ${ds.id}`.execute(db);
+    let n = 0;
+    for (const r of rows.rows) {
+      for (const c of JSON.parse(r.cells) as Cell[]) {
+        const column = [a, b].find((x) => c.cellId.endsWith(x.slice(4)));
+        if (!column) continue;
+        n++;
+        const v = got.get(`${r.id}/${column}`);
+        const want = typedValue(c.value);
+        // Stored as the database keeps it: JSON carries the numbers (-0 as 0), SQLite's real and PostgreSQL's double keep them.
+        assert.deepEqual(v && { position: Number(v.position), num: v.num === null ? null : Number(v.num), txt: v.txt, status: v.status }, { position: Number(r.position), num: want.num === null ? null : JSON.parse(JSON.stringify(want.num)), txt: want.txt, status: c.status }, `${JSON.stringify(c.value)} in ${r.cells}`);
+      }
+    }
+    assert.equal(n, values.length * 2);
+    assert.equal(built.rows.length, n);
   });
 });
 

@@ -195,12 +195,32 @@ function trigrams(term: string): string[] {
  * of the size of a full index), probed by every trigram of the terms; PostgreSQL pg_trgm, which
  * serves the LIKEs themselves (the planner chooses).
  */
-export async function searchCondition(db: Db, datasetId: string, q: string): Promise<{ sql: string; params: unknown[] }> {
+export type SearchCondition = {
+  sql: string;
+  params: unknown[];
+  /**
+   * The same rows as a query of their ids (`SELECT t.row_id AS row_id ...`, same placeholder
+   * contract), read from row_text alone: the dataset's row_text holds one entry per row of the
+   * dataset once its index is built, so counting these is counting the matching rows, without
+   * reading a row (row-query.ts counts a search this way).
+   */
+  rows: { sql: string; params: unknown[] };
+  /**
+   * SQLite, a word in most rows: the same test row by row (`EXISTS` on the row's text, by its id),
+   * for a walk that stops after a page when nothing else filters: the first page of a bare search
+   * then reads about a page of texts instead of the dataset's (it pays for it when the matches
+   * are rare in the dataset, up to one look-up per row). Undefined where the set is better.
+   */
+  each?: { sql: string; params: unknown[] } | undefined;
+};
+
+export async function searchCondition(db: Db, datasetId: string, q: string): Promise<SearchCondition> {
   const terms = searchTerms(q).map((t) => t.toLowerCase());
-  if (!terms.length) return { sql: '1 = 1', params: [] };
+  if (!terms.length) return { sql: '1 = 1', params: [], rows: { sql: 'SELECT r.id AS row_id FROM dataset_rows r WHERE r.dataset_id = ?', params: [datasetId] } };
   await ensureSearchIndex(db, datasetId);
   const likes = terms.map(() => "t.body LIKE ? ESCAPE '\\'").join(' AND ');
   const patterns = terms.map(likeAnywhere);
+  const scan = { sql: `SELECT t.row_id AS row_id FROM row_text t WHERE t.dataset_id = ? AND ${likes}`, params: [datasetId, ...patterns] };
   if (isPostgres(db)) {
     // Few matches: the trigram index must find them. `dataset_id || ''` keeps the planner off the
     // dataset's index, which it otherwise prefers when one term is common ("city" of "city 123"),
@@ -210,17 +230,22 @@ export async function searchCondition(db: Db, datasetId: string, q: string): Pro
       patterns.map((p) => sql`t.body LIKE ${p} ESCAPE '\\'`),
       sql` AND `,
     )} LIMIT ${searchTuning.selective + 1}) AS x`.execute(db);
-    if (Number(probe.rows[0]!.n) <= searchTuning.selective) return { sql: `r.id = ANY (ARRAY(SELECT t.row_id FROM row_text t WHERE (t.dataset_id || '') = ? AND ${likes}))`, params: [datasetId, ...patterns] };
-    return { sql: `r.id IN (SELECT t.row_id FROM row_text t WHERE t.dataset_id = ? AND ${likes})`, params: [datasetId, ...patterns] };
+    if (Number(probe.rows[0]!.n) <= searchTuning.selective) {
+      const few = `SELECT t.row_id FROM row_text t WHERE (t.dataset_id || '') = ? AND ${likes}`;
+      return { sql: `r.id = ANY (ARRAY(${few}))`, params: [datasetId, ...patterns], rows: { sql: few.replace('SELECT t.row_id', 'SELECT t.row_id AS row_id'), params: [datasetId, ...patterns] } };
+    }
+    return { sql: `r.id IN (${scan.sql})`, params: scan.params, rows: scan };
   }
-  const many = { sql: `r.id IN (SELECT t.row_id FROM row_text t WHERE t.dataset_id = ? AND ${likes})`, params: [datasetId, ...patterns] };
+  const many = { sql: `r.id IN (${scan.sql})`, params: scan.params, rows: scan, each: { sql: `EXISTS (SELECT 1 FROM row_text t WHERE t.row_id = r.id AND ${likes})`, params: patterns } };
   const grams = [...new Set(terms.flatMap(trigrams))].slice(0, 32);
   if (!grams.length) return many;
   const match = grams.map((g) => `"${g.replace(/"/g, '""')}"`).join(' AND ');
   const probe = await sql<{ n: number }>`SELECT count(*) AS n FROM (SELECT rowid FROM row_text_fts WHERE row_text_fts MATCH ${match} LIMIT ${searchTuning.selective + 1})`.execute(db);
   if (Number(probe.rows[0]!.n) > searchTuning.selective) return many;
+  const few = `SELECT t.row_id AS row_id FROM row_text t WHERE t.id IN (SELECT rowid FROM row_text_fts WHERE row_text_fts MATCH ?) AND t.dataset_id = ? AND ${likes}`;
   return {
-    sql: `r.rowid IN (SELECT d.rowid FROM dataset_rows d WHERE d.id IN (SELECT t.row_id FROM row_text t WHERE t.id IN (SELECT rowid FROM row_text_fts WHERE row_text_fts MATCH ?) AND t.dataset_id = ? AND ${likes}))`,
+    sql: `r.rowid IN (SELECT d.rowid FROM dataset_rows d WHERE d.id IN (${few}))`,
     params: [match, datasetId, ...patterns],
+    rows: { sql: few, params: [match, datasetId, ...patterns] },
   };
 }
