@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
-import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import { sql } from 'kysely';
 import { loadConfig } from '../src/config.ts';
 import { cellId, newId } from '../src/ids.ts';
 import { startServer } from '../src/main.ts';
-import { migrations } from '../src/store/migrations.ts';
 import { startFakeOpenAI } from './fakes/openai-server.ts';
 import { ADMIN_KEY, freshDatabase } from './helpers/app.ts';
+import { databaseBefore } from './helpers/old-database.ts';
 import { waitForTask } from './helpers/tasks.ts';
 
 /**
@@ -19,30 +15,11 @@ import { waitForTask } from './helpers/tasks.ts';
  * JSON), statuses, metadata and datasource links, on SQLite and PostgreSQL. The old database is
  * made by the migrations that shipped before 0016, then filled the way the old store wrote cells.
  */
-async function oldDatabase(db: { dataDir: string; databaseUrl?: string; databaseSchema?: string }) {
-  let kysely: Kysely<any>;
-  if (db.databaseUrl) {
-    const admin = new pg.Client({ connectionString: db.databaseUrl });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA IF NOT EXISTS "${db.databaseSchema}"`);
-    await admin.end();
-    kysely = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.databaseUrl, max: 2, options: `-c search_path="${db.databaseSchema}"` }) }) });
-  } else {
-    mkdirSync(db.dataDir, { recursive: true });
-    kysely = new Kysely({ dialect: new SqliteDialect({ database: new SqliteDatabase(path.join(db.dataDir, 'cellwise.db')) }) });
-  }
-  const before = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0016'));
-  const migrator = new Migrator({ db: kysely, provider: { getMigrations: async () => before }, allowUnorderedMigrations: true, ...(db.databaseSchema ? { migrationTableSchema: db.databaseSchema } : {}) });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw error;
-  return kysely;
-}
-
 describe('migration 0016 (one stored row per dataset row)', () => {
   it('a database with one stored row per cell opens and reads, writes and runs as before', async () => {
     const db = await freshDatabase();
     const fake = await startFakeOpenAI();
-    const old = await oldDatabase(db);
+    const old = await databaseBefore('0016', db);
     const at = '2026-01-01T00:00:00.000Z';
     const later = '2026-01-02T00:00:00.000Z';
     const ws = newId('workspace');

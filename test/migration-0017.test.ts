@@ -1,44 +1,20 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
-import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { cellId, newId } from '../src/ids.ts';
 import { startServer } from '../src/main.ts';
-import { migrations } from '../src/store/migrations.ts';
 import { ADMIN_KEY, freshDatabase } from './helpers/app.ts';
+import { databaseBefore } from './helpers/old-database.ts';
 
 /**
  * Issue 19's migrations (0017-0019) on a database written before them: the review state already in
  * cells' metadata (needsReview, confidence, review decisions) is found by the new filters and
  * counts, and a search over the old rows finds them, on SQLite and PostgreSQL.
  */
-async function databaseBefore0017(db: { dataDir: string; databaseUrl?: string; databaseSchema?: string }) {
-  let kysely: Kysely<any>;
-  if (db.databaseUrl) {
-    const admin = new pg.Client({ connectionString: db.databaseUrl });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA IF NOT EXISTS "${db.databaseSchema}"`);
-    await admin.end();
-    kysely = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.databaseUrl, max: 2, options: `-c search_path="${db.databaseSchema}"` }) }) });
-  } else {
-    mkdirSync(db.dataDir, { recursive: true });
-    kysely = new Kysely({ dialect: new SqliteDialect({ database: new SqliteDatabase(path.join(db.dataDir, 'cellwise.db')) }) });
-  }
-  const before = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0017'));
-  const migrator = new Migrator({ db: kysely, provider: { getMigrations: async () => before }, allowUnorderedMigrations: true, ...(db.databaseSchema ? { migrationTableSchema: db.databaseSchema } : {}) });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw error;
-  return kysely;
-}
-
 describe('migrations 0017-0019 (views, review, search)', () => {
   it('review state written before them is filtered, counted and searched after them', async () => {
     const db = await freshDatabase();
-    const old = await databaseBefore0017(db);
+    const old = await databaseBefore('0017', db);
     const at = '2026-01-01T00:00:00.000Z';
     const ws = newId('workspace');
     const ds = newId('dataset');

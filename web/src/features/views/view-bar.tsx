@@ -129,8 +129,12 @@ export function ViewBar(props: Props) {
           {open === 'columns' && <ColumnsPanel columns={columns} shown={view.columns} onChange={(c) => onChange({ ...view, columns: c })} />}
         </div>
       )}
-      {dialog === 'save' && <SaveViewDialog datasetId={datasetId} view={view} onClose={() => setDialog(null)} onSaved={(v) => { setDialog(null); onApply(v); }} />}
-      {dialog === 'rename' && saved && <RenameViewDialog datasetId={datasetId} saved={saved} onClose={() => setDialog(null)} onSaved={(v) => { setDialog(null); onApply({ ...saved, ...v }); }} />}
+      {dialog === 'save' && (
+        <ViewNameDialog datasetId={datasetId} title="Save view" inputId="view-name" initialName="" hint="Saves this filter, sort, search and the columns shown, to apply again later (and to export)." submitLabel="Save view" submit={(name) => createView(datasetId, name, view)} onClose={() => setDialog(null)} onSaved={(v) => { setDialog(null); onApply(v); }} />
+      )}
+      {dialog === 'rename' && saved && (
+        <ViewNameDialog datasetId={datasetId} title="Rename view" inputId="view-rename" initialName={saved.name} submitLabel="Save" submit={(name) => updateView(datasetId, saved.viewId, { name })} onClose={() => setDialog(null)} onSaved={(v) => { setDialog(null); onApply({ ...saved, ...v }); }} />
+      )}
       {dialog === 'delete' && saved && <DeleteView datasetId={datasetId} saved={saved} onClose={() => setDialog(null)} onDeleted={() => { setDialog(null); onApply(null); }} />}
     </div>
   );
@@ -182,58 +186,30 @@ function ColumnsPanel({ columns, shown, onChange }: { columns: Column[]; shown: 
   );
 }
 
-function SaveViewDialog({ datasetId, view, onClose, onSaved }: { datasetId: string; view: ViewState; onClose(): void; onSaved(v: SavedView): void }) {
+/** Asks for a view's name, then saves it with `submit` (a new view, or a rename). */
+function ViewNameDialog({ datasetId, title, inputId, initialName, hint, submitLabel, submit, onClose, onSaved }: { datasetId: string; title: string; inputId: string; initialName: string; hint?: string; submitLabel: string; submit(name: string): Promise<SavedView>; onClose(): void; onSaved(v: SavedView): void }) {
   const client = useQueryClient();
-  const [name, setName] = useState('');
+  const [name, setName] = useState(initialName);
   const save = useMutation({
-    mutationFn: () => createView(datasetId, name.trim(), view),
+    mutationFn: () => submit(name.trim()),
     onSuccess: async (v) => {
       await client.invalidateQueries({ queryKey: viewsKey(datasetId) });
       onSaved(v);
     },
   });
   return (
-    <Dialog title="Save view" onClose={onClose}>
+    <Dialog title={title} onClose={onClose}>
       <form onSubmit={(e) => { e.preventDefault(); save.mutate(); }}>
-        <p className="muted small">Saves this filter, sort, search and the columns shown, to apply again later (and to export).</p>
-        <label htmlFor="view-name">Name</label>
-        <input id="view-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} autoFocus />
+        {hint && <p className="muted small">{hint}</p>}
+        <label htmlFor={inputId}>Name</label>
+        <input id={inputId} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} autoFocus />
         <ErrorText error={save.error} />
         <div className="actions">
           <button type="button" onClick={onClose}>
             Cancel
           </button>
           <button type="submit" className="primary" disabled={!name.trim() || save.isPending}>
-            Save view
-          </button>
-        </div>
-      </form>
-    </Dialog>
-  );
-}
-
-function RenameViewDialog({ datasetId, saved, onClose, onSaved }: { datasetId: string; saved: SavedView; onClose(): void; onSaved(v: SavedView): void }) {
-  const client = useQueryClient();
-  const [name, setName] = useState(saved.name);
-  const save = useMutation({
-    mutationFn: () => updateView(datasetId, saved.viewId, { name: name.trim() }),
-    onSuccess: async (v) => {
-      await client.invalidateQueries({ queryKey: viewsKey(datasetId) });
-      onSaved(v);
-    },
-  });
-  return (
-    <Dialog title="Rename view" onClose={onClose}>
-      <form onSubmit={(e) => { e.preventDefault(); save.mutate(); }}>
-        <label htmlFor="view-rename">Name</label>
-        <input id="view-rename" value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} autoFocus />
-        <ErrorText error={save.error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={!name.trim() || save.isPending}>
-            Save
+            {submitLabel}
           </button>
         </div>
       </form>
