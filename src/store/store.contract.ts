@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Store } from './store.ts';
 import { insertColumns, listColumns, deleteColumn, shiftColumns } from './columns.ts';
 import { findDataset, insertDataset, listDatasets, setDatasetTaskState, deleteDataset, linkedDatasources } from './datasets.ts';
-import { addColumnCells, cellsInRange, deleteRows, findCell, insertRows, markStale, removeColumnCells, resetColumnCells, rowCellsInRange, rowsInRange, writeCellValue } from './rows.ts';
+import { addColumnCells, cellsInRange, deleteRows, findCell, insertRows, markStale, removeColumnCells, resetColumnCells, rowCellsInRange, rowPageInRange, rowsInRange, writeCellValue } from './rows.ts';
 import { encodeRow } from './row-cells.ts';
 import { cellId } from '../ids.ts';
 import { insertWorkspace } from './workspaces.ts';
@@ -53,6 +53,26 @@ export function storeContract(name: string, open: () => Promise<Store & { drop?:
         const cleared = await findCell(store.db, ds, rows[0]!.id, cols[0]!);
         assert.equal(cleared!.value, null);
         assert.equal(cleared!.status, 'empty');
+      } finally {
+        await store.drop?.();
+      }
+    });
+
+    it('reads a page as one joined text, equal to its rows\' stored text, and declines a range whose positions are not dense', async () => {
+      const store = await open();
+      try {
+        const { ds, rows } = await seed(store, 1200);
+        // A value with non-ASCII text and escapes: the joined bytes are the stored UTF-8 text.
+        await writeCellValue(store.db, ds, rows[1001]!.id, (await listColumns(store.db, ds))[0]!.id, 'Zürich "quoted" \\ ✓', null, at);
+        const one = await rowCellsInRange(store.db, ds, 1000, 1200);
+        const joined = await rowPageInRange(store.db, ds, 1000, 1200);
+        assert.ok(joined);
+        assert.deepEqual(joined.ids, one.map((r) => r.id));
+        assert.equal(joined.cells.toString('utf8'), one.map((r) => r.cells).join(','));
+        assert.deepEqual(await rowPageInRange(store.db, ds, 5000, 6000), { ids: [], cells: Buffer.alloc(0) }, 'past the end: an empty page');
+        // Positions with a gap (never written by the store, which keeps them dense): the caller must read row by row.
+        await store.db.updateTable('dataset_rows').set({ position: 5000 }).where('id', '=', rows[1100]!.id).execute();
+        assert.equal(await rowPageInRange(store.db, ds, 1000, 1200), undefined);
       } finally {
         await store.drop?.();
       }

@@ -7,7 +7,7 @@ import * as datasetsDb from '../../store/datasets.ts';
 import type { DatasetRecord } from '../../store/datasets.ts';
 import type { DatasourceRecord } from '../../store/datasources.ts';
 import { recordDatasetLinks } from '../../store/documents.ts';
-import { cellsOfRows, rowCellsInRange, rowsMetadata } from '../../store/rows.ts';
+import { cellsOfRows, rowCellsInRange, rowPageInRange, rowsMetadata } from '../../store/rows.ts';
 import { reviewCounts } from '../../store/review.ts';
 import { now, type Db, type Store } from '../../store/store.ts';
 import { checkColumnName, checkColumns } from '../columns/column-rules.ts';
@@ -184,9 +184,15 @@ export function createDatasetService({ store, access, datasources, events, cance
         rows = got.rows;
         page = { ...pagination(q.page, q.limit, got.total), nextCursor: got.nextCursor };
       } else {
-        rows = await rowCellsInRange(store.db, id, start, start + q.limit);
         // Positions are dense: the page's last row is at start + length - 1.
-        page = { ...pagination(q.page, q.limit, dataset.rowCount), nextCursor: rows.length === q.limit && start + q.limit < dataset.rowCount ? positionCursor(start + q.limit - 1) : null };
+        const plainPage = (length: number) => ({ ...pagination(q.page, q.limit, dataset.rowCount), nextCursor: length === q.limit && start + q.limit < dataset.rowCount ? positionCursor(start + q.limit - 1) : null });
+        if (!columnIds && !q.includeMetadata) {
+          // The commonest read: every column, no metadata. The stored text, read as one, is the answer's data.
+          const joined = await rowPageInRange(store.db, id, start, start + q.limit);
+          if (joined) return gridJson(id, columns, joined.ids, { joined: joined.cells }, false, { pagination: plainPage(joined.ids.length) });
+        }
+        rows = await rowCellsInRange(store.db, id, start, start + q.limit);
+        page = plainPage(rows.length);
       }
       const rowIds = rows.map((r) => r.id);
       // Every column, no metadata: the rows' stored text is the answer's data as is.

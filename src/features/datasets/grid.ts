@@ -13,12 +13,14 @@ export const columnView = (c: ColumnRecord) => ({ columnId: c.id, name: c.name, 
  * A page of rows as JSON (UTF-8 bytes) in the /data shape (datasetId, columns, rowIds, data), followed by
  * the fields of `tail` (pagination; rowCount). `stored`: each row's
  * cells as stored (store/row-cells.ts), already this shape and in column order, spliced in as is.
+ * `joined`: the same text already joined by commas, as bytes (store/rows.ts rowPageInRange).
  * `cells`: decoded cells (a column subset, or with metadata), placed by row and column. Ids are
  * [a-z0-9_] and need no escaping; names go through JSON.stringify.
  */
-export function gridJson(datasetId: string, columns: readonly ColumnRecord[], rowIds: readonly string[], source: { stored: readonly string[] } | { cells: readonly CellRecord[] }, includeMetadata: boolean, tail: Record<string, unknown>, rowMeta?: ReadonlyMap<string, { createdAt: string; updatedAt: string; datasourceId: string | null }>): Buffer<ArrayBuffer> {
+export function gridJson(datasetId: string, columns: readonly ColumnRecord[], rowIds: readonly string[], source: { stored: readonly string[] } | { joined: Buffer } | { cells: readonly CellRecord[] }, includeMetadata: boolean, tail: Record<string, unknown>, rowMeta?: ReadonlyMap<string, { createdAt: string; updatedAt: string; datasourceId: string | null }>): Buffer<ArrayBuffer> {
   let data: readonly string[];
-  if ('stored' in source) data = source.stored;
+  if ('joined' in source) data = [];
+  else if ('stored' in source) data = source.stored;
   else {
     const rowIndex = new Map(rowIds.map((id, i) => [id, i]));
     const colIndex = new Map(columns.map((c, i) => [c.id, i]));
@@ -42,7 +44,9 @@ export function gridJson(datasetId: string, columns: readonly ColumnRecord[], ro
   const columnsJson = JSON.stringify(columns.map((c) => (includeMetadata ? { columnId: c.id, name: c.name, taskType: c.taskType, metadata: c.metadata, dataType: dataTypeOf(c) } : { columnId: c.id, name: c.name, taskType: c.taskType })));
   const rowsJson = rowMeta ? `,"rows":${JSON.stringify(rowIds.map((rowId) => ({ rowId, ...(rowMeta.get(rowId) ?? {}) })))}` : '';
   const tailJson = Object.entries(tail).map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('');
-  return utf8Of([`{"datasetId":"${datasetId}","columns":${columnsJson},"rowIds":${JSON.stringify(rowIds)}${rowsJson},"data":[`, data, `]${tailJson}}`]);
+  const head = `{"datasetId":"${datasetId}","columns":${columnsJson},"rowIds":${JSON.stringify(rowIds)}${rowsJson},"data":[`;
+  if ('joined' in source) return Buffer.concat([Buffer.from(head), source.joined, Buffer.from(`]${tailJson}}`)]) as Buffer<ArrayBuffer>;
+  return utf8Of([head, data, `]${tailJson}}`]);
 }
 
 /**
