@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
 import type { CellRecord } from '../../../store/rows.ts';
-import { csvText, writeCsv } from './csv.ts';
+import { stringify } from 'csv-stringify/sync';
+import { csvLines, csvText, writeCsv } from './csv.ts';
 import type { ExportPage } from './common.ts';
 
 async function* pagesOf(...pages: ExportPage[]) {
@@ -33,5 +34,16 @@ describe('CSV writer', () => {
     const rows: ExportPage = { rowIds: ['r1', 'r2', 'r3'], cells: [[cell('+x', { confidence: 0.5, sources: [{ url: 'u' }] })], [cell(null, {}, 'empty')], [undefined]] };
     const out = await text(writeCsv(pagesOf(rows, { rowIds: [], cells: [] }), { columns, includeMetadata: true }));
     assert.equal(out, "\uFEFF'-Name,'-Name (status),'-Name (confidence),'-Name (sources)\r\n'+x,done,0.5,\"[{\"\"url\"\":\"\"u\"\"}]\"\r\n,empty,,\r\n,empty,,\r\n");
+  });
+
+  it('quotes fields exactly as csv-stringify does (RFC 4180, CRLF), on random text', () => {
+    // Characters that matter to CSV, and some that do not, in random fields and records.
+    const alphabet = ['a', 'Z', '1', ' ', ',', '"', '\r', '\n', '\r\n', "'", ';', '\t', 'é', '✓', '=', '-'];
+    let seed = 7;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let round = 0; round < 300; round++) {
+      const records = Array.from({ length: 1 + next(4) }, () => Array.from({ length: 1 + next(5) }, () => Array.from({ length: next(7) }, () => alphabet[next(alphabet.length)]).join('')));
+      assert.equal(csvLines(records), stringify(records, { record_delimiter: 'windows' }), JSON.stringify(records));
+    }
   });
 });
