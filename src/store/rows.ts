@@ -19,7 +19,7 @@ import { addRowText } from './row-search.ts';
 import { syncNewRows, syncRowPositions } from './row-index.ts';
 
 export type { CellStatus, StoredCell } from './row-cells.ts';
-export type CellRecord = { rowId: string; columnId: string; value: unknown; status: CellStatus; metadata?: Record<string, unknown> };
+export type CellRecord = { rowId: string; columnId: string; value: unknown; status: CellStatus; metadata?: Record<string, unknown>; /** The metadata as stored (JSON text), when read for an answer that splices it in as is. */ metadataText?: string };
 /** A new row: its cells already lined up with the dataset's columns (row-cells.ts encodeRow). */
 export type NewRow = { id: string; datasetId: string; position: number; createdAt: string; cells: string; /** The tabular datasource the row came from. */ datasourceId?: string | null; /** `cells` decoded, when the caller has them (indexing new rows then skips decoding). */ decoded?: StoredCell[] };
 
@@ -99,8 +99,12 @@ export async function rowPageInRange(db: Db, datasetId: string, start: number, e
   return { ids: row.ids.split(','), cells };
 }
 
-/** Decoded cells of rows (in the given order), each with its column id, optionally some columns only and with metadata. */
-export async function cellsOfRows(db: Db, rows: readonly { id: string; cells: string }[], options: { columnIds?: readonly string[]; metadata: boolean }): Promise<CellRecord[]> {
+/**
+ * Decoded cells of rows (in the given order), each with its column id, optionally some columns
+ * only and with metadata: an object, or with `metadata: 'text'` the stored JSON text (`metadataText`,
+ * `{}` for none), which an answer splices in without parsing and encoding it again.
+ */
+export async function cellsOfRows(db: Db, rows: readonly { id: string; cells: string }[], options: { columnIds?: readonly string[]; metadata: boolean | 'text' }): Promise<CellRecord[]> {
   const wanted = options.columnIds ? new Set(options.columnIds) : undefined;
   const meta = options.metadata ? await cellMetaOf(db, rows.map((r) => r.id), options.columnIds) : undefined;
   const out: CellRecord[] = [];
@@ -109,7 +113,11 @@ export async function cellsOfRows(db: Db, rows: readonly { id: string; cells: st
       const columnId = columnOfCell(c.cellId);
       if (wanted && !wanted.has(columnId)) continue;
       const record: CellRecord = { rowId: row.id, columnId, value: c.value, status: c.status };
-      if (meta) record.metadata = JSON.parse(meta.get(`${row.id}/${columnId}`)?.metadata ?? '{}') as Record<string, unknown>;
+      if (meta) {
+        const text = meta.get(`${row.id}/${columnId}`)?.metadata ?? '{}';
+        if (options.metadata === 'text') record.metadataText = text;
+        else record.metadata = JSON.parse(text) as Record<string, unknown>;
+      }
       out.push(record);
     }
   }

@@ -197,7 +197,7 @@ export function createDatasetService({ store, access, datasources, events, cance
       const rowIds = rows.map((r) => r.id);
       // Every column, no metadata: the rows' stored text is the answer's data as is.
       if (!columnIds && !q.includeMetadata) return gridJson(id, columns, rowIds, { stored: rows.map((r) => r.cells) }, false, { pagination: page });
-      const cells = await cellsOfRows(store.db, rows, { metadata: q.includeMetadata, ...(columnIds ? { columnIds } : {}) });
+      const cells = await cellsOfRows(store.db, rows, { metadata: q.includeMetadata && 'text', ...(columnIds ? { columnIds } : {}) });
       const rowMeta = q.includeMetadata ? await rowsMetadata(store.db, rowIds) : undefined;
       return gridJson(id, columns, rowIds, { cells }, q.includeMetadata, { pagination: page }, rowMeta);
     },

@@ -33,7 +33,7 @@ export function gridJson(datasetId: string, columns: readonly ColumnRecord[], ro
     const rows = rowIds.map((rowId, r) => {
       const cellsJson = columns.map((col, k) => {
         const c = placed[r]![k];
-        const meta = includeMetadata ? `,"metadata":${JSON.stringify(c?.metadata ?? {})}` : '';
+        const meta = includeMetadata ? `,"metadata":${c?.metadataText ?? JSON.stringify(c?.metadata ?? {})}` : '';
         return `{"cellId":"${cellId(rowId, col.id)}","value":${JSON.stringify(c?.value ?? null)},"status":"${c?.status ?? 'empty'}"${meta}}`;
       });
       return `[${cellsJson.join(',')}]`;
