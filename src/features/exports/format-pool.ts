@@ -99,7 +99,9 @@ export function createFormatPool({ size = Math.max(1, Math.min(2, availableParal
         pump();
       });
     },
-    /** Threads running now (0: formatting inline). */
+    /** Threads it may run (0: it formats inline). */
+    size,
+    /** Threads running now. */
     get threads() {
       return slots.length;
     },
@@ -112,9 +114,9 @@ export type FormatPool = ReturnType<typeof createFormatPool>;
 
 /**
  * A CSV or JSON file from raw pages, byte for byte what writeCsv or writeJson writes for the same
- * rows (format-pool.test.ts). Pipelined: while the pool turns one page into bytes, this thread reads
- * the next from the store; at most two pages are in hand, and the next is read only once the
- * consumer has taken the bytes before it.
+ * rows (format-pool.test.ts). Pipelined: while the pool's threads turn pages into bytes, this
+ * thread reads the next from the store; at most one page per thread plus one are in hand, and the
+ * next is read only once the consumer has taken the bytes before it.
  */
 export function writeFormatted(pool: FormatPool, format: FormatJob['format'], pages: AsyncIterable<RawPage>, columns: readonly PageColumn[], options: WriteOptions): Readable {
   return Readable.from(
@@ -122,17 +124,18 @@ export function writeFormatted(pool: FormatPool, format: FormatJob['format'], pa
       const keyTexts = format === 'json' ? jsonKeys(options) : [];
       yield Buffer.from(format === 'csv' ? csvHead(options) : '[');
       let first = true;
-      let pending: Promise<Buffer> | undefined;
+      // Pages handed to the pool and not yet written: one per thread, plus the one being read.
+      const pending: Promise<Buffer>[] = [];
       for await (const page of pages) {
         if (!page.rowIds.length) continue;
         const next = pool.format({ format, columns, options: { includeMetadata: options.includeMetadata }, keyTexts, first, page });
         // Awaited below; until then a failure must not count as unhandled.
         next.catch(() => {});
         first = false;
-        if (pending) yield await pending;
-        pending = next;
+        pending.push(next);
+        if (pending.length > pool.size) yield await pending.shift()!;
       }
-      if (pending) yield await pending;
+      while (pending.length) yield await pending.shift()!;
       if (format === 'json') yield Buffer.from(jsonTail(first));
     })(),
   );

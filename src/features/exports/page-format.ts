@@ -18,7 +18,6 @@ export type PageColumn = ExportColumn & { position: number };
  */
 export type RawPage = { rowIds: string[]; cells: string | Uint8Array; meta?: Map<string, string> };
 
-const utf8 = new TextDecoder();
 
 /**
  * A raw page decoded, each cell lined up with `columns`. A stored row holds its cells in column
@@ -27,7 +26,7 @@ const utf8 = new TextDecoder();
  * lookup or a new object per cell. Pure: runs on a format thread as well as on the main thread.
  */
 export function decodePage(raw: RawPage, columns: readonly PageColumn[]): ExportPage {
-  const text = typeof raw.cells === 'string' ? raw.cells : utf8.decode(raw.cells);
+  const text = typeof raw.cells === 'string' ? raw.cells : Buffer.from(raw.cells.buffer, raw.cells.byteOffset, raw.cells.byteLength).toString('utf8');
   // One parse for the page: the rows' arrays are joined by commas, so bracketed they are one array.
   const rows = raw.rowIds.length ? (JSON.parse(`[${text}]`) as StoredCell[][]) : [];
   if (rows.length !== raw.rowIds.length) throw new Error(`an export page of ${raw.rowIds.length} rows decoded to ${rows.length}`);
