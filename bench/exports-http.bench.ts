@@ -16,7 +16,7 @@
  * alone, from /proc): on a shared machine those move less than wall times do.
  *
  * Run: npm run build:server && BASELINE_DIR=/path/to/built/checkout npm run bench -- exports-http
- * Knobs: ROWS=100000 ROUNDS=3 REPEATS=5; DATABASE_URL for PostgreSQL (a schema of its own, dropped after).
+ * Knobs: ROWS=100000 ROUNDS=3 REPEATS=5 VARIANTS=base,this (a subset) SERVER_NODE_ARGS='--cpu-prof ...'; DATABASE_URL for PostgreSQL (a schema of its own, dropped after).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -36,12 +36,15 @@ const cell = (r: number, c: number) => `r${r}-c${c}-${((r * 2654435761 + c * 405
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
 type Variant = { name: string; dir: string; env: Record<string, string> };
-const variants: Variant[] = [
+const only = process.env.VARIANTS?.split(',');
+const variants = (
+  [
   ...(process.env.BASELINE_DIR ? [{ name: 'base', dir: path.resolve(process.env.BASELINE_DIR), env: {} }] : []),
   { name: 'this', dir: process.cwd(), env: {} },
   { name: 'inline', dir: process.cwd(), env: { CELLWISE_EXPORT_THREADS: '0' } },
   ...(process.env.THREADS2 ? [{ name: 'this-2', dir: process.cwd(), env: { CELLWISE_EXPORT_THREADS: '2' } }] : []),
-];
+  ] as Variant[]
+).filter((v) => !only || only.includes(v.name));
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cellwise-exports-http-'));
 type Server = { proc: ChildProcess; base: string };
@@ -56,7 +59,7 @@ async function freePort(): Promise<number> {
 
 async function start(v: Variant): Promise<Server> {
   const port = await freePort();
-  const proc = spawn(process.execPath, ['dist/src/cli/main.js', 'serve'], {
+  const proc = spawn(process.execPath, [...(process.env.SERVER_NODE_ARGS?.split(' ') ?? []), 'dist/src/cli/main.js', 'serve'], {
     cwd: v.dir,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, ...v.env, PORT: String(port), HOST: '127.0.0.1', CELLWISE_DATA_DIR: dataDir, CELLWISE_ADMIN_KEY: KEY, CELLWISE_RATE_LIMIT_PER_MINUTE: '0', CELLWISE_LOG_LEVEL: 'error', ...(schema ? { CELLWISE_DATABASE_SCHEMA: schema } : {}) },
@@ -180,13 +183,13 @@ try {
     }
   }
   console.log(`\nvariant  csv min / median ms   json min / median ms   page of 100 while exporting: median / p95 / max ms (idle median)   RSS after MB   server CPU ms per export, all threads / main thread: csv, json`);
-  const ref = figures.get('base') ?? figures.get('inline')!;
+  const ref = figures.get('base') ?? figures.get('inline') ?? figures.get('this')!;
   for (const [name, f] of figures) {
     console.log(
       `${name.padEnd(7)}  ${Math.min(...f.csv).toFixed(0).padStart(6)} / ${median(f.csv).toFixed(0).padStart(5)}       ${Math.min(...f.json).toFixed(0).padStart(6)} / ${median(f.json).toFixed(0).padStart(5)}         ${median(f.busy).toFixed(1).padStart(6)} / ${pct(f.busy, 95).toFixed(1).padStart(6)} / ${Math.max(...f.busy).toFixed(1).padStart(6)} (${median(f.idle).toFixed(1)})${' '.repeat(22)}${median(f.rss).toFixed(0).padStart(4)}           ${(f.cpu.csv.total / f.cpu.csv.n).toFixed(0)} / ${(f.cpu.csv.main / f.cpu.csv.n).toFixed(0)}, ${(f.cpu.json.total / f.cpu.json.n).toFixed(0)} / ${(f.cpu.json.main / f.cpu.json.n).toFixed(0)}`,
     );
   }
-  const mine = figures.get('this')!;
+  const mine = figures.get('this') ?? ref;
   console.log(`\nthis vs ${figures.has('base') ? 'base' : 'inline'} (median; above 1: faster): csv ${(median(ref.csv) / median(mine.csv)).toFixed(2)}x, json ${(median(ref.json) / median(mine.json)).toFixed(2)}x, page of 100 during an export ${(median(ref.busy) / median(mine.busy)).toFixed(2)}x (p95 ${(pct(ref.busy, 95) / pct(mine.busy, 95)).toFixed(2)}x)`);
   console.log(`load average at end: ${load()}`);
 } finally {
