@@ -65,6 +65,8 @@ export const Config = z.object({
   fetchUserAgent: z.string().min(1).default('cellwise/0.1 (self-hosted data enrichment; respects robots.txt)'),
   /** Threads extracting document text (PDF, DOCX, HTML, OCR), each one document at a time. */
   documentWorkers: int(1, 64).default(1),
+  /** Threads turning CSV and JSON export pages into bytes (unset: one less than the cores, at most 2); 0 writes them on the main thread. */
+  exportThreads: int(0, 16).optional(),
   /** Longest one document's extraction may take before it fails (and its thread is replaced). */
   documentTimeoutMs: int(1_000, 86_400_000).default(600_000),
   /** Documents with more pages fail with a clear reason instead of tying up a thread. */
@@ -129,6 +131,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   fetchHostDelayMs: 'CELLWISE_FETCH_HOST_DELAY_MS',
   fetchUserAgent: 'CELLWISE_FETCH_USER_AGENT',
   documentWorkers: 'CELLWISE_DOCUMENT_WORKERS',
+  exportThreads: 'CELLWISE_EXPORT_THREADS',
   documentTimeoutMs: 'CELLWISE_DOCUMENT_TIMEOUT_MS',
   documentMaxPages: 'CELLWISE_DOCUMENT_MAX_PAGES',
   docExtractionChunkChars: 'CELLWISE_DOC_EXTRACTION_CHUNK_CHARS',

@@ -47,6 +47,7 @@ import { registerRowRoutes } from './features/rows/rows.routes.ts';
 import { createWebhookService } from './features/webhooks/webhooks.service.ts';
 import { registerWebhookRoutes } from './features/webhooks/webhooks.routes.ts';
 import { createExportService } from './features/exports/exports.service.ts';
+import { createFormatPool } from './features/exports/format-pool.ts';
 import { registerExportRoutes } from './features/exports/exports.routes.ts';
 import { registerMcpRoute } from './mcp/http.ts';
 import { packageVersion } from './version.ts';
@@ -98,7 +99,7 @@ export async function buildApp(config: Readonly<Config>, logger: Logger = create
   const tasks = createTaskService({ store, access, engine, events, live, logger, estimate: (ctx, items) => estimateCells({ store, cache: llmCache, executors, defaultModel: config.model }, ctx, items) });
   const cancelActiveTask = (db: Db, dataset: DatasetRecord) => tasks.cancelActive(db, dataset);
   const webhooks = createWebhookService({ store, events, logger, allowPrivate: config.fetchAllowPrivate });
-  const exportsService = createExportService({ store, access, blobs, events, signer, logger });
+  const exportsService = createExportService({ store, access, blobs, events, signer, logger, formatPool: createFormatPool(config.exportThreads === undefined ? {} : { size: config.exportThreads }) });
   const datasets = createDatasetService({ store, access, datasources, events, cancelActiveTask, onDelete: [(db, id) => exportsService.filesToDropWith(db, id)] });
 
   const app = createApp({ store, keys, logger, signer, rateLimitPerMinute: config.rateLimitPerMinute, maxUploadBytes,

@@ -11,18 +11,18 @@ import { now, type Db, type Store } from '../../store/store.ts';
 import type { DatasetAccess } from '../datasets/dataset-access.ts';
 import type { Auth } from '../keys/keys.service.ts';
 import type { ExportInput, ExportResult } from './exports.schema.ts';
-import { PAGE_ROWS, pagesOf, readPages } from './pages.ts';
+import { createFormatPool, writeFormatted, type FormatPool } from './format-pool.ts';
+import type { RawPage } from './page-format.ts';
+import { decodedPages, PAGE_ROWS, rawPagesOf, readRawPages } from './pages.ts';
 import { isViewRead, prepareViewQuery, viewRowPages } from '../views/view-rows.ts';
 import { resolveView } from '../views/views.service.ts';
-import type { ExportColumn, ExportPage, ExportWriter } from './writers/common.ts';
-import { writeCsv } from './writers/csv.ts';
-import { writeJson } from './writers/json.ts';
+import type { ExportColumn } from './writers/common.ts';
 import { writeXlsx } from './writers/xlsx.ts';
 
-export const FORMATS: Record<exportsDb.ExportFormat, { ext: string; contentType: string; write: ExportWriter }> = {
-  csv: { ext: 'csv', contentType: 'text/csv; charset=utf-8', write: writeCsv },
-  json: { ext: 'json', contentType: 'application/json', write: writeJson },
-  xlsx: { ext: 'xlsx', contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', write: writeXlsx },
+export const FORMATS: Record<exportsDb.ExportFormat, { ext: string; contentType: string }> = {
+  csv: { ext: 'csv', contentType: 'text/csv; charset=utf-8' },
+  json: { ext: 'json', contentType: 'application/json' },
+  xlsx: { ext: 'xlsx', contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' },
 };
 
 /** Expired exports are removed this often (and once at start). */
@@ -41,14 +41,18 @@ export function slug(name: string): string {
   return s || 'dataset';
 }
 
-async function* counted(pages: AsyncIterable<ExportPage>, add: (n: number) => void): AsyncGenerator<ExportPage> {
+async function* counted(pages: AsyncIterable<RawPage>, add: (n: number) => void): AsyncGenerator<RawPage> {
   for await (const page of pages) {
     add(page.rowIds.length);
     yield page;
   }
 }
 
-export function createExportService({ store, access, blobs, events, signer, logger }: { store: Store; access: DatasetAccess; blobs: BlobStore; events: EventBus; signer: LinkSigner; logger: Logger }) {
+/**
+ * `formatPool`: the threads that turn CSV and JSON pages into bytes (format-pool.ts; XLSX is
+ * written on the main thread, exceljs's streaming writer being one stateful object).
+ */
+export function createExportService({ store, access, blobs, events, signer, logger, formatPool = createFormatPool() }: { store: Store; access: DatasetAccess; blobs: BlobStore; events: EventBus; signer: LinkSigner; logger: Logger; formatPool?: FormatPool }) {
   /** The exported columns: all in dataset order, or the requested ids in the order given. */
   async function selectColumns(datasetId: string, columnIds: readonly string[] | undefined): Promise<(ExportColumn & { position: number })[]> {
     const all = (await listColumns(store.db, datasetId)).map((c) => ({ id: c.id, name: c.name, position: c.position }));
@@ -109,10 +113,11 @@ export function createExportService({ store, access, blobs, events, signer, logg
       let rowCount = 0;
       const sizeBytes = await exportsDb.withReadSnapshot(store, (db) => {
         const range = { start: input.skip, end: input.skip + input.rowCount };
-        const pages = prepared
-          ? pagesOf(db, columns, viewRowPages(db, prepared, { skip: input.skip, count: input.rowCount }, PAGE_ROWS), { metadata: input.includeMetadata })
-          : readPages(db, dataset.id, columns, range, { metadata: input.includeMetadata });
-        return blobs.put(blobKey, format.write(counted(pages, (n) => (rowCount += n)), { columns, includeMetadata: input.includeMetadata }));
+        const metadata = { metadata: input.includeMetadata };
+        const raw = prepared ? rawPagesOf(db, columns, viewRowPages(db, prepared, { skip: input.skip, count: input.rowCount }, PAGE_ROWS), metadata) : readRawPages(db, dataset.id, columns, range, metadata);
+        const pages = counted(raw, (n) => (rowCount += n));
+        const options = { columns, includeMetadata: input.includeMetadata };
+        return blobs.put(blobKey, input.format === 'xlsx' ? writeXlsx(decodedPages(pages, columns), options) : writeFormatted(formatPool, input.format, pages, columns, options));
       });
       // The link's lifetime starts once the file exists; the record expires with it.
       const link = signer.sign('exports', id, input.expiresIn);

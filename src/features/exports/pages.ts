@@ -1,7 +1,8 @@
-import { rowCellsInRange } from '../../store/rows.ts';
-import { cellMetaOf, decodeRow, type StoredCell } from '../../store/row-cells.ts';
+import { rowCellsInRange, rowPageInRange } from '../../store/rows.ts';
+import { cellMetaOf } from '../../store/row-cells.ts';
 import type { Db } from '../../store/store.ts';
-import type { ExportCell, ExportColumn, ExportPage } from './writers/common.ts';
+import { decodePage, type PageColumn, type RawPage } from './page-format.ts';
+import type { ExportPage } from './writers/common.ts';
 
 /**
  * Rows per read. Each row is one stored row holding its cells (store/row-cells.ts), decoded once;
@@ -10,46 +11,40 @@ import type { ExportCell, ExportColumn, ExportPage } from './writers/common.ts';
 export const PAGE_ROWS = 1000;
 
 /**
- * The rows at positions [start, end) in pages, each cell lined up with `columns`. Positions are
- * dense, so each page is an index range and a short page is the last one. A stored row holds its
- * cells in column order (`position`: a column's place among the dataset's columns), so a column's
- * cell is found at its position (checked against the cell's id, which ends with the column id's
- * body) without a lookup or a new object per cell. Metadata, kept apart from values, is read only when asked for (and then only the exported columns').
+ * The rows at positions [start, end) in pages. Positions are dense, so each page is an index
+ * range and a short page is the last one. A page is read as one joined text (rowPageInRange: on
+ * SQLite one blob instead of 1,000 strings), or row by row should its positions not be dense.
  */
-export async function* readPages(db: Db, datasetId: string, columns: readonly (ExportColumn & { position: number })[], range: { start: number; end: number }, options: { metadata: boolean }): AsyncGenerator<ExportPage> {
-  yield* pagesOf(db, columns, positionRanges(db, datasetId, range), options);
-}
-
-async function* positionRanges(db: Db, datasetId: string, range: { start: number; end: number }): AsyncGenerator<{ id: string; cells: string }[]> {
+export async function* readRawPages(db: Db, datasetId: string, columns: readonly PageColumn[], range: { start: number; end: number }, options: { metadata: boolean }): AsyncGenerator<RawPage> {
   for (let from = range.start; from < range.end; from += PAGE_ROWS) {
     const to = Math.min(from + PAGE_ROWS, range.end);
-    const rows = await rowCellsInRange(db, datasetId, from, to);
-    if (!rows.length) return;
-    yield rows;
-    if (rows.length < to - from) return;
+    const joined = await rowPageInRange(db, datasetId, from, to);
+    const page: RawPage = joined ? { rowIds: joined.ids, cells: joined.cells } : joinRows(await rowCellsInRange(db, datasetId, from, to));
+    if (!page.rowIds.length) return;
+    if (options.metadata) page.meta = await metaOf(db, page.rowIds, columns);
+    yield page;
+    if (page.rowIds.length < to - from) return;
   }
 }
 
-/** Export pages of stored rows as they come (a position range, or a view's pages: features/views). */
-export async function* pagesOf(db: Db, columns: readonly (ExportColumn & { position: number })[], source: AsyncIterable<readonly { id: string; cells: string }[]>, options: { metadata: boolean }): AsyncGenerator<ExportPage> {
-  const columnIds = columns.map((c) => c.id);
-  const bodies = columns.map((c) => c.id.slice(4));
-  const pick = (cells: StoredCell[], k: number): StoredCell | undefined => {
-    const at = cells[columns[k]!.position];
-    return at?.cellId.endsWith(bodies[k]!) ? at : cells.find((c) => c.cellId.endsWith(bodies[k]!));
-  };
+/** Raw pages of stored rows as they come (a view's pages: features/views). */
+export async function* rawPagesOf(db: Db, columns: readonly PageColumn[], source: AsyncIterable<readonly { id: string; cells: string }[]>, options: { metadata: boolean }): AsyncGenerator<RawPage> {
   for await (const rows of source) {
-    const meta = options.metadata ? await cellMetaOf(db, rows.map((r) => r.id), columnIds) : undefined;
-    const matrix = rows.map((row) => {
-      const cells = decodeRow(row.cells);
-      const line = new Array<ExportCell | undefined>(columns.length);
-      for (let k = 0; k < columns.length; k++) {
-        const c: ExportCell | undefined = pick(cells, k);
-        if (c && meta) c.metadata = JSON.parse(meta.get(`${row.id}/${columnIds[k]}`)?.metadata ?? '{}') as Record<string, unknown>;
-        line[k] = c;
-      }
-      return line;
-    });
-    yield { rowIds: rows.map((r) => r.id), cells: matrix };
+    const page = joinRows(rows);
+    if (options.metadata) page.meta = await metaOf(db, page.rowIds, columns);
+    yield page;
   }
+}
+
+const joinRows = (rows: readonly { id: string; cells: string }[]): RawPage => ({ rowIds: rows.map((r) => r.id), cells: rows.map((r) => r.cells).join(',') });
+
+async function metaOf(db: Db, rowIds: readonly string[], columns: readonly PageColumn[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const [key, m] of await cellMetaOf(db, rowIds, columns.map((c) => c.id))) out.set(key, m.metadata);
+  return out;
+}
+
+/** Raw pages decoded on this thread (the XLSX writer's input). */
+export async function* decodedPages(raw: AsyncIterable<RawPage>, columns: readonly PageColumn[]): AsyncGenerator<ExportPage> {
+  for await (const page of raw) yield decodePage(page, columns);
 }

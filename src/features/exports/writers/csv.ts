@@ -39,7 +39,8 @@ export function csvText(value: unknown): string {
 /** CSV text of one value, quoted as a field. */
 const valueField = (value: unknown) => csvField(csvText(value));
 
-function pageLines(page: ExportPage, includeMetadata: boolean): string {
+/** A page's CSV lines (each ended by CRLF): what writeCsv writes for it, here or on a format thread (format-pool.ts). */
+export function pageLines(page: ExportPage, includeMetadata: boolean): string {
   if (includeMetadata) return csvLines(records(page));
   // The common case, with no array per row: the page's lines straight from its values.
   let out = '';
@@ -59,6 +60,9 @@ function records(page: ExportPage): string[][] {
   );
 }
 
+/** The file's start: the byte-order mark and the header line. */
+export const csvHead = (options: WriteOptions) => `\uFEFF${csvLines([headerNames(options).map(csvText)])}`;
+
 /**
  * CSV, UTF-8 with a byte-order mark so Excel reads non-ASCII text correctly (csv-parse and most
  * tools skip it; `bom: true` in csv-parse). Booleans are written true and false.
@@ -66,7 +70,7 @@ function records(page: ExportPage): string[][] {
 export const writeCsv: ExportWriter = (pages, options: WriteOptions) =>
   Readable.from(
     (async function* () {
-      yield Buffer.from(`\uFEFF${csvLines([headerNames(options).map(csvText)])}`);
+      yield Buffer.from(csvHead(options));
       for await (const page of pages) if (page.rowIds.length) yield Buffer.from(pageLines(page, options.includeMetadata));
     })(),
   );

@@ -7,7 +7,7 @@ const RESERVED = new Set(['rowId', '_cells']);
  * Object keys, serialised once. A column literally named "rowId" or "_cells" is keyed
  * "<name> (<columnId>)" so it can never overwrite the row's own keys.
  */
-function keys(options: WriteOptions): string[] {
+export function jsonKeys(options: WriteOptions): string[] {
   return options.columns.map((c) => JSON.stringify(RESERVED.has(c.name) ? `${c.name} (${c.id})` : c.name));
 }
 
@@ -25,24 +25,32 @@ function rowText(rowId: string, cells: ExportPage['cells'][number], keyTexts: re
   return `${out}}`;
 }
 
+/** A non-empty page's row objects, one a line, each line but the file's first led by a comma (what writeJson writes for it). */
+export function jsonPageText(page: ExportPage, keyTexts: readonly string[], includeMetadata: boolean, first: boolean): string {
+  const lines = page.rowIds.map((rowId, r) => rowText(rowId, page.cells[r]!, keyTexts, includeMetadata));
+  return `${first ? '\n' : ',\n'}${lines.join(',\n')}`;
+}
+
+/** The file's end, after its pages (`first`: no page was written). */
+export const jsonTail = (first: boolean) => (first ? ']\n' : '\n]\n');
+
 /**
  * A JSON array of row objects, streamed by hand (`[`, rows, `]`) so no whole-file value is ever
  * built: {"rowId": ..., "<column name>": value, ...}, plus "_cells" with status and metadata per
  * column when includeMetadata is set. One row per line keeps large files greppable.
  */
 export const writeJson: ExportWriter = (pages, options) => {
-  const keyTexts = keys(options);
+  const keyTexts = jsonKeys(options);
   return Readable.from(
     (async function* () {
       let first = true;
       yield Buffer.from('[');
       for await (const page of pages) {
         if (!page.rowIds.length) continue;
-        const lines = page.rowIds.map((rowId, r) => rowText(rowId, page.cells[r]!, keyTexts, options.includeMetadata));
-        yield Buffer.from(`${first ? '\n' : ',\n'}${lines.join(',\n')}`);
+        yield Buffer.from(jsonPageText(page, keyTexts, options.includeMetadata, first));
         first = false;
       }
-      yield Buffer.from(first ? ']\n' : '\n]\n');
+      yield Buffer.from(jsonTail(first));
     })(),
   );
 };
