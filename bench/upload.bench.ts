@@ -4,7 +4,7 @@
  *
  * Uploads the peer harness's CSV (100,000 rows x 10 text columns, cells like `r12-c3-<base36>-lorem`,
  * ../shared/peer/run-cellwise.mjs section 1b) through POST /api/v2/datasets/upload to a freshly
- * started built server (`node dist/src/cli/main.js serve`, what `npm start` runs), one upload per
+ * started built server (`node dist/src/cli/main.js serve` with the node flags of `npm start`), one upload per
  * server, and prints for each round: seconds and the server's peak RSS. Baselines measured in the
  * same run, alternated with the uploads:
  *   - drain: the same multipart body POSTed to a bare Node.js HTTP server that only reads it;
@@ -16,7 +16,7 @@
  * previous commit against this one), BENCH_CPU_PROF=dir (the server runs with --cpu-prof there), BENCH_NODE_FLAGS (more flags for the server's node).
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, openAsBlob } from 'node:fs';
+import { createReadStream, openAsBlob, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,12 +77,20 @@ const cpuSeconds = async (pid: number) => {
 };
 const peakRss = async (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
+/** The node flags of the checkout's `npm start` (`node <flags> dist/src/cli/main.js serve`): the server runs as the harness runs it. */
+function startFlags(serverDir: string): string[] {
+  const start = (JSON.parse(readFileSync(path.join(serverDir, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const m = /^node (.*?) ?dist\/src\/cli\/main\.js serve$/.exec(start);
+  if (!m) throw new Error(`unexpected start script: ${start}`);
+  return m[1]!.split(' ').filter(Boolean);
+}
+
 let run = 0;
 async function upload(serverDir: string): Promise<{ seconds: number; cpu: number; peakMb: number; idleMb: number }> {
   run++;
   const dataDir = path.join(dir, `data-${run}`);
   const schema = DATABASE_URL ? `bench_upload_${Date.now()}_${run}` : undefined;
-  const child = spawn(process.execPath, [...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []), ...NODE_FLAGS, 'dist/src/cli/main.js', 'serve'], {
+  const child = spawn(process.execPath, [...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []), ...NODE_FLAGS, ...startFlags(serverDir), 'dist/src/cli/main.js', 'serve'], {
     cwd: serverDir,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', CELLWISE_DATA_DIR: dataDir, CELLWISE_ADMIN_KEY: KEY, CELLWISE_RATE_LIMIT_PER_MINUTE: '0', CELLWISE_LOG_LEVEL: 'warn', ...(schema ? { CELLWISE_DATABASE_SCHEMA: schema } : {}) },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,11 +1,9 @@
 import { CompiledQuery, PostgresAdapter, sql } from 'kysely';
 import type { Db } from './store.ts';
 import {
-  rowsJson,
   cellMetaOf,
   changeDatasetRows,
   changeRows,
-  chunk,
   columnOfCell,
   decodeRow,
   emptyCell,

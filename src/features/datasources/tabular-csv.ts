@@ -41,8 +41,10 @@ async function* rowBatches(path: string, delimiter: string, width: number, size:
         lineOf(path, delimiter, at).then((line) => done(fileError(`line ${line} has ${record.length} fields, the header has ${width}`, { line, fieldCount: record.length, columnCount: width })), done);
         return;
       }
-      const row = new Array<unknown>(width);
-      for (let i = 0; i < width; i++) row[i] = i < record.length ? cellValue(record[i]!) : null;
+      // The parser hands over a new array per record: it becomes the row, short rows padded with null.
+      const row: unknown[] = record;
+      for (let i = 0; i < record.length; i++) row[i] = cellValue(record[i]!);
+      for (let i = record.length; i < width; i++) row.push(null);
       batch.push(row);
       if (batch.length >= size) {
         this.push(batch);
