@@ -64,6 +64,48 @@ describe('one type per column', () => {
     );
   });
 
+  it('CSV types hold for the whole file when the first rows mislead: values are those the column type wants, in one dataset', async () => {
+    // The import writes values as the first batch (2,000 rows) suggests and starts over, typed
+    // first, when a later value proves that wrong (datasets.service.ts createFromTable).
+    const n = 5000;
+    const lines = ['Id,Num,Late,Flag,Sci,Name'];
+    for (let i = 0; i < n; i++) {
+      const num = i === 4000 ? 'n/a' : String(i);
+      const late = i < 3000 ? '' : i % 2 ? 'true' : 'FALSE';
+      const flag = i >= 4500 && i % 7 === 0 ? 'maybe' : i % 2 ? 'true' : 'false';
+      lines.push([i, num, late, flag, `${i % 9}e${i % 3}`, `n${i}`].join(','));
+    }
+    const before = (await app.get('/api/v2/datasets?limit=100')).body.pagination.total as number;
+    const ds = await upload('late.csv', `${lines.join('\n')}\n`, 'text/csv');
+    assert.deepEqual(
+      ds.columns.map((c) => [c.name, c.dataType]),
+      [
+        ['Id', 'number'],
+        ['Num', 'text'],
+        ['Late', 'boolean'],
+        ['Flag', 'text'],
+        ['Sci', 'number'],
+        ['Name', 'text'],
+      ],
+    );
+    const rows: any[][] = [];
+    for (let page = 1; page <= n / 1000; page++) rows.push(...(await app.get(`/api/v2/datasets/${ds.datasetId}/data?limit=1000&page=${page}`)).body.data);
+    const column = (k: number) => rows.map((r) => r[k].value);
+    assert.deepEqual(column(0), Array.from({ length: n }, (_, i) => i));
+    assert.deepEqual(column(1), Array.from({ length: n }, (_, i) => (i === 4000 ? 'n/a' : String(i))));
+    assert.deepEqual(column(2), Array.from({ length: n }, (_, i) => (i < 3000 ? null : i % 2 === 1)));
+    assert.deepEqual(column(3), Array.from({ length: n }, (_, i) => (i >= 4500 && i % 7 === 0 ? 'maybe' : i % 2 ? 'true' : 'false')));
+    assert.deepEqual(column(4), Array.from({ length: n }, (_, i) => Number(`${i % 9}e${i % 3}`)));
+    assert.deepEqual(rows.map((r) => r[2].status), Array.from({ length: n }, (_, i) => (i < 3000 ? 'empty' : 'done')));
+    // The attempt that was rolled back left nothing behind.
+    assert.equal((await app.get('/api/v2/datasets?limit=100')).body.pagination.total, before + 1);
+    const detail = (await app.get(`/api/v2/datasets/${ds.datasetId}`)).body;
+    assert.equal(detail.rowCount, n);
+    const source = (await app.get(`/api/v2/datasources/${detail.linkedDatasources[0]}`)).body;
+    assert.equal(source.status, 'completed');
+    assert.equal(source.rowCount, n);
+  });
+
   it('JSON and XLSX keep their own types; a column mixing types is mixed, not coerced', async () => {
     const json = JSON.stringify([
       { a: 1, b: 'x', c: true, d: { k: 1 } },

@@ -536,4 +536,20 @@ export const migrations: Record<string, Migration> = {
       if (schema) await attempt(sql`CREATE INDEX row_text_trgm ON row_text USING gin (body ${sql.id(schema)}.gin_trgm_ops)`);
     },
   },
+  '0020_blob_lz4': {
+    // PostgreSQL only: new blob chunks are compressed with lz4 instead of pglz. Storing the 22 MB
+    // CSV of a 100,000-row upload took 0.6-1.4 s with pglz and 0.2 s with lz4, for 12 MB stored
+    // against 10 MB. Chunks already stored keep their compression. A server without lz4 (built
+    // without it, or older than PostgreSQL 14) keeps pglz: the refusal is caught in a savepoint.
+    async up(db: Kysely<unknown>) {
+      if (isSqlite(db)) return;
+      await sql`SAVEPOINT lz4`.execute(db);
+      try {
+        await sql`ALTER TABLE blob_chunks ALTER COLUMN data SET COMPRESSION lz4`.execute(db);
+        await sql`RELEASE SAVEPOINT lz4`.execute(db);
+      } catch {
+        await sql`ROLLBACK TO SAVEPOINT lz4`.execute(db);
+      }
+    },
+  },
 };

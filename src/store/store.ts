@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type PostgresPool, type PostgresPoolClient, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import { migrations } from './migrations.ts';
 
@@ -100,7 +102,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
     }
   }
   const pool = new pg.Pool({ connectionString: url, max: 10, ...(schema ? { options: `-c search_path="${schema}"` } : {}) });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: await withCopyFrom(pool) }) });
   return {
     db,
     dialect: 'postgres',
@@ -109,6 +111,39 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
       await sql`SELECT 1 FROM datasets WHERE id = ${datasetId} FOR UPDATE`.execute(trx);
     },
     close: () => db.destroy(),
+  };
+}
+
+/** `COPY <table> (<columns>) FROM STDIN`, run with its data as the one parameter (see withCopyFrom). */
+export const COPY_FROM_STDIN = /^COPY [a-z_]+ \([a-z_, ]+\) FROM STDIN$/;
+
+/**
+ * The pool Kysely draws PostgreSQL connections from, with one addition: a query whose text is
+ * `COPY <table> (<columns>) FROM STDIN` and whose one parameter is text in COPY's text format is
+ * run as a COPY on that same connection, so inside the caller's transaction (pg-copy-streams).
+ * COPY loads rows several times faster than an INSERT of the same rows (store/rows.ts).
+ */
+async function withCopyFrom(pool: import('pg').Pool): Promise<PostgresPool> {
+  const { from: copyFrom } = await import('pg-copy-streams');
+  const wrapped = new WeakMap<import('pg').PoolClient, PostgresPoolClient>();
+  const wrap = (client: import('pg').PoolClient): PostgresPoolClient => ({
+    query: ((text: unknown, parameters: readonly unknown[]) => {
+      if (typeof text === 'string' && parameters?.length === 1 && typeof parameters[0] === 'string' && COPY_FROM_STDIN.test(text)) {
+        const copy = client.query(copyFrom(text));
+        return pipeline(Readable.from([parameters[0]]), copy).then(() => ({ command: 'COPY', rowCount: copy.rowCount, rows: [] }));
+      }
+      return client.query(text as string, parameters as unknown[]);
+    }) as PostgresPoolClient['query'],
+    release: (destroy) => client.release(destroy),
+  });
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      let w = wrapped.get(client);
+      if (!w) wrapped.set(client, (w = wrap(client)));
+      return w;
+    },
+    end: () => pool.end(),
   };
 }
 

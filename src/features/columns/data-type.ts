@@ -45,6 +45,16 @@ export function createTypeTally(textual: boolean) {
         else if (typeof value === 'string' && BOOLEAN.test(value)) booleans++;
       } else kinds.add(kindOf(value));
     },
+    /**
+     * For a one-pass CSV/TSV import: how to write the column's values, guessed from the values seen
+     * so far (see `guessHolds`). `text` once any value was text, since such a column stays text
+     * whatever follows; undefined (values as read) when no value was seen yet.
+     */
+    guess(): Retype | undefined {
+      if (nonEmpty === 0) return undefined;
+      const r = this.result();
+      return r.dataType === 'text' ? 'text' : r.retype;
+    },
     result(): { dataType: DataType; retype?: Retype } {
       if (!textual) return { dataType: kinds.size === 0 ? 'text' : kinds.size === 1 ? [...kinds][0]! : 'mixed' };
       if (nonEmpty === 0) return { dataType: 'text' };
@@ -54,6 +64,18 @@ export function createTypeTally(textual: boolean) {
       return numbers > 0 ? { dataType: 'text', retype: 'text' } : { dataType: 'text' };
     },
   };
+}
+
+/**
+ * Whether values written with `guess` applied (see the tally's `guess`) are the values the column's
+ * type wants: `result` is the tally's result once every value, or only some (then `final` is
+ * false), has been added. With `final` false, false means it can no longer hold, whatever follows.
+ */
+export function guessHolds(guess: Retype | undefined, result: { dataType: DataType; retype?: Retype }, final: boolean): boolean {
+  if (guess === 'text') return result.dataType === 'text';
+  // Text with numbers stays so; a guessed number or boolean column stays wrong once it is not.
+  if (!final && guess === undefined) return result.retype !== 'text';
+  return result.retype === guess;
 }
 
 function kindOf(value: unknown): DataType {

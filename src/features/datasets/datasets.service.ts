@@ -11,7 +11,7 @@ import { cellsOfRows, rowCellsInRange, rowPageInRange, rowsMetadata } from '../.
 import { reviewCounts } from '../../store/review.ts';
 import { now, type Db, type Store } from '../../store/store.ts';
 import { checkColumnName, checkColumns } from '../columns/column-rules.ts';
-import { createTypeTally, retypeValue } from '../columns/data-type.ts';
+import { createTypeTally, guessHolds, retypeValue, type Retype } from '../columns/data-type.ts';
 import { DatasetTypeInput, type DatasetType } from '../columns/task-types.ts';
 import type { DatasourceService } from '../datasources/datasources.service.ts';
 import type { Auth } from '../keys/keys.service.ts';
@@ -25,6 +25,9 @@ import { resolveView } from '../views/views.service.ts';
 /** Formats whose values are text (typed per column after import); the others keep their own types. */
 const TEXTUAL = new Set(['csv', 'tsv']);
 const IMPORT_BATCH = 2000;
+
+/** A CSV/TSV import's guess of its column types stopped holding: it rolls back and runs again, typed first. */
+class GuessFailed extends Error {}
 
 /** Runs inside the deletion transaction; the returned action runs after the commit (file cleanup). */
 export type OnDatasetDelete = (db: Db, datasetId: string) => Promise<() => Promise<void>>;
@@ -97,40 +100,64 @@ export function createDatasetService({ store, access, datasources, events, cance
   }
 
   /**
-   * A dataset whose rows stream from a tabular datasource, parsed once, in one transaction: a
-   * parse error anywhere rolls the whole import back.
+   * A dataset whose rows stream from a tabular datasource, in one transaction: a parse error
+   * anywhere rolls the whole import back.
+   *
+   * CSV and TSV hold text, and a column's type is known only once every value has been seen. The
+   * file is read once: the first batch's values guess how each column's values are written (as
+   * read, as text, as numbers or booleans; see the tally's `guess`), and the import goes on while
+   * every guess still holds. A guess that stops holding (a column of numbers with text further
+   * down) rolls the import back and it runs again knowing the types: one pass to type the columns,
+   * one to write values of that type, as every import did before. Writing first and retyping
+   * after rewrote every row again (seconds for 100,000 rows on PostgreSQL).
    */
   async function createFromTable(auth: Auth, input: { name: string; type: DatasetType; description?: string | null | undefined; columns?: CreateDatasetInput['columns'] }, datasource: DatasourceRecord) {
     const dataset = newDataset(auth, { ...input, sourceDatasourceId: datasource.id });
     const withTable = datasources.tableOf(datasource);
-    let rawNames: string[] = [];
     await withTable(async (table) => {
-      rawNames = table.columns;
+      const rawNames = table.columns;
       const columns = planColumns(dataset, rawNames, input.columns);
       const inputColumns = rawNames.map((n) => columns.find((c) => c.name === n)!);
-      // CSV and TSV hold text: a column's type is known only once every value has been seen, so
-      // the file is read twice, once to type the columns and once to write values of that type.
-      // Writing first and retyping after rewrote every row again (seconds for 100,000 rows on
-      // PostgreSQL); parsing the file again costs a fraction of that.
       const textual = TEXTUAL.has(datasource.format);
-      const types = inputColumns.map(() => createTypeTally(textual));
-      if (textual) for await (const batch of table.batches(IMPORT_BATCH)) for (const row of batch) types.forEach((t, i) => t.add(row[i]));
-      const retypes = textual ? types.map((t) => t.result().retype) : [];
-      const retyped = retypes.some(Boolean);
-      await insertNew(dataset, columns, async (trx) => {
-        let position = 0;
-        for await (const batch of table.batches(IMPORT_BATCH)) {
-          if (retyped) for (const row of batch) retypes.forEach((to, i) => to && (row[i] = retypeValue(row[i], to)));
-          // Each row records the datasource it came from as it is written (an UPDATE of every row
-          // afterwards rewrote them all again, 2-3 s for 100,000 rows on PostgreSQL).
-          await appendRows(trx, dataset.id, columns, inputColumns, batch, position, dataset.createdAt, datasource.id);
-          if (!textual) for (const row of batch) types.forEach((t, i) => t.add(row[i]));
-          position += batch.length;
-        }
-        await recordTypes(trx, inputColumns, types);
-        if (datasource.status !== 'completed') await datasources.tableImported(trx, datasource, { columns: rawNames, rowCount: position });
-        return position;
-      });
+      const importRows = (retypes: 'guess' | readonly (Retype | undefined)[]) =>
+        insertNew(dataset, columns, async (trx) => {
+          const types = inputColumns.map(() => createTypeTally(textual));
+          let written = retypes === 'guess' ? undefined : retypes;
+          let position = 0;
+          // The rows of one batch are written while the next batch is parsed (PostgreSQL works
+          // on them meanwhile); one write is in flight at a time.
+          let writing: Promise<unknown> = Promise.resolve();
+          try {
+            for await (const batch of table.batches(IMPORT_BATCH)) {
+              for (const row of batch) for (let i = 0; i < types.length; i++) types[i]!.add(row[i]);
+              written ??= types.map((t) => t.guess());
+              if (retypes === 'guess' && !written.every((w, i) => guessHolds(w, types[i]!.result(), false))) throw new GuessFailed();
+              if (textual) for (const row of batch) for (let i = 0; i < written.length; i++) if (written[i]) row[i] = retypeValue(row[i], written[i]!);
+              await writing;
+              // Each row records the datasource it came from as it is written (an UPDATE of every
+              // row afterwards rewrote them all again, 2-3 s for 100,000 rows on PostgreSQL).
+              writing = appendRows(trx, dataset.id, columns, inputColumns, batch, position, dataset.createdAt, datasource.id);
+              position += batch.length;
+            }
+          } finally {
+            // Settled before the transaction ends, whether it commits or rolls back.
+            await writing.catch(() => {});
+          }
+          await writing;
+          if (retypes === 'guess' && written && !written.every((w, i) => guessHolds(w, types[i]!.result(), true))) throw new GuessFailed();
+          await recordTypes(trx, inputColumns, types);
+          if (datasource.status !== 'completed') await datasources.tableImported(trx, datasource, { columns: rawNames, rowCount: position });
+          return position;
+        });
+      if (!textual) return importRows([]);
+      try {
+        await importRows('guess');
+      } catch (err) {
+        if (!(err instanceof GuessFailed)) throw err;
+        const types = inputColumns.map(() => createTypeTally(true));
+        for await (const batch of table.batches(IMPORT_BATCH)) for (const row of batch) for (let i = 0; i < types.length; i++) types[i]!.add(row[i]);
+        await importRows(types.map((t) => t.result().retype));
+      }
     });
     return detail(auth, dataset.id);
   }
@@ -257,6 +284,8 @@ export function createDatasetService({ store, access, datasources, events, cance
       } catch (err) {
         await cleanup();
         throw err;
+      } finally {
+        for (const f of files) await datasources.releaseLocal(f.result.id);
       }
     },
 

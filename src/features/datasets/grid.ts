@@ -1,9 +1,8 @@
 import type { TaskType } from '../columns/task-types.ts';
 import { dataTypeOf } from '../columns/data-type.ts';
 import type { ColumnRecord } from '../../store/columns.ts';
-import type { CellRecord, StoredCell } from '../../store/rows.ts';
+import type { CellRecord, NewRow } from '../../store/rows.ts';
 import { insertCellLinks, insertRows } from '../../store/rows.ts';
-import { encodeRow } from '../../store/row-cells.ts';
 import type { Db } from '../../store/store.ts';
 import { cellId, newId } from '../../ids.ts';
 
@@ -84,17 +83,22 @@ export async function appendRows(db: Db, datasetId: string, allColumns: readonly
 export async function appendStoredRows(db: Db, datasetId: string, allColumns: readonly ColumnRecord[], inputColumns: readonly ColumnRecord[], values: readonly (readonly unknown[])[], startPosition: number, at: string, datasourceId: string | null = null): Promise<{ id: string; cells: string }[]> {
   const inputIndex = new Map(inputColumns.map((c, i) => [c.id, i]));
   const ordered = [...allColumns].sort((a, b) => a.position - b.position);
+  const slots = ordered.map((c) => inputIndex.get(c.id) ?? -1);
   const links: { rowId: string; columnId: string; datasourceId: string }[] = [];
-  const rows = values.map((row, i) => {
+  const rows: NewRow[] = new Array<NewRow>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const row = values[i]!;
     const id = newId('row');
-    const cells: StoredCell[] = ordered.map((col) => {
-      const idx = inputIndex.get(col.id);
-      const value = idx === undefined ? null : (row[idx] ?? null);
-      if (isDatasourceLink(value)) links.push({ rowId: id, columnId: col.id, datasourceId: value.datasourceId });
-      return { cellId: cellId(id, col.id), value, status: value === null ? 'empty' : 'done' };
-    });
-    return { id, datasetId, position: startPosition + i, createdAt: at, cells: encodeRow(cells), decoded: cells, datasourceId };
-  });
+    // The text encodeRow (store/row-cells.ts) makes of these cells, written straight from the
+    // values: no cell objects for the hundreds of thousands of cells of an import.
+    let cells = '[';
+    for (let k = 0; k < ordered.length; k++) {
+      const value = slots[k]! < 0 ? null : (row[slots[k]!] ?? null);
+      if (value !== null && isDatasourceLink(value)) links.push({ rowId: id, columnId: ordered[k]!.id, datasourceId: value.datasourceId });
+      cells += `${k ? ',' : ''}{"cellId":"${cellId(id, ordered[k]!.id)}","value":${value === null ? 'null' : JSON.stringify(value)},"status":"${value === null ? 'empty' : 'done'}"}`;
+    }
+    rows[i] = { id, datasetId, position: startPosition + i, createdAt: at, cells: `${cells}]`, datasourceId };
+  }
   await insertRows(db, rows);
   await insertCellLinks(db, links);
   return rows;
