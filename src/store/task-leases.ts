@@ -166,10 +166,14 @@ export async function finishItems(db: Db, owner: string, results: readonly ItemR
   return written;
 }
 
-/** Marks the cells of items `owner` just claimed (and still holds) as processing, in one read and write of their rows. */
-export async function markClaimedProcessing(db: Db, owner: string, items: readonly ItemKey[], at: string): Promise<void> {
-  if (!items.length) return;
-  await inTransaction(db, async (trx) => {
+/**
+ * Marks the cells of items `owner` just claimed (and still holds) as processing, in one read and
+ * write of their rows. Returns those rows' cells as they are now, decoded (the engine's view of the
+ * claim's rows: it need not read them again).
+ */
+export async function markClaimedProcessing(db: Db, owner: string, items: readonly ItemKey[], at: string): Promise<Map<string, StoredCell[]>> {
+  if (!items.length) return new Map();
+  return inTransaction(db, async (trx) => {
     const docs = await lockRowCells(trx, items.map((i) => i.rowId));
     // Items checked after the rows are locked: a cancel restores cells under the same locks.
     const taskIds = [...new Set(items.map((i) => i.taskId))];
@@ -179,8 +183,10 @@ export async function markClaimedProcessing(db: Db, owner: string, items: readon
       for (const r of rows) held.add(cellId(r.row_id, r.column_id));
     }
     const changed: { id: string; cells: string; decoded: StoredCell[] }[] = [];
+    const rows = new Map<string, StoredCell[]>();
     for (const [id, text] of docs) {
       const cells = decodeRow(text);
+      rows.set(id, cells);
       let any = false;
       for (const c of cells) {
         if (held.has(c.cellId) && c.status !== 'processing') {
@@ -191,5 +197,6 @@ export async function markClaimedProcessing(db: Db, owner: string, items: readon
       if (any) changed.push({ id, cells: encodeRow(cells), decoded: cells });
     }
     await writeRowCells(trx, changed, at);
+    return rows;
   });
 }
