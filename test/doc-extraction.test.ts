@@ -190,6 +190,22 @@ describe('doc_extraction', () => {
     assert.ok(stored.every((p) => typeof p.ocr_text === 'string' && p.ocr_text.length > 0), 'the OCR pass is stored beside the text layer');
   });
 
+  it('includeRow sends the row with the field (each value labelled); without it the field goes alone', async () => {
+    script = honest;
+    const ds = await extractionDataset(app, [{ name: 'row.pdf', content: await textPdf([['Invoice number 6006']]) }]);
+    const userText = () => String(fake.requests.find((r) => parseDocRequest(r))?.body.messages?.find((m) => m.role === 'user')?.content);
+    const plain = await addColumn(app, ds.datasetId, 'Invoice number', { extractionPrompt: 'The invoice number' });
+    fake.reset();
+    await run(app, ds.datasetId, { columnIds: [plain] });
+    assert.ok(!userText().includes('Row:'), userText());
+    const withRow = await addColumn(app, ds.datasetId, 'Number again', { extractionPrompt: 'The invoice number', includeRow: true });
+    fake.reset();
+    await run(app, ds.datasetId, { columnIds: [withRow] });
+    const document = (await grid(app, ds.datasetId))('document')[0].value;
+    assert.match(userText(), /: The invoice number\nRow:\ndocument: .+\nInvoice number: 6006$/m);
+    assert.ok(userText().includes(document.datasourceId), 'the document cell is described by its value');
+  });
+
   it('the cost estimate counts one call per document for its doc_extraction columns, and makes none', async () => {
     script = honest;
     const ds = await extractionDataset(app, [

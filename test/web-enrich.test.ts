@@ -77,6 +77,21 @@ describe('web_enrich', () => {
     await assertQuotesOnPages(cell);
   });
 
+  it('a prompt that references no column asks with the row, each value labelled; with references only those values, unless includeRow', async () => {
+    const userTexts = () => fake.requests.map((r) => String(r.body.messages?.find((m) => m.role === 'user')?.content));
+    const row = { Company: 'Acme', Website: `${site.url}/about` };
+    fake.reset();
+    await run(app, [row], { prompt: 'When was it founded?', maxPages: 1 });
+    assert.equal(fake.count, 1);
+    assert.ok(userTexts()[0]!.includes(`When was it founded?\n\nRow:\nCompany: Acme\nWebsite: ${site.url}/about`), userTexts()[0]);
+    fake.reset();
+    await run(app, [row], { prompt: 'When was {{Company}} founded?', maxPages: 1 });
+    assert.ok(userTexts()[0]!.includes('When was Acme founded?') && !userTexts()[0]!.includes('Row:'), userTexts()[0]);
+    fake.reset();
+    await run(app, [row], { prompt: 'When was {{Company}} founded?', maxPages: 1, includeRow: true });
+    assert.ok(userTexts()[0]!.includes(`When was Acme founded?\n\nRow:\nCompany: Acme\nWebsite: ${site.url}/about`), userTexts()[0]);
+  });
+
   it('drops a quote that is on no page and lowers the confidence', async () => {
     script = webAnswerer({ invent: true });
     try {

@@ -9,6 +9,7 @@ import type { LlmRegistry } from '../providers/llm/registry.ts';
 import { listColumns, type ColumnRecord } from '../store/columns.ts';
 import { findDataset, updateDataset, type DatasetRecord } from '../store/datasets.ts';
 import { cellsInRange } from '../store/rows.ts';
+import { columnOfCell } from '../store/row-cells.ts';
 import { appendRows } from '../features/datasets/grid.ts';
 import { stages, withRowDependencies } from './dependencies.ts';
 import { requestFingerprint } from './fingerprint.ts';
@@ -150,15 +151,17 @@ export function createEngine(deps: EngineDeps) {
   }
 
   /**
-   * One claim's cells go `processing` in one statement, and their rows are read in one query: a
-   * claimed item's lower stages in its row are finished (the claim's condition) and the dataset is
-   * locked, so the values read now are the values the executor must see.
+   * One claim's cells go `processing` in one read and write of their rows, and the rows as written
+   * are the executors' view: a claimed item's lower stages in its row are finished (the claim's
+   * condition) and the dataset is locked, so those are the values the executor must see.
    */
   async function prepareClaimed(items: tasksDb.ClaimedItem[]): Promise<Prepared> {
     const cellItems = items.filter((i) => i.columnId !== tasksDb.GENERATE_COLUMN);
     if (!cellItems.length) return { rows: new Map(), rejected: new Map() };
-    await tasksDb.markClaimedProcessing(store.db, owner, cellItems, now());
-    const [rows, rejected] = await Promise.all([tasksDb.rowsCells(store.db, cellItems.map((i) => i.rowId)), rejectedReviews(store.db, cellItems)]);
+    const stored = await tasksDb.markClaimedProcessing(store.db, owner, cellItems, now());
+    const rejected = await rejectedReviews(store.db, cellItems);
+    const rows = new Map<string, RowCells>();
+    for (const [id, cells] of stored) rows.set(id, cells.map((c) => ({ columnId: columnOfCell(c.cellId), value: c.value, status: c.status })));
     return { rows, rejected };
   }
 

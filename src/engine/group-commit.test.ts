@@ -73,6 +73,21 @@ describe(`group commit: ${testBackend().kind}`, () => {
     assert.equal(transactions, 2, 'the first write commits at once; the two queued meanwhile share the next');
   });
 
+  it('the linger ends as soon as lingerUntil results are queued: a burst (a claim answered from the cache) does not wait', async () => {
+    const { items } = await claimedBy(store, 'A', 4);
+    transactions = 0;
+    const commit = createGroupCommit({ store: counted, cache: createLlmCache(store), owner: 'A', lingerMs: 10_000, lingerUntil: 3 });
+    const started = Date.now();
+    assert.deepEqual(await Promise.all(items.slice(0, 3).map((k) => commit.write(result(k, 'burst')))), [true, true, true]);
+    assert.ok(Date.now() - started < 5_000, `waited ${Date.now() - started} ms`);
+    assert.equal(transactions, 1, 'the burst shares one commit');
+    // Fewer than lingerUntil: the write waits out the linger .
+    const short = createGroupCommit({ store: counted, cache: createLlmCache(store), owner: 'A', lingerMs: 30, lingerUntil: 3 });
+    const alone = Date.now();
+    assert.equal(await short.write(result(items[3]!, 'alone')), true);
+    assert.ok(Date.now() - alone >= 25, 'a lone result lingers');
+  });
+
   it('a failed commit rejects every write of its batch, and the next writes still go through', async () => {
     const { ds, items } = await claimedBy(store, 'A', 3);
     const commit = createGroupCommit({ store: counted, cache: createLlmCache(store), owner: 'A', lingerMs: 20 });
