@@ -1,12 +1,11 @@
-import type { StoredCell } from '../../store/row-cells.ts';
-import type { ExportCell, ExportColumn, ExportPage, WriteOptions } from './writers/common.ts';
-import { pageLines } from './writers/csv.ts';
-import { jsonPageText } from './writers/json.ts';
-
 /**
  * Turning an export's pages into bytes, with no store and no I/O: the part of an export that runs
  * on a format thread (format-pool.ts), or inline. Imports only the writers, so a thread loads little.
  */
+import type { StoredCell } from '../../store/row-cells.ts';
+import type { ExportCell, ExportColumn, ExportPage, WriteOptions } from './writers/common.ts';
+import { pageLines } from './writers/csv.ts';
+import { jsonPageText } from './writers/json.ts';
 
 export type PageColumn = ExportColumn & { position: number };
 
@@ -18,7 +17,6 @@ export type PageColumn = ExportColumn & { position: number };
  */
 export type RawPage = { rowIds: string[]; cells: string | Uint8Array; meta?: Map<string, string> };
 
-
 /**
  * A raw page decoded, each cell lined up with `columns`. A stored row holds its cells in column
  * order (`position`: a column's place among the dataset's columns), so a column's cell is found at
@@ -26,6 +24,7 @@ export type RawPage = { rowIds: string[]; cells: string | Uint8Array; meta?: Map
  * lookup or a new object per cell. Pure: runs on a format thread as well as on the main thread.
  */
 export function decodePage(raw: RawPage, columns: readonly PageColumn[]): ExportPage {
+  // Buffer's UTF-8 decoding: TextDecoder's was 0.13 s of an export of 100,000 rows x 10 columns.
   const text = typeof raw.cells === 'string' ? raw.cells : Buffer.from(raw.cells.buffer, raw.cells.byteOffset, raw.cells.byteLength).toString('utf8');
   // One parse for the page: the rows' arrays are joined by commas, so bracketed they are one array.
   const rows = raw.rowIds.length ? (JSON.parse(`[${text}]`) as StoredCell[][]) : [];
