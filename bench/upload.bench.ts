@@ -86,7 +86,7 @@ function startFlags(serverDir: string): string[] {
 }
 
 let run = 0;
-async function upload(serverDir: string): Promise<{ seconds: number; cpu: number; peakMb: number; idleMb: number }> {
+async function upload(serverDir: string): Promise<{ seconds: number; cpu: number; peakMb: number; idleMb: number; rssMb: number }> {
   run++;
   const dataDir = path.join(dir, `data-${run}`);
   const schema = DATABASE_URL ? `bench_upload_${Date.now()}_${run}` : undefined;
@@ -110,12 +110,13 @@ async function upload(serverDir: string): Promise<{ seconds: number; cpu: number
     const cpu = (await cpuSeconds(child.pid!)) - cpu0;
     if (res.status !== 201) throw new Error(`upload -> ${res.status} ${text.slice(0, 300)}`);
     const peakMb = await peakRss(child.pid!);
+    const rssMb = Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
     // The dataset is what the upload promised: every row, text columns, the harness's values.
     const created = JSON.parse(text) as { datasetId: string; rowCount: number; columns: { dataType: string }[] };
     if (created.rowCount !== ROWS || created.columns.some((c) => c.dataType !== 'text')) throw new Error(`wrong dataset: ${text.slice(0, 300)}`);
     const last = (await (await fetch(`${base}/api/v2/datasets/${created.datasetId}/data?limit=1&page=${ROWS}`, { headers })).json()) as { data: { value: unknown; status: string }[][] };
     if (last.data[0]![9]!.value !== cell(ROWS - 1, 9) || last.data[0]![9]!.status !== 'done') throw new Error(`wrong last row: ${JSON.stringify(last.data[0]?.[9])}`);
-    return { seconds, cpu, peakMb, idleMb };
+    return { seconds, cpu, peakMb, idleMb, rssMb };
   } finally {
     child.kill('SIGTERM');
     await stopped(child);
@@ -175,7 +176,7 @@ for (let round = 1; round <= ROUNDS; round++) {
     acc.cpu.push(r.cpu);
     acc.peakMb.push(r.peakMb);
     acc.idleMb.push(r.idleMb);
-    console.log(`${String(round).padEnd(6)} upload ${path.basename(s).slice(0, 30).padEnd(30)} ${r.seconds.toFixed(2).padStart(7)}  ${r.peakMb.toFixed(0)} MB (idle ${r.idleMb.toFixed(0)} MB), server CPU ${r.cpu.toFixed(2)} s`);
+    console.log(`${String(round).padEnd(6)} upload ${path.basename(s).slice(0, 30).padEnd(30)} ${r.seconds.toFixed(2).padStart(7)}  ${r.peakMb.toFixed(0)} MB (idle ${r.idleMb.toFixed(0)} MB, after ${r.rssMb.toFixed(0)} MB), server CPU ${r.cpu.toFixed(2)} s`);
   }
 }
 console.log(`\n## Summary (${ROUNDS} rounds; min / median)`);

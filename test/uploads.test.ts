@@ -34,6 +34,14 @@ describe('POST /datasets/upload', () => {
     assert.deepEqual(await values(res.body.datasetId), [['Acme', 120, 'says "hi", twice'], ['Globex', null, 'multi\nline']]);
   });
 
+  it('keeps backslashes, tabs, line breaks and \\N in values exactly (PostgreSQL stores the rows by COPY)', async () => {
+    const tricky = ['C:\\temp\\new', 'tab\there', 'cr\rlf\r\nend', '\\N', '\\\\t', 'caf\u00e9 \u{1F600}', '\\u0000 not a NUL'];
+    const csv = `v\n${tricky.map((t) => `"${t}"`).join('\n')}\n`;
+    const res = await app.upload('/api/v2/datasets/upload', [{ name: 'tricky.csv', content: csv, type: 'text/csv' }], { name: 'tricky' });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.deepEqual(await values(res.body.datasetId), tricky.map((t) => [t]));
+  });
+
   it('imports TSV, JSON, JSONL and XLSX', async () => {
     const tsv = await app.upload('/api/v2/datasets/upload', [{ name: 'a.tsv', content: 'a\tb\n1\tx\n' }], { type: 'classification' });
     assert.equal(tsv.status, 201, JSON.stringify(tsv.body));
