@@ -21,6 +21,7 @@ import { appendRows, columnView, gridJson, type DatasourceLink } from './grid.ts
 import { pagination } from '../../http/common.schema.ts';
 import { isViewRead, positionCursor, prepareViewQuery, readViewPage, type ViewParams } from '../views/view-rows.ts';
 import { resolveView } from '../views/views.service.ts';
+import { releaseMemory } from '../../memory.ts';
 
 /** Formats whose values are text (typed per column after import); the others keep their own types. */
 const TEXTUAL = new Set(['csv', 'tsv']);
@@ -159,6 +160,8 @@ export function createDatasetService({ store, access, datasources, events, cance
         await importRows(types.map((t) => t.result().retype));
       }
     });
+    // An import leaves its parsed rows' garbage behind: give the memory back.
+    releaseMemory();
     return detail(auth, dataset.id);
   }
 

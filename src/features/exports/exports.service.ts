@@ -18,6 +18,7 @@ import { isViewRead, prepareViewQuery, viewRowPages } from '../views/view-rows.t
 import { resolveView } from '../views/views.service.ts';
 import type { ExportColumn } from './writers/common.ts';
 import { writeXlsx } from './writers/xlsx.ts';
+import { releaseMemory } from '../../memory.ts';
 
 export const FORMATS: Record<exportsDb.ExportFormat, { ext: string; contentType: string }> = {
   csv: { ext: 'csv', contentType: 'text/csv; charset=utf-8' },
@@ -119,6 +120,8 @@ export function createExportService({ store, access, blobs, events, signer, logg
         const options = { columns, includeMetadata: input.includeMetadata };
         return blobs.put(blobKey, input.format === 'xlsx' ? writeXlsx(decodedPages(pages, columns), options) : writeFormatted(formatPool, input.format, pages, columns, options));
       });
+      // An export of a large dataset leaves its pages' garbage behind: give the memory back.
+      releaseMemory();
       // The link's lifetime starts once the file exists; the record expires with it.
       const link = signer.sign('exports', id, input.expiresIn);
       const record: exportsDb.ExportRecord = { id, workspaceId: auth.workspaceId, datasetId: dataset.id, format: input.format, rowCount, fileName: `${slug(dataset.name)}-${id}.${format.ext}`, contentType: format.contentType, sizeBytes, blobKey, includeMetadata: input.includeMetadata, createdAt: now(), expiresAt: link.expiresAt };

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { threadEntry } from '../../providers/thread-entry.ts';
@@ -14,12 +13,15 @@ type Slot = { worker: Worker; job?: Job; idle?: NodeJS.Timeout };
  * CSV and JSON export pages turned into bytes off the event loop. Decoding a page's stored JSON
  * and writing its text is most of an export's CPU (of 100,000 rows x 10 columns: ~0.3 s decoding,
  * ~0.1 s writing, and the garbage both leave); on the main thread it stalls every other request
- * meanwhile. Pages go to `size` worker threads (default one less than the cores, at most 2, at
- * least 1); size 0, or workers that cannot start, format inline with the same code
- * (page-format.ts). A thread idle for `idleMs` ends, so a server that exported once does not keep
- * its memory.
+ * meanwhile. Pages go to `size` worker threads; size 0 (the default), or workers that cannot
+ * start, format inline with the same code (page-format.ts). A thread idle for `idleMs` ends, so a
+ * server that exported once does not keep its memory.
+ *
+ * Off by default (CELLWISE_EXPORT_THREADS): on 2 cores one thread made an export no faster (it then
+ * runs at the thread's speed) and each thread kept about 50 MB while alive; what it buys is an
+ * event loop free for other requests during a large export.
  */
-export function createFormatPool({ size = Math.max(1, Math.min(2, availableParallelism() - 1)), idleMs = 30_000 }: { size?: number; idleMs?: number } = {}) {
+export function createFormatPool({ size = 0, idleMs = 30_000 }: { size?: number; idleMs?: number } = {}) {
   const slots: Slot[] = [];
   const queue: Job[] = [];
   let nextId = 0;
