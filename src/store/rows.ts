@@ -89,25 +89,35 @@ export async function rowCellsInRange(db: Db, datasetId: string, start: number, 
 }
 
 /**
- * The /data page's rows in [start, end), read in one statement as one text: their ids, and their
- * cells' stored JSON joined by commas, ready to splice into the answer. On SQLite the text comes
- * as UTF-8 bytes (a blob is handed over as it is stored, where 1,000 strings would each be made
- * and then encoded again): 0.6 ms against 1.2 ms for 1,000 rows x 10 columns. The aggregate reads
- * the rows in position order; its positions are checked to be the range's, in order, and
- * undefined tells the caller to read the rows one by one (rowCellsInRange) should they not be.
+ * The /data page's rows in [start, end) as one text: their ids, and their cells' stored JSON
+ * joined by commas, as UTF-8 bytes ready to splice into the answer. SQLite reads it in one
+ * statement as a blob (handed over as stored, where 1,000 strings would each be made and then
+ * encoded again): 0.6 ms against 1.2 ms for 1,000 rows x 10 columns. The positions read are
+ * checked to be the range's, in order; undefined tells the caller to read the rows one by one
+ * (rowCellsInRange) should they not be.
  */
 export async function rowPageInRange(db: Db, datasetId: string, start: number, end: number): Promise<{ ids: string[]; cells: Buffer } | undefined> {
-  const pg = isPostgres(db);
-  const range = sql`FROM (SELECT id, position, cells FROM dataset_rows WHERE dataset_id = ${datasetId} AND position >= ${start} AND position < ${end} ORDER BY position) AS page`;
-  const got = pg
-    ? await sql<{ ids: string | null; positions: string | null; cells: string | null }>`SELECT string_agg(id, ',') AS ids, string_agg(position::text, ',') AS positions, string_agg(cells, ',') AS cells ${range}`.execute(db)
-    : await sql<{ ids: string | null; positions: string | null; cells: Uint8Array | null }>`SELECT group_concat(id, ',') AS ids, group_concat(position, ',') AS positions, CAST(group_concat(cells, ',') AS BLOB) AS cells ${range}`.execute(db);
+  if (isPostgres(db)) {
+    // PostgreSQL hands over one aggregated 1 MB text slower than the 1,000 rows it is made of
+    // (12 ms against 5 ms for 1,000 rows x 10 columns, measured): read the rows, join them here.
+    const rows = await db.selectFrom('dataset_rows').select(['id', 'position', 'cells']).where('dataset_id', '=', datasetId).where('position', '>=', start).where('position', '<', end).orderBy('position').execute();
+    let size = Math.max(0, rows.length - 1);
+    for (let i = 0; i < rows.length; i++) {
+      if (Number(rows[i]!.position) !== start + i) return undefined;
+      size += Buffer.byteLength(rows[i]!.cells);
+    }
+    const cells = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (let i = 0; i < rows.length; i++) at += cells.write(i ? `,${rows[i]!.cells}` : rows[i]!.cells, at);
+    return { ids: rows.map((r) => r.id), cells };
+  }
+  const got = await sql<{ ids: string | null; positions: string | null; cells: Uint8Array | null }>`SELECT group_concat(id, ',') AS ids, group_concat(position, ',') AS positions, CAST(group_concat(cells, ',') AS BLOB) AS cells
+    FROM (SELECT id, position, cells FROM dataset_rows WHERE dataset_id = ${datasetId} AND position >= ${start} AND position < ${end} ORDER BY position) AS page`.execute(db);
   const row = got.rows[0];
   if (!row?.ids || row.positions === null || row.cells === null) return { ids: [], cells: Buffer.alloc(0) };
   const positions = row.positions.split(',');
   for (let i = 0; i < positions.length; i++) if (Number(positions[i]) !== start + i) return undefined;
-  const cells = typeof row.cells === 'string' ? Buffer.from(row.cells) : Buffer.from(row.cells.buffer, row.cells.byteOffset, row.cells.byteLength);
-  return { ids: row.ids.split(','), cells };
+  return { ids: row.ids.split(','), cells: Buffer.from(row.cells.buffer, row.cells.byteOffset, row.cells.byteLength) };
 }
 
 /**
