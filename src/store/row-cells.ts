@@ -51,6 +51,20 @@ export function encodeRow(cells: readonly StoredCell[]): string {
   return `${out}]`;
 }
 
+/**
+ * encodeRow's text for a new row, written straight from its values: no cell objects for the
+ * hundreds of thousands of cells of an import. `valueOf(k)` is the value of `columnIds[k]`
+ * (null or undefined: an empty cell).
+ */
+export function encodeNewRow(rowId: string, columnIds: readonly string[], valueOf: (k: number) => unknown): string {
+  let out = '[';
+  for (let k = 0; k < columnIds.length; k++) {
+    const value = valueOf(k) ?? null;
+    out += `${k ? ',' : ''}{"cellId":"${cellId(rowId, columnIds[k]!)}","value":${value === null ? 'null' : JSON.stringify(value)},"status":"${value === null ? 'empty' : 'done'}"}`;
+  }
+  return `${out}]`;
+}
+
 export function decodeRow(text: string): StoredCell[] {
   return JSON.parse(text) as StoredCell[];
 }

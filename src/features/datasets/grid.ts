@@ -3,6 +3,7 @@ import { dataTypeOf } from '../columns/data-type.ts';
 import type { ColumnRecord } from '../../store/columns.ts';
 import type { CellRecord, NewRow } from '../../store/rows.ts';
 import { insertCellLinks, insertRows } from '../../store/rows.ts';
+import { encodeNewRow } from '../../store/row-cells.ts';
 import type { Db } from '../../store/store.ts';
 import { cellId, newId } from '../../ids.ts';
 
@@ -84,20 +85,18 @@ export async function appendStoredRows(db: Db, datasetId: string, allColumns: re
   const inputIndex = new Map(inputColumns.map((c, i) => [c.id, i]));
   const ordered = [...allColumns].sort((a, b) => a.position - b.position);
   const slots = ordered.map((c) => inputIndex.get(c.id) ?? -1);
+  const columnIds = ordered.map((c) => c.id);
   const links: { rowId: string; columnId: string; datasourceId: string }[] = [];
   const rows: NewRow[] = new Array<NewRow>(values.length);
   for (let i = 0; i < values.length; i++) {
     const row = values[i]!;
     const id = newId('row');
-    // The text encodeRow (store/row-cells.ts) makes of these cells, written straight from the
-    // values: no cell objects for the hundreds of thousands of cells of an import.
-    let cells = '[';
-    for (let k = 0; k < ordered.length; k++) {
+    const cells = encodeNewRow(id, columnIds, (k) => {
       const value = slots[k]! < 0 ? null : (row[slots[k]!] ?? null);
-      if (value !== null && isDatasourceLink(value)) links.push({ rowId: id, columnId: ordered[k]!.id, datasourceId: value.datasourceId });
-      cells += `${k ? ',' : ''}{"cellId":"${cellId(id, ordered[k]!.id)}","value":${value === null ? 'null' : JSON.stringify(value)},"status":"${value === null ? 'empty' : 'done'}"}`;
-    }
-    rows[i] = { id, datasetId, position: startPosition + i, createdAt: at, cells: `${cells}]`, datasourceId };
+      if (value !== null && isDatasourceLink(value)) links.push({ rowId: id, columnId: columnIds[k]!, datasourceId: value.datasourceId });
+      return value;
+    });
+    rows[i] = { id, datasetId, position: startPosition + i, createdAt: at, cells, datasourceId };
   }
   await insertRows(db, rows);
   await insertCellLinks(db, links);
