@@ -32,11 +32,28 @@ const skip = (reason, n) => {
   skipped += n;
   why.set(reason, (why.get(reason) ?? 0) + n);
 };
+/** Test files that failed outside their tests (see scripts/failure-reporter.mjs), per backend. */
+const outside = [];
+const readJsonLines = (file) => {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  } catch {
+    return [];
+  }
+};
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cellwise-test-run-'));
 for (const backend of backends) {
   console.log(`\n# ===== backend: ${backend} (${selected.length} files) =====`);
   const skipsFile = path.join(tmp, `${backend}-skips.jsonl`);
-  const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${path.resolve('scripts/skip-reporter.mjs')}`, `--test-reporter-destination=${skipsFile}`];
+  const failuresFile = path.join(tmp, `${backend}-failures.jsonl`);
+  const reporters = [
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${path.resolve('scripts/skip-reporter.mjs')}`,
+    `--test-reporter-destination=${skipsFile}`,
+    `--test-reporter=${path.resolve('scripts/failure-reporter.mjs')}`,
+    `--test-reporter-destination=${failuresFile}`,
+  ];
   const code = await new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...reporters, '--test-concurrency=2', ...selected], {
       env: { ...process.env, CELLWISE_TEST_BACKEND: backend },
@@ -51,18 +68,15 @@ for (const backend of backends) {
       const num = (label) => Number((out.match(new RegExp(`^\\S* ?${label} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
       passed += num('pass');
       failed += num('fail');
-      let lines = [];
-      try {
-        lines = readFileSync(skipsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-      } catch {
-        // no file: the run died before reporting; its failure is counted below
-      }
+      // No file: the run died before reporting; its failure is counted below.
+      const lines = readJsonLines(skipsFile);
       // Skipped tests are counted by the runner; a skipped suite counts as one (its tests never ran,
       // so their number is unknown), and both are listed with their reasons.
       for (const l of lines) skip(`${backend}: ${l.reason}${l.suite ? ' (a whole suite, counted as one)' : ''}`, 1);
       const runnerSkips = num('skipped');
       const listed = lines.filter((l) => !l.suite).length;
       if (runnerSkips > listed) skip(`${backend}: reason not reported`, runnerSkips - listed);
+      outside.push(...readJsonLines(failuresFile).map((f) => ({ backend, ...f })));
       resolve(c);
     });
   });
@@ -73,6 +87,16 @@ for (const backend of backends) {
   }
 }
 rmSync(tmp, { recursive: true, force: true });
+if (outside.length) {
+  console.log('\n# failed outside their tests:');
+  for (const f of outside) {
+    if (f.kind === 'late') console.log(`#   ${f.backend}: ${f.message}`);
+    else {
+      console.log(`#   ${f.backend}: ${path.relative(process.cwd(), f.file)} exited with ${f.signal ? `signal ${f.signal}` : `code ${f.exitCode}`}${f.stderr.length ? '; the end of its stderr:' : ''}`);
+      for (const line of f.stderr) console.log(`#     ${line}`);
+    }
+  }
+}
 if (why.size) {
   console.log('\n# skipped:');
   for (const [reason, n] of why) console.log(`#   ${n} ${reason}`);

@@ -1,6 +1,10 @@
-import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
+import unzipper from 'unzipper';
+import { InvalidParametersError } from '../../http/errors.ts';
 import { columnNames, fileError, isSystemError, tabular, type Tabular } from './tabular-common.ts';
 
 type SheetRow = { number: number; values: unknown[] };
@@ -38,75 +42,113 @@ async function* rows(path: string, width: number): AsyncGenerator<unknown[]> {
 }
 
 /**
- * exceljs now and then finds the temp file it spooled a sheet to gone when it opens it again
- * (ENOENT on its own tmp-<pid>-* file; seen about once in three full test runs, never alone, cause
- * not found). That happens before the sheet's first row, so the read is simply started again.
+ * The parts of exceljs's streaming WorkbookReader used here. Its own `parse()` walks the archive in
+ * one streaming pass (unzipper's Parse), and that pass now and then loses the last entry: exceljs
+ * writes `xl/workbook.xml` last, so a sheet is parsed with no workbook model and fails with
+ * "Cannot read properties of undefined (reading 'sheets')" (exceljs issue 3064; here about one read
+ * in 200 under load). It also spools every sheet stored before the shared strings to a temp file,
+ * which leaked now and then and vanished now and then. So the archive is opened through its
+ * central directory instead (the file is on local disk), the parts are read in the order they are
+ * needed, and exceljs's own parsers turn each part into a model and rows. These are exceljs 4.4's
+ * internal methods, pinned with it; the tests read real workbooks through them.
  */
-const SPOOL_ATTEMPTS = 3;
-const spoolVanished = (err: unknown) => isSystemError(err) && (err as NodeJS.ErrnoException).code === 'ENOENT' && /[\\/]tmp-\d+-[^\\/]+$/.test(String((err as NodeJS.ErrnoException).path ?? ''));
+type Part = NodeJS.ReadableStream;
+interface ReaderParts {
+  workbookRels?: { Id: string; Type?: string; Target: string }[];
+  model?: { sheets?: { rId: string }[] };
+  _parseRels(part: Part): Promise<void>;
+  _parseWorkbook(part: Part): Promise<void>;
+  _parseSharedStrings(part: Part): AsyncGenerator<unknown>;
+  _parseStyles(part: Part): Promise<void>;
+  _parseWorksheet(part: Part, sheetNo: string): Generator<{ eventType: string; value: AsyncIterable<ExcelJS.Row> }>;
+}
 
-/** Non-empty rows of the first worksheet, as plain values (0-based). */
+/** Non-empty rows of the workbook's first worksheet (in tab order), as plain values (0-based). */
 async function* sheetRows(path: string): AsyncGenerator<SheetRow> {
-  for (let attempt = 1; ; attempt++) {
-    let yielded = false;
+  // Every read of the archive, so that stopping early (a page of rows, a refused row) closes them
+  // all: unzipper reads a part from its offset on to the end of the file, and a stream left paused
+  // would keep its descriptor open.
+  const opened: Readable[] = [];
+  const track = <T extends Readable>(stream: T): T => {
+    opened.push(stream);
+    return stream;
+  };
+  try {
+    let zip: unzipper.CentralDirectory;
     try {
-      for await (const row of sheetRowsOnce(path)) {
-        yielded = true;
-        yield row;
-      }
-      return;
+      zip = await unzipper.Open.custom({
+        stream: (offset, length) => track(createReadStream(path, { start: offset, ...(length ? { end: offset + length - 1 } : {}) })),
+        size: async () => (await stat(path)).size,
+      });
     } catch (err) {
-      if (yielded || attempt >= SPOOL_ATTEMPTS || !spoolVanished(err)) throw err;
+      if (isSystemError(err)) throw err;
+      throw fileError(`the spreadsheet could not be read: ${(err as Error).message}`);
+    }
+    yield* partsRows(path, zip, track);
+  } finally {
+    for (const stream of opened) {
+      // An abandoned part can still report a failure from unzipper's pending header read: it is
+      // no longer wanted, and with no listener it would be an uncaught exception.
+      stream.on('error', () => {}).destroy();
     }
   }
 }
 
-async function* sheetRowsOnce(path: string): AsyncGenerator<SheetRow> {
-  // Our own stream, so that stopping early closes the file (exceljs leaves a stream it opened
-  // itself paused and open), and so that a missing file is a rejection here: exceljs listens for
-  // no error on its input, so a failing read would surface as an uncaught exception.
-  const input = (await open(path)).createReadStream();
-  let readError: unknown;
-  input.on('error', (err) => (readError = err));
+async function* partsRows(path: string, zip: unzipper.CentralDirectory, track: <T extends Readable>(stream: T) => T): AsyncGenerator<SheetRow> {
+  const files = new Map(zip.files.filter((f) => f.type === 'File').map((f) => [f.path.replace(/^\/+/, ''), f]));
+  const part = (name: string | undefined): Part | undefined => {
+    const file = name === undefined ? undefined : files.get(name);
+    return file && track(file.stream());
+  };
   // Styles are needed to tell a date from a number; hyperlinks are read from the cell text alone.
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, { worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'ignore' });
-  const sheets = reader[Symbol.asyncIterator]();
+  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, { worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'ignore' }) as unknown as ReaderParts;
   try {
-    const first = await sheets.next();
-    if (first.done) return;
-    for await (const row of first.value) {
-      const raw = row.values as unknown[];
-      const values: unknown[] = [];
-      // exceljs rows are 1-based and sparse.
-      for (let i = 1; i < raw.length; i++) values.push(plainValue(raw[i]));
-      if (lastFilled(values) >= 0) yield { number: row.number, values };
+    const rels = part('xl/_rels/workbook.xml.rels');
+    if (rels) await reader._parseRels(rels);
+    const workbook = part('xl/workbook.xml');
+    if (!workbook) throw fileError('the file is not an XLSX workbook: it has no xl/workbook.xml');
+    await reader._parseWorkbook(workbook);
+    const related = (type: string) => reader.workbookRels?.find((r) => r.Type?.endsWith(`/${type}`))?.Target;
+    const sharedStrings = part(partPath(related('sharedStrings') ?? 'sharedStrings.xml'));
+    if (sharedStrings) for await (const _ of reader._parseSharedStrings(sharedStrings));
+    const styles = part(partPath(related('styles') ?? 'styles.xml'));
+    if (styles) await reader._parseStyles(styles);
+
+    const sheetPath = firstSheet(reader, files);
+    const sheet = part(sheetPath);
+    if (!sheet || sheetPath === undefined) return;
+    const sheetNo = /(\d+)\.xml$/.exec(sheetPath)?.[1] ?? '1';
+    for (const { eventType, value } of reader._parseWorksheet(sheet, sheetNo)) {
+      if (eventType !== 'worksheet') continue;
+      for await (const row of value) {
+        const raw = row.values as unknown[];
+        const values: unknown[] = [];
+        // exceljs rows are 1-based and sparse.
+        for (let i = 1; i < raw.length; i++) values.push(plainValue(raw[i]));
+        if (lastFilled(values) >= 0) yield { number: row.number, values };
+      }
     }
   } catch (err) {
-    if (readError) throw readError;
-    if (isSystemError(err)) throw err;
+    if (err instanceof InvalidParametersError || isSystemError(err)) throw err;
     throw fileError(`the spreadsheet could not be read: ${(err as Error).message}`);
-  } finally {
-    await releaseSheets(sheets);
-    input.destroy();
   }
 }
 
-/**
- * Sheets stored before the shared strings (as Excel and exceljs both write them) are spooled by
- * exceljs to temp files, and each file is deleted, and its descriptor closed, only when the
- * iteration moves past that sheet. Stopping after the first sheet, or after a page of rows, would
- * leak both; so the remaining sheets are stepped over unread, closing the source exceljs opened
- * for each (an undocumented `iterator` property; if it disappears, only that close is skipped).
- */
-async function releaseSheets(sheets: AsyncIterator<unknown>): Promise<void> {
-  try {
-    for (let next = await sheets.next(); !next.done; next = await sheets.next()) {
-      const source = (next.value as { iterator?: unknown }).iterator;
-      if (source instanceof Readable) source.destroy();
-    }
-  } catch {
-    // The rows wanted were already read or their failure already reported; the rest of the archive does not matter.
-  }
+/** A relationship target of xl/workbook.xml as a path in the archive (relative to xl/ unless absolute). */
+function partPath(target: string): string {
+  return target.startsWith('/') ? posix.normalize(target).slice(1) : posix.join('xl', target);
+}
+
+/** The workbook's first sheet in tab order; failing that, the lowest-numbered sheet part. */
+function firstSheet(reader: ReaderParts, files: Map<string, unknown>): string | undefined {
+  const rId = reader.model?.sheets?.[0]?.rId;
+  const target = reader.workbookRels?.find((r) => r.Id === rId)?.Target;
+  if (target !== undefined && files.has(partPath(target))) return partPath(target);
+  const numbered = [...files.keys()]
+    .map((name) => ({ name, n: Number(/^xl\/worksheets\/sheet(\d+)\.xml$/.exec(name)?.[1]) }))
+    .filter((s) => Number.isInteger(s.n))
+    .sort((a, b) => a.n - b.n);
+  return numbered[0]?.name;
 }
 
 function lastFilled(values: readonly unknown[]): number {
