@@ -14,6 +14,7 @@ import { openAsBlob } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { newId } from '../src/ids.ts';
 import { openStore } from '../src/store/store.ts';
 import { insertColumns } from '../src/store/columns.ts';
@@ -26,6 +27,8 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const COLS = 10;
 const KEY = 'cw_bench_admin_key_0123456789abcdef';
 const SCHEMA = process.env.DATABASE_URL ? `bench_${Date.now()}` : undefined;
+/** The PostgreSQL schemas this run made, dropped at its end. */
+const schemas: string[] = SCHEMA ? [SCHEMA] : [];
 const dir = await mkdtemp(path.join(os.tmpdir(), 'cellwise-bench-'));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
@@ -47,7 +50,9 @@ const csvPath = path.join(dir, 'bench.csv');
 // Floor: parsed rows straight into a fresh store in one transaction.
 async function floorImport(): Promise<number> {
   const floorDir = path.join(dir, `floor-${Date.now()}`);
-  const store = await openStore({ dataDir: floorDir, databaseUrl: process.env.DATABASE_URL, databaseSchema: process.env.DATABASE_URL ? `bench_floor_${Date.now()}` : undefined });
+  const schema = process.env.DATABASE_URL ? `bench_floor_${Date.now()}` : undefined;
+  if (schema) schemas.push(schema);
+  const store = await openStore({ dataDir: floorDir, databaseUrl: process.env.DATABASE_URL, databaseSchema: schema });
   const at = new Date().toISOString();
   const ws = newId('workspace');
   const ds = newId('dataset');
@@ -156,3 +161,9 @@ console.log(`ratio:    ${(httpMedian / floorMedian).toFixed(2)} (target <= 2)`);
   await s.close();
 }
 await rm(dir, { recursive: true, force: true });
+if (schemas.length) {
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await client.end();
+}

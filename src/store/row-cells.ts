@@ -1,8 +1,8 @@
-import { PostgresAdapter, sql } from 'kysely';
+import { sql } from 'kysely';
 import { cellId } from '../ids.ts';
 import { syncRowText } from './row-search.ts';
 import { syncRowIndexes } from './row-index.ts';
-import type { Db } from './store.ts';
+import { type Db, isPostgres } from './store.ts';
 
 /**
  * How cells are stored (migration 0016_row_documents): one store row per dataset row, and in it
@@ -32,7 +32,6 @@ export type CellStatus = 'empty' | 'queued' | 'processing' | 'done' | 'error' | 
 /** One element of a row's `cells` array. */
 export type StoredCell = { cellId: string; value: unknown; status: CellStatus };
 
-const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
 
 /** The column id a stored cell belongs to: cell ids are `cell_` + row id body + column id body. */
 export const columnOfCell = (id: string) => `col_${id.slice(21)}`;

@@ -1,6 +1,6 @@
-import { PostgresAdapter, sql } from 'kysely';
+import { sql } from 'kysely';
 import { chunk, columnOfCell, decodeRow, type StoredCell } from './row-cells.ts';
-import type { Db } from './store.ts';
+import { type Db, isPostgres } from './store.ts';
 
 /**
  * Typed values of the columns a view filters or sorts on (issue 19), so that a filter or a sort
@@ -23,7 +23,6 @@ import type { Db } from './store.ts';
 export const TEXT_KEY_CHARS = 600;
 const BUILD_BATCH = 5000;
 
-const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
 
 /** A cell value as the number and the text filters and sorts compare (docs/views.md). */
 export function typedValue(value: unknown): { num: number | null; txt: string | null } {

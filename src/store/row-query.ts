@@ -1,7 +1,6 @@
-import { PostgresAdapter, sql, type RawBuilder } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { searchCondition } from './row-search.ts';
-import type { Db } from './store.ts';
-import { toNumber } from './store.ts';
+import { type Db, isPostgres, toNumber } from './store.ts';
 
 /**
  * Filtered, sorted, keyset-paged reads of a dataset's rows (issue 19). Values come from
@@ -50,7 +49,6 @@ export type RowQuery = {
 };
 export type QueriedRow = { id: string; cells: string; position: number; keys: (Scalar | null)[] };
 
-const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
 const TRUE = sql<boolean>`1 = 1`;
 const FALSE = sql<boolean>`1 = 0`;
 const OPS = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;

@@ -1,5 +1,5 @@
-import { PostgresAdapter, sql } from 'kysely';
-import type { Db } from './store.ts';
+import { sql } from 'kysely';
+import { type Db, isPostgres } from './store.ts';
 
 /**
  * Search across a row's text (`q` on GET /data, export and views; issue 19).
@@ -24,7 +24,6 @@ import type { Db } from './store.ts';
  * syncRowText and insertRows (rows.ts) calls addRowText; deletes cascade from dataset_rows.
  */
 
-const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];

@@ -1,5 +1,5 @@
-import { CompiledQuery, PostgresAdapter, sql } from 'kysely';
-import type { Db } from './store.ts';
+import { CompiledQuery, sql } from 'kysely';
+import { type Db, isPostgres } from './store.ts';
 import {
   cellMetaOf,
   changeDatasetRows,
@@ -21,7 +21,6 @@ export type CellRecord = { rowId: string; columnId: string; value: unknown; stat
 /** A new row: its cells already lined up with the dataset's columns (row-cells.ts encodeRow). */
 export type NewRow = { id: string; datasetId: string; position: number; createdAt: string; cells: string; /** The tabular datasource the row came from. */ datasourceId?: string | null; /** `cells` decoded, when the caller has them (indexing new rows then skips decoding). */ decoded?: StoredCell[] };
 
-const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
 
 /** Rows per INSERT on SQLite: one statement text for every full batch, prepared once (store.ts caches it). */
 const SQLITE_ROWS_PER_INSERT = 500;

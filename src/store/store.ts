@@ -3,12 +3,15 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type PostgresPool, type PostgresPoolClient, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type PostgresPool, type PostgresPoolClient, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import { migrations } from './migrations.ts';
 
 export type Db = Kysely<Database> | Transaction<Database>;
 export type Dialect = 'sqlite' | 'postgres';
+
+/** Whether a connection or transaction speaks PostgreSQL, for the few statements that differ. */
+export const isPostgres = (db: Db): boolean => db.getExecutor().adapter instanceof PostgresAdapter;
 
 /**
  * The one store every feature uses. Both backends run the same Kysely queries; the few places

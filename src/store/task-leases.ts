@@ -1,6 +1,5 @@
-import { PostgresAdapter, sql } from 'kysely';
-import type { Db } from './store.ts';
-import { toNumber } from './store.ts';
+import { sql } from 'kysely';
+import { type Db, isPostgres, toNumber } from './store.ts';
 import { cellId } from '../ids.ts';
 import { changeRows, chunk, decodeRow, encodeRow, findStored, inTransaction, lockRowCells, putMetadataOnly, writeRowCells, type CellStatus, type StoredCell } from './row-cells.ts';
 
@@ -13,7 +12,6 @@ import { changeRows, chunk, decodeRow, encodeRow, findStored, inTransaction, loc
  * these guards. tasks.ts re-exports them.
  */
 
-const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
 
 export type ItemKey = { taskId: string; rowId: string; columnId: string };
 export type ClaimedItem = ItemKey & { attempts: number };

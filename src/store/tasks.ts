@@ -1,6 +1,5 @@
-import { PostgresAdapter, sql } from 'kysely';
-import type { Db } from './store.ts';
-import { toNumber } from './store.ts';
+import { sql } from 'kysely';
+import { type Db, isPostgres, toNumber } from './store.ts';
 import type { Database } from './schema.ts';
 import { cellId } from '../ids.ts';
 import { changeRows, chunk, columnOfCell, decodeRow, findStored, putMetadataOnly, readRowCells, type CellStatus } from './row-cells.ts';
@@ -23,7 +22,6 @@ export type Progress = { total: number; completed: number; failed: number; skipp
 export type Usage = { llmCalls: number; cachedCalls: number; inputTokens: number; outputTokens: number; costUsd: number };
 export type TaskRecord = { id: string; workspaceId: string; datasetId: string; type: string; status: TaskStatus; params: Record<string, unknown>; progress: Progress; usage: Usage; error: string | null; createdAt: string; startedAt: string | null; completedAt: string | null; rowsAdded: number | null };
 
-const isPostgres = (db: Db) => db.getExecutor().adapter instanceof PostgresAdapter;
 const ZERO_USAGE: Usage = { llmCalls: 0, cachedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
 const ACTIVE = ['queued', 'processing'];
 

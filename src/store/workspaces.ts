@@ -1,5 +1,5 @@
-import { PostgresAdapter, sql } from 'kysely';
-import type { Db } from './store.ts';
+import { sql } from 'kysely';
+import { type Db, isPostgres } from './store.ts';
 
 /** `instance`: an instance-level admin (creates workspaces); `admin` manages one workspace. */
 export type Scope = 'read' | 'write' | 'admin' | 'instance';
@@ -16,7 +16,7 @@ export async function insertWorkspace(db: Db, ws: { id: string; name: string; cr
  * A transaction-scoped advisory lock; SQLite has one writer anyway.
  */
 export async function lockBootstrap(trx: Db): Promise<void> {
-  if (trx.getExecutor().adapter instanceof PostgresAdapter) await sql`SELECT pg_advisory_xact_lock(hashtext('cellwise.bootstrap'))`.execute(trx);
+  if (isPostgres(trx)) await sql`SELECT pg_advisory_xact_lock(hashtext('cellwise.bootstrap'))`.execute(trx);
 }
 
 export async function firstWorkspace(db: Db): Promise<{ id: string; name: string } | undefined> {

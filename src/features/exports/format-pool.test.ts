@@ -86,6 +86,22 @@ describe('export format threads', () => {
     }
   });
 
+  it('formats inline when its thread cannot start, the page the thread held included', async () => {
+    const unstartable = createFormatPool({ size: 1, code: 'throw new Error("no thread today")' });
+    try {
+      const { raw, decoded } = pages([300, 20, 5], false);
+      const options = { columns, includeMetadata: false };
+      const expected = await buffer(writeCsv(each(decoded), options));
+      assert.ok((await buffer(writeFormatted(unstartable, 'csv', each(raw), columns, options))).equals(expected));
+      assert.equal(unstartable.threads, 0, 'the thread that could not start is gone');
+      // Later pages go inline straight away.
+      assert.ok((await buffer(writeFormatted(unstartable, 'csv', each(raw), columns, options))).equals(expected));
+      assert.equal(unstartable.threads, 0);
+    } finally {
+      await unstartable.close();
+    }
+  });
+
   it('fails the file when a page does not decode, on a thread and inline', async () => {
     for (const pool of [threaded, inline]) {
       const bad: RawPage = { rowIds: [rowId(0), rowId(1)], cells: encodeRow(storedRow(0)) };

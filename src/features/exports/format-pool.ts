@@ -21,14 +21,23 @@ type Slot = { worker: Worker; job?: Job; idle?: NodeJS.Timeout };
  * runs at the thread's speed) and each thread kept about 50 MB while alive; what it buys is an
  * event loop free for other requests during a large export.
  */
-export function createFormatPool({ size = 0, idleMs = 30_000 }: { size?: number; idleMs?: number } = {}) {
+export function createFormatPool({
+  size = 0,
+  idleMs = 30_000,
+  code = threadEntry(import.meta.url, 'format-worker'),
+}: {
+  size?: number;
+  idleMs?: number;
+  /** The code a thread starts with (tests give one that cannot start). */
+  code?: string;
+} = {}) {
   const slots: Slot[] = [];
   const queue: Job[] = [];
   let nextId = 0;
   let broken = size === 0;
 
   function spawn(): Slot {
-    const worker = new Worker(threadEntry(import.meta.url, 'format-worker'), { eval: true });
+    const worker = new Worker(code, { eval: true });
     const slot: Slot = { worker };
     let answered = false;
     worker.on('message', (m: { id: number; bytes?: Uint8Array; error?: string }) => {
