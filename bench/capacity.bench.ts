@@ -2,7 +2,8 @@
  * Capacity figures for docs/scaling.md (issue 14): what one ai_enrich cell costs PostgreSQL. One
  * task of N cells (in-process engine, fake LLM at 0 ms) on a fresh schema; around it, the WAL
  * written, the transactions and tuples of the database (pg_stat_database; other sessions on the
- * same database add to these), then the size of each table and index of the schema.
+ * same database add to these), then the size of each table and index of the schema, right after
+ * the run and after VACUUM FULL (its live rows only).
  *
  * Usage: CELLWISE_BENCH_DATABASE_URL=postgres://... npm run bench -- capacity   (BENCH_CELLS=10000)
  */
@@ -41,11 +42,31 @@ if (!pgUrl) {
     const wal = Number((await client.query(`SELECT pg_wal_lsn_diff($1, $2) AS d`, [after.lsn, before.lsn])).rows[0].d);
     const per = (a: string, b: string) => ((Number(a) - Number(b)) / cells).toFixed(2);
     console.log(`capacity: ${cells} ai_enrich cells; per cell: WAL ${(wal / cells).toFixed(0)} bytes, commits ${per(after.xact_commit, before.xact_commit)}, tuples inserted ${per(after.tup_inserted, before.tup_inserted)}, updated ${per(after.tup_updated, before.tup_updated)}, deleted ${per(after.tup_deleted, before.tup_deleted)} (database-wide counters: other sessions add to them)`);
-    const sizes = await client.query(
-      `SELECT c.relname AS name, c.relkind AS kind, pg_relation_size(c.oid) AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'i') AND pg_relation_size(c.oid) > 8192 ORDER BY 3 DESC`,
-      [app.config.databaseSchema],
-    );
-    for (const r of sizes.rows) console.log(`capacity: ${r.kind === 'i' ? 'index' : 'table'} ${r.name}: ${(Number(r.bytes) / 1048576).toFixed(2)} MB (${((Number(r.bytes) / cells) * 1e6 / 1073741824).toFixed(2)} GB per million cells)`);
+    const schema = app.config.databaseSchema;
+    const sizesNow = async () => {
+      const r = await client.query(
+        `SELECT c.relname AS name, c.relkind AS kind, pg_relation_size(c.oid) AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'i') ORDER BY 3 DESC`,
+        [schema],
+      );
+      return new Map((r.rows as { name: string; kind: string; bytes: string }[]).map((row) => [row.name, { kind: row.kind, bytes: Number(row.bytes) }]));
+    };
+    // Right after the run the tables also hold the row versions its updates left behind, which
+    // autovacuum makes reusable but does not give back; VACUUM FULL leaves only the live rows.
+    const afterRun = await sizesNow();
+    const tables = [...afterRun].filter(([, v]) => v.kind === 'r').map(([name]) => name);
+    for (const table of tables) await client.query(`VACUUM FULL "${schema}"."${table}"`);
+    const live = await sizesNow();
+    const gb = (bytes: number) => ((bytes / cells) * 1e6) / 1073741824;
+    let total = 0;
+    let totalLive = 0;
+    for (const [name, { kind, bytes }] of afterRun) {
+      const liveBytes = live.get(name)?.bytes ?? 0;
+      total += bytes;
+      totalLive += liveBytes;
+      if (bytes <= 8192 && liveBytes <= 8192) continue;
+      console.log(`capacity: ${kind === 'i' ? 'index' : 'table'} ${name}: ${(bytes / 1048576).toFixed(2)} MB after the run, ${(liveBytes / 1048576).toFixed(2)} MB live (GB per million cells: ${gb(bytes).toFixed(2)} / ${gb(liveBytes).toFixed(2)})`);
+    }
+    console.log(`capacity: the schema in all, GB per million cells: ${gb(total).toFixed(2)} after the run, ${gb(totalLive).toFixed(2)} live (VACUUM FULL)`);
   } finally {
     await client.end();
     await app.close();
