@@ -96,8 +96,8 @@ async function* sheetRows(path: string): AsyncGenerator<SheetRow> {
 
 async function* partsRows(path: string, zip: unzipper.CentralDirectory, track: <T extends Readable>(stream: T) => T): AsyncGenerator<SheetRow> {
   const files = new Map(zip.files.filter((f) => f.type === 'File').map((f) => [f.path.replace(/^\/+/, ''), f]));
-  const part = (name: string | undefined): Part | undefined => {
-    const file = name === undefined ? undefined : files.get(name);
+  const part = (name: string): Part | undefined => {
+    const file = files.get(name);
     return file && track(file.stream());
   };
   // Styles are needed to tell a date from a number; hyperlinks are read from the cell text alone.
@@ -115,10 +115,9 @@ async function* partsRows(path: string, zip: unzipper.CentralDirectory, track: <
     if (styles) await reader._parseStyles(styles);
 
     const sheetPath = firstSheet(reader, files);
-    const sheet = part(sheetPath);
-    if (!sheet || sheetPath === undefined) return;
+    if (sheetPath === undefined) return;
     const sheetNo = /(\d+)\.xml$/.exec(sheetPath)?.[1] ?? '1';
-    for (const { eventType, value } of reader._parseWorksheet(sheet, sheetNo)) {
+    for (const { eventType, value } of reader._parseWorksheet(part(sheetPath)!, sheetNo)) {
       if (eventType !== 'worksheet') continue;
       for await (const row of value) {
         const raw = row.values as unknown[];
@@ -139,7 +138,7 @@ function partPath(target: string): string {
   return target.startsWith('/') ? posix.normalize(target).slice(1) : posix.join('xl', target);
 }
 
-/** The workbook's first sheet in tab order; failing that, the lowest-numbered sheet part. */
+/** The workbook's first sheet in tab order; failing that, the lowest-numbered sheet part; always a part the archive holds. */
 function firstSheet(reader: ReaderParts, files: Map<string, unknown>): string | undefined {
   const rId = reader.model?.sheets?.[0]?.rId;
   const target = reader.workbookRels?.find((r) => r.Id === rId)?.Target;
