@@ -16,7 +16,7 @@ export function createReadablePool({ size = Math.max(1, Math.min(4, availablePar
     size,
     code: threadEntry(import.meta.url, 'readable-worker'),
     timeoutMs,
-    message: ({ html, url }) => ({ html, url }),
+    message: (page) => page,
     answer: (reply, { url }) => (reply.page as ReadablePage | undefined) ?? new FetchError('FETCH_FAILED', `${url}: the page could not be read (${String(reply.error ?? 'unknown error')})`),
     // Loaded on first use: linkedom is hundreds of modules the server's start need not wait for.
     inline: async ({ html, url }) => (await import('./readable.ts')).readHtml(html, url),
